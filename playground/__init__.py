@@ -1,0 +1,31 @@
+"""Filter Playground: design and explore convolution filters live.
+
+The scripting surface (no Qt is imported)::
+
+    import playground
+    bank = playground.load_bank("edges.json")
+    maps = bank.apply(image)            # one (C_out, H', W') float32 array per layer
+"""
+
+from __future__ import annotations
+
+from playground.engine import presets
+from playground.engine.bank import Bank, ConvLayer, Filter, Layer, PoolLayer
+from playground.engine.bankfile import dumps_bank, load_bank, parse_bank, save_bank
+from playground.engine.errors import BankError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bank",
+    "BankError",
+    "ConvLayer",
+    "Filter",
+    "Layer",
+    "PoolLayer",
+    "dumps_bank",
+    "load_bank",
+    "parse_bank",
+    "presets",
+    "save_bank",
+]

@@ -1,0 +1,583 @@
+"""The bank model: filters, layers and banks as immutable, validated values.
+
+A **kernel** is one 2-D weight grid applied to one input channel; a **filter** is C_in kernels
+plus a bias, whose per-channel maps (the **partial maps**) are summed into one **feature map**; a
+**layer** is a list of filters sharing stride, padding, border, dilation, flip and activation (or
+a pooling layer); a **bank** is the input mode plus an ordered stack of layers.
+
+Every value validates itself on construction, so a bank that exists is a bank that runs. Editing
+returns a new value (``dataclasses.replace`` or the ``with_*`` helpers): the GUI keeps old banks
+as undo history, and the compute thread may hold one while the user edits the next.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from playground.engine import convolve
+from playground.engine.errors import BankError
+
+FORMAT_TAG = "filter-playground.bank"
+FORMAT_VERSION = 1
+INPUT_MODES = ("rgb", "gray")
+PADDINGS = ("valid", "same")
+BORDERS = ("zero", "reflect", "replicate", "wrap")
+ACTIVATIONS = ("none", "relu", "abs", "sigmoid", "tanh")
+POOL_OPS = ("max", "avg")
+INPUT_CHANNELS = {"rgb": 3, "gray": 1}
+
+# Bounds that keep a hand-edited or fuzzed file from asking for absurd work; generous enough for
+# trained first layers (64 filters of 11x11) and for anything a person designs by hand.
+MAX_KERNEL = 101
+MAX_FILTERS = 1024
+MAX_LAYERS = 64
+MAX_STEP = 64  # stride, dilation, pool size
+MAX_PADDING = 1024
+MAX_NAME = 200
+
+# BT.601 luma, applied to [0, 1] floats.
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _pair(value: Any, what: str, low: int, high: int) -> tuple[int, int]:
+    """An int or [y, x] of ints within [low, high], as a (y, x) tuple."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value, value]
+    if len(items) != 2 or not all(_is_int(v) for v in items):
+        raise BankError(f"{what} must be an integer or [y, x] integers, got {value!r}")
+    y, x = int(items[0]), int(items[1])
+    if not (low <= y <= high and low <= x <= high):
+        raise BankError(f"{what} must be between {low} and {high}, got {value!r}")
+    return y, x
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _choice(value: Any, what: str, options: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise BankError(f"{what} must be one of {', '.join(options)}; got {value!r}")
+    return value
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_NAME:
+        raise BankError(f"{what} must be a string of at most {MAX_NAME} characters")
+    return value
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise BankError(f"{what} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise BankError(f"{what} must be finite, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True, eq=False)
+class Filter:
+    """C_in kernels (one per input channel) plus a bias: one feature map.
+
+    ``kernels`` has shape (C_in, kh, kw); it is stored as a read-only float64 copy so a weight
+    typed as 1/9 keeps its value in the file; the engine computes in float32.
+    """
+
+    kernels: np.ndarray
+    bias: float = 0.0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        k = _kernel_array(self.kernels)
+        k.setflags(write=False)
+        object.__setattr__(self, "kernels", k)
+        object.__setattr__(self, "bias", _number(self.bias, "bias"))
+        object.__setattr__(self, "name", _name(self.name, "filter name"))
+
+    @classmethod
+    def repeated(
+        cls, kernel: np.ndarray | Sequence, channels: int, bias: float = 0.0, name: str = ""
+    ) -> Filter:
+        """A filter with the same 2-D ``kernel`` on each of ``channels`` input channels."""
+        k = np.asarray(kernel, dtype=np.float64)
+        if k.ndim != 2:
+            raise BankError(f"a kernel is 2-D (kh, kw); got shape {k.shape}")
+        return cls(np.repeat(k[None], channels, axis=0), bias, name)
+
+    @property
+    def in_channels(self) -> int:
+        return self.kernels.shape[0]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(kh, kw)."""
+        return self.kernels.shape[1], self.kernels.shape[2]
+
+    def with_kernel(self, channel: int, kernel: np.ndarray | Sequence) -> Filter:
+        """A copy with input channel ``channel``'s kernel replaced (0-based; same size)."""
+        k = np.array(self.kernels)
+        k[channel] = kernel
+        return replace(self, kernels=k)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Filter):
+            return NotImplemented
+        return (
+            self.name == other.name
+            and self.bias == other.bias
+            and np.array_equal(self.kernels, other.kernels)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and the array is not hashable
+
+
+def _kernel_array(kernels: Any) -> np.ndarray:
+    if isinstance(kernels, np.ndarray):
+        if kernels.dtype == object or not np.issubdtype(kernels.dtype, np.number):
+            raise BankError("kernels must be numbers")
+        k = np.array(kernels, dtype=np.float64)
+    else:
+        k = _nested_numbers(kernels)
+    if k.ndim != 3:
+        raise BankError(f"kernels must have shape (channels, height, width), got {k.shape}")
+    c, kh, kw = k.shape
+    if min(c, kh, kw) < 1:
+        raise BankError(f"kernels must not be empty, got shape {k.shape}")
+    if kh > MAX_KERNEL or kw > MAX_KERNEL:
+        raise BankError(f"kernels are {kh}x{kw}; at most {MAX_KERNEL}x{MAX_KERNEL} is supported")
+    if c > MAX_FILTERS:
+        raise BankError(f"kernels have {c} channels; at most {MAX_FILTERS} are supported")
+    if not np.all(np.isfinite(k)):
+        raise BankError("kernels contain NaN or infinity")
+    return k
+
+
+def _nested_numbers(value: Any) -> np.ndarray:
+    """Nested lists of numbers as a float64 array, refusing ragged, empty and non-numbers.
+
+    Checked by hand rather than by np.array, which would accept strings and booleans and turn a
+    ragged list into an object array.
+    """
+    if not isinstance(value, (list, tuple)):
+        raise BankError("kernels must be a list of 2-D weight grids (lists of rows of numbers)")
+    shape: list[int] = []
+    level: list[Any] = [value]
+    while level and isinstance(level[0], (list, tuple)):
+        n = len(level[0])
+        for item in level:
+            if not isinstance(item, (list, tuple)):
+                raise BankError("kernels are ragged: a list holds both lists and numbers")
+            if len(item) != n:
+                raise BankError(f"kernels are ragged: rows of lengths {n} and {len(item)}")
+        shape.append(n)
+        if n == 0:
+            raise BankError("kernels must not be empty")
+        level = [v for item in level for v in item]
+        if len(shape) > 3:
+            raise BankError("kernels must be nested 3 deep: channels, rows, weights")
+    for v in level:
+        if isinstance(v, (list, tuple)):
+            raise BankError("kernels are ragged: a list holds both lists and numbers")
+        _number(v, "every weight")
+    return np.array(level, dtype=np.float64).reshape(shape)
+
+
+@dataclass(frozen=True)
+class ConvLayer:
+    """Filters sharing stride, padding, border, dilation, flip and activation.
+
+    ``stride`` and ``dilation`` take an int or (y, x); ``padding`` is "valid", "same", an int or
+    (y, x) pixels on each side. Filters of different kernel sizes may share a layer only with
+    "same" padding, where every filter's output has the same size.
+    """
+
+    filters: tuple[Filter, ...]
+    name: str = ""
+    stride: tuple[int, int] = (1, 1)
+    padding: str | tuple[int, int] = "valid"
+    border: str = "zero"
+    dilation: tuple[int, int] = (1, 1)
+    flip: bool = False
+    activation: str = "none"
+
+    def __post_init__(self) -> None:
+        filters = tuple(self.filters)
+        if not filters:
+            raise BankError("a conv layer needs at least one filter")
+        if len(filters) > MAX_FILTERS:
+            raise BankError(f"{len(filters)} filters; at most {MAX_FILTERS} are supported")
+        for f in filters:
+            if not isinstance(f, Filter):
+                raise BankError(f"a conv layer holds Filter values, got {type(f).__name__}")
+        object.__setattr__(self, "filters", filters)
+        object.__setattr__(self, "name", _name(self.name, "layer name"))
+        object.__setattr__(self, "stride", _pair(self.stride, "stride", 1, MAX_STEP))
+        object.__setattr__(self, "dilation", _pair(self.dilation, "dilation", 1, MAX_STEP))
+        if isinstance(self.padding, str):
+            _choice(self.padding, "padding", PADDINGS)
+        else:
+            padding = _pair(self.padding, "padding", 0, MAX_PADDING)
+            object.__setattr__(self, "padding", padding)
+        _choice(self.border, "border", BORDERS)
+        _choice(self.activation, "activation", ACTIVATIONS)
+        if not isinstance(self.flip, bool):
+            raise BankError(f"flip must be true or false, got {self.flip!r}")
+        first = filters[0]
+        for f in filters[1:]:
+            if f.in_channels != first.in_channels:
+                raise BankError(
+                    f"{_filter_label(filters, f)}: kernels have {f.in_channels} channels, "
+                    f"{_filter_label(filters, first)} has {first.in_channels}"
+                )
+            if f.size != first.size and self.padding != "same":
+                raise BankError(
+                    f"{_filter_label(filters, f)}: kernels are {f.size[0]}x{f.size[1]}, "
+                    f"{_filter_label(filters, first)} has {first.size[0]}x{first.size[1]}; "
+                    "filters of different sizes need padding 'same'"
+                )
+
+    @property
+    def in_channels(self) -> int:
+        return self.filters[0].in_channels
+
+    @property
+    def out_channels(self) -> int:
+        return len(self.filters)
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        """(H', W') on an input of ``height`` x ``width``; zero or less means nothing is left."""
+        sy, sx = self.stride
+        if self.padding == "same":
+            return -(-height // sy), -(-width // sx)
+        py, px = (0, 0) if self.padding == "valid" else self.padding
+        kh, kw = self.filters[0].size
+        dy, dx = self.dilation
+        return (
+            convolve.conv_output_length(height, kh, sy, dy, 2 * py),
+            convolve.conv_output_length(width, kw, sx, dx, 2 * px),
+        )
+
+    def with_filter(self, index: int, new: Filter) -> ConvLayer:
+        """A copy with filter ``index`` (0-based) replaced."""
+        filters = list(self.filters)
+        filters[index] = new
+        return replace(self, filters=tuple(filters))
+
+
+def _filter_label(filters: Sequence[Filter], f: Filter) -> str:
+    index = next(i for i, g in enumerate(filters) if g is f)
+    return f"filter '{f.name}'" if f.name else f"filter {index + 1}"
+
+
+@dataclass(frozen=True)
+class PoolLayer:
+    """Max or average pooling: no padding, floor output size, stride defaults to the size."""
+
+    op: str = "max"
+    size: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        _choice(self.op, "pool op", POOL_OPS)
+        object.__setattr__(self, "size", _pair(self.size, "pool size", 1, MAX_STEP))
+        stride = self.size if self.stride is None else self.stride
+        object.__setattr__(self, "stride", _pair(stride, "pool stride", 1, MAX_STEP))
+        object.__setattr__(self, "name", _name(self.name, "layer name"))
+
+    def output_size(self, height: int, width: int) -> tuple[int, int]:
+        (ky, kx), (sy, sx) = self.size, self.stride
+        return (
+            convolve.pool_output_length(height, ky, sy),
+            convolve.pool_output_length(width, kx, sx),
+        )
+
+
+Layer = ConvLayer | PoolLayer
+
+
+@dataclass(frozen=True)
+class Bank:
+    """The input mode ("rgb" or "gray") and an ordered stack of layers.
+
+    Layer n+1's C_in is layer n's C_out; the first conv layer's C_in is 3 (rgb) or 1 (gray).
+    """
+
+    layers: tuple[Layer, ...]
+    input: str = "rgb"
+    name: str = ""
+    _plans: list = field(init=False, repr=False, compare=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        layers = tuple(self.layers)
+        object.__setattr__(self, "layers", layers)
+        _choice(self.input, "input", INPUT_MODES)
+        object.__setattr__(self, "name", _name(self.name, "bank name"))
+        if not layers:
+            raise BankError("a bank needs at least one layer")
+        if len(layers) > MAX_LAYERS:
+            raise BankError(f"{len(layers)} layers; at most {MAX_LAYERS} are supported")
+        channels = INPUT_CHANNELS[self.input]
+        for n, layer in enumerate(layers, 1):
+            if isinstance(layer, ConvLayer):
+                if layer.in_channels != channels:
+                    raise BankError(
+                        f"layer {n}, {_filter_label(layer.filters, layer.filters[0])}: kernels "
+                        f"have {layer.in_channels} channels, layer input has {channels}"
+                    )
+                channels = layer.out_channels
+            elif not isinstance(layer, PoolLayer):
+                raise BankError(f"layer {n} is a {type(layer).__name__}, not a layer")
+
+    @property
+    def in_channels(self) -> int:
+        return INPUT_CHANNELS[self.input]
+
+    def channels(self) -> list[int]:
+        """C_in of each layer, then the last layer's C_out: one more entry than layers."""
+        counts = [self.in_channels]
+        for layer in self.layers:
+            counts.append(layer.out_channels if isinstance(layer, ConvLayer) else counts[-1])
+        return counts
+
+    def output_shapes(self, height: int, width: int) -> list[tuple[int, int, int]]:
+        """(C_out, H', W') of every layer on a ``height`` x ``width`` image.
+
+        Raises BankError, naming the layer, when the stack shrinks the image to nothing.
+        """
+        shapes = []
+        h, w = height, width
+        counts = self.channels()
+        for n, layer in enumerate(self.layers, 1):
+            oh, ow = layer.output_size(h, w)
+            if oh < 1 or ow < 1:
+                raise BankError(
+                    f"layer {n}: output would be {max(oh, 0)}x{max(ow, 0)} on its {h}x{w} input "
+                    f"({height}x{width} image); the stack shrinks the image to nothing"
+                )
+            shapes.append((counts[n], oh, ow))
+            h, w = oh, ow
+        return shapes
+
+    @cached_property
+    def _compiled(self) -> list[convolve.ConvPlan | None]:
+        # cached_property writes straight into __dict__, so it works on a frozen dataclass: the
+        # kernels are prepared once per bank, not per frame.
+        return [
+            convolve.compile_conv(la) if isinstance(la, ConvLayer) else None for la in self.layers
+        ]
+
+    def apply(self, image: np.ndarray, partials: bool = False) -> Any:
+        """Run the stack on one image.
+
+        Parameters
+        ----------
+        image : HxW or HxWxC (C = 1, 3 or 4; RGB order, alpha ignored). uint8 is scaled by
+            1/255; float images are taken as they are (normally [0, 1]).
+        partials : also return each filter's per-channel maps before the sum.
+
+        Returns
+        -------
+        One float32 array (C_out, H', W') per layer. With ``partials=True``, a pair
+        ``(outputs, partials)`` where ``partials[n][f]`` is filter f's (C_in, H', W') partial maps
+        in conv layer n, and ``partials[n]`` is None for a pool layer.
+        """
+        x = self.input_planes(image)
+        self.output_shapes(x.shape[1], x.shape[2])
+        outputs: list[np.ndarray] = []
+        all_partials: list[list[np.ndarray] | None] = []
+        for layer, plan in zip(self.layers, self._compiled):
+            if plan is None:
+                x, maps = convolve.run_pool(layer, x), None
+            else:
+                x, maps = convolve.run_conv(plan, x, partials)
+            outputs.append(x)
+            all_partials.append(maps)
+        return (outputs, all_partials) if partials else outputs
+
+    def input_planes(self, image: np.ndarray) -> np.ndarray:
+        """The image as this bank's first-layer input: (C, H, W) float32 planes."""
+        img = np.asarray(image)
+        if img.ndim == 3 and img.shape[2] in (1, 3, 4):
+            img = img[:, :, 0] if img.shape[2] == 1 else img[:, :, :3]
+        elif img.ndim != 2:
+            raise BankError(f"an image is HxW or HxWx3, got shape {img.shape}")
+        if img.shape[0] < 1 or img.shape[1] < 1:
+            raise BankError(f"the image is empty ({img.shape[0]}x{img.shape[1]})")
+        if img.dtype == np.uint8:
+            scale = 1.0 / 255.0
+        elif np.issubdtype(img.dtype, np.floating) or np.issubdtype(img.dtype, np.integer):
+            scale = 1.0
+            if not np.issubdtype(img.dtype, np.integer) and not np.all(np.isfinite(img)):
+                raise BankError("the image contains NaN or infinity")
+        else:
+            raise BankError(f"images are uint8 or float, got {img.dtype}")
+        if self.input == "gray":
+            if img.ndim == 3:
+                gray = img.astype(np.float32) @ (LUMA * scale).astype(np.float32)
+            else:
+                gray = img.astype(np.float32) * np.float32(scale)
+            return np.ascontiguousarray(gray[None])
+        planes = np.empty((3, img.shape[0], img.shape[1]), np.float32)
+        for c in range(3):
+            # One pass per channel: read strided (or broadcast gray), scale, write float32.
+            np.multiply(img if img.ndim == 2 else img[:, :, c], np.float32(scale), out=planes[c])
+        return planes
+
+    # --- editing: each returns a new bank ------------------------------------------------------
+
+    def with_layer(self, index: int, layer: Layer) -> Bank:
+        """A copy with layer ``index`` (0-based) replaced."""
+        layers = list(self.layers)
+        layers[index] = layer
+        return replace(self, layers=tuple(layers))
+
+    def with_kernel(
+        self, layer: int, filter: int, channel: int, kernel: np.ndarray | Sequence
+    ) -> Bank:
+        """A copy with one kernel replaced (all indices 0-based)."""
+        conv = self.layers[layer]
+        if not isinstance(conv, ConvLayer):
+            raise BankError(f"layer {layer + 1} is a pool layer and has no kernels")
+        new_filter = conv.filters[filter].with_kernel(channel, kernel)
+        return self.with_layer(layer, conv.with_filter(filter, new_filter))
+
+    # --- the file format's dict ----------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The bank as the v1 file format's JSON-ready dict (see :func:`from_dict`)."""
+        return {
+            "format": FORMAT_TAG,
+            "version": FORMAT_VERSION,
+            "name": self.name,
+            "input": self.input,
+            "layers": [_layer_dict(layer) for layer in self.layers],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Bank:
+        """Build and validate a bank from the v1 file format's dict.
+
+        Raises BankError naming the place of the first problem found.
+        """
+        if not isinstance(data, dict):
+            raise BankError("a bank file holds a JSON object")
+        _known_keys(data, ("format", "version", "name", "input", "layers"), "bank")
+        if data.get("format") != FORMAT_TAG:
+            raise BankError(f"not a bank file: 'format' must be {FORMAT_TAG!r}")
+        version = data.get("version")
+        if not _is_int(version) or version != FORMAT_VERSION:
+            raise BankError(f"unsupported bank version {version!r}; this version reads 1")
+        layers_data = data.get("layers")
+        if not isinstance(layers_data, list):
+            raise BankError("'layers' must be a list")
+        input_mode = _choice(data.get("input", "rgb"), "input", INPUT_MODES)
+        layers = []
+        for n, item in enumerate(layers_data, 1):
+            try:
+                layers.append(_layer_from_dict(item, n))
+            except BankError as e:
+                raise BankError(f"layer {n}{'' if str(e).startswith(',') else ': '}{e}") from None
+        return cls(tuple(layers), input=input_mode, name=data.get("name", ""))
+
+
+def _known_keys(data: dict, known: Iterable[str], what: str) -> None:
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise BankError(f"unknown key {unknown[0]!r} in {what} (known: {', '.join(known)})")
+
+
+_CONV_KEYS = ("type", "name", "stride", "padding", "border", "dilation", "flip", "activation")
+
+
+def _layer_from_dict(item: Any, n: int) -> Layer:
+    if not isinstance(item, dict):
+        raise BankError("a layer is a JSON object")
+    kind = item.get("type", "conv")
+    if kind == "pool":
+        _known_keys(item, ("type", "name", "op", "size", "stride"), "a pool layer")
+        return PoolLayer(
+            op=item.get("op", "max"),
+            size=item.get("size", 2),
+            stride=item.get("stride"),
+            name=item.get("name", ""),
+        )
+    if kind != "conv":
+        raise BankError(f"'type' must be conv or pool, got {kind!r}")
+    _known_keys(item, (*_CONV_KEYS, "filters"), "a conv layer")
+    filters_data = item.get("filters")
+    if not isinstance(filters_data, list) or not filters_data:
+        raise BankError("'filters' must be a non-empty list")
+    filters = []
+    for j, fd in enumerate(filters_data, 1):
+        label = f"filter {j}"
+        try:
+            if not isinstance(fd, dict):
+                raise BankError("a filter is a JSON object")
+            if isinstance(fd.get("name"), str) and fd["name"]:
+                label = f"filter '{fd['name']}'"
+            _known_keys(fd, ("name", "bias", "kernels"), "a filter")
+            if "kernels" not in fd:
+                raise BankError("missing 'kernels'")
+            filters.append(Filter(fd["kernels"], fd.get("bias", 0.0), fd.get("name", "")))
+        except BankError as e:
+            raise BankError(f", {label}: {e}") from None
+    flip = item.get("flip", False)
+    if not isinstance(flip, bool):
+        raise BankError(f"flip must be true or false, got {flip!r}")
+    return ConvLayer(
+        filters=tuple(filters),
+        name=item.get("name", ""),
+        stride=item.get("stride", 1),
+        padding=item.get("padding", "valid"),
+        border=item.get("border", "zero"),
+        dilation=item.get("dilation", 1),
+        flip=flip,
+        activation=item.get("activation", "none"),
+    )
+
+
+def _compact_pair(pair: tuple[int, int]) -> int | list[int]:
+    return pair[0] if pair[0] == pair[1] else list(pair)
+
+
+def _weight(v: float) -> int | float:
+    # Integral weights are written as integers so a hand-made file reads like the kernel it is.
+    return int(v) if v.is_integer() and abs(v) < 2**53 else v
+
+
+def _layer_dict(layer: Layer) -> dict[str, Any]:
+    if isinstance(layer, PoolLayer):
+        return {
+            "type": "pool",
+            "name": layer.name,
+            "op": layer.op,
+            "size": _compact_pair(layer.size),
+            "stride": _compact_pair(layer.stride),
+        }
+    return {
+        "type": "conv",
+        "name": layer.name,
+        "stride": _compact_pair(layer.stride),
+        "padding": layer.padding
+        if isinstance(layer.padding, str)
+        else _compact_pair(layer.padding),
+        "border": layer.border,
+        "dilation": _compact_pair(layer.dilation),
+        "flip": layer.flip,
+        "activation": layer.activation,
+        "filters": [
+            {
+                "name": f.name,
+                "bias": _weight(f.bias),
+                "kernels": [[[_weight(v) for v in row] for row in k] for k in f.kernels.tolist()],
+            }
+            for f in layer.filters
+        ],
+    }

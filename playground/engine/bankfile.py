@@ -1,0 +1,110 @@
+"""Bank files: JSON v1 on disk, read without executing anything, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from playground.engine.bank import Bank
+from playground.engine.errors import BankError
+
+# A bank of 1024 filters of 101x101 weights is a few hundred MB of JSON; nobody designs that by
+# hand, and reading it whole would stall whoever asked.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def _refuse_constant(token: str) -> None:
+    # Python's json accepts NaN and Infinity, which no kernel weight may be.
+    raise BankError(f"non-finite number {token} in the file")
+
+
+def parse_bank(text: str | bytes) -> Bank:
+    """A bank from the text of a bank file. Raises BankError on any problem."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise BankError(f"not UTF-8 text (byte {e.start})") from None
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as e:
+        raise BankError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+    except RecursionError:
+        raise BankError("not a bank: JSON nested too deeply") from None
+    return Bank.from_dict(data)
+
+
+def load_bank(path: str | os.PathLike[str]) -> Bank:
+    """Read a bank file.
+
+    Raises
+    ------
+    BankError
+        With the file's name and the place of the problem: unreadable file, malformed JSON,
+        wrong format tag or version, bad kernels, channel mismatches.
+    """
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise BankError(f"{p}: cannot read: {e.strerror or e}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise BankError(f"{p}: larger than {MAX_FILE_BYTES // 2**20} MB; not a bank file")
+    try:
+        return parse_bank(raw)
+    except BankError as e:
+        raise BankError(f"{p.name}: {e}") from None
+
+
+def dumps_bank(bank: Bank) -> str:
+    """The bank file's text: indented JSON with each kernel row on one line."""
+    return _format(bank.to_dict(), "") + "\n"
+
+
+def _format(value: Any, indent: str) -> str:
+    # json.dumps(indent=2) would put every weight on its own line; a row per line reads like the
+    # kernel on screen.
+    inner = indent + "  "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{inner}{json.dumps(k)}: {_format(v, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, list) and any(isinstance(v, (list, dict)) for v in value):
+        return "[\n" + ",\n".join(inner + _format(v, inner) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def save_bank(bank: Bank, path: str | os.PathLike[str]) -> None:
+    """Write ``bank`` to ``path`` atomically.
+
+    The text goes to a temporary file in the same folder, is flushed to disk, then renamed over
+    ``path``: a failed save (full disk, no permission) leaves the user's old file as it was.
+    Raises BankError with the reason on failure.
+    """
+    p = Path(path)
+    text = dumps_bank(bank).encode("utf-8")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    except OSError as e:
+        raise BankError(f"cannot save {p}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if p.exists():
+            # mkstemp makes the file 0600; keep the permissions the user's file had.
+            os.chmod(tmp, p.stat().st_mode & 0o777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, p)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise BankError(f"cannot save {p}: {e.strerror or e}") from None
