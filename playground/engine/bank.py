@@ -483,7 +483,9 @@ class Bank:
             try:
                 layers.append(_layer_from_dict(item, n))
             except BankError as e:
-                raise BankError(f"layer {n}{'' if str(e).startswith(',') else ': '}{e}") from None
+                # "layer 2, filter 'b': ..." for a filter's problem, "layer 2: ..." otherwise.
+                sep = ", " if str(e).startswith("filter ") else ": "
+                raise BankError(f"layer {n}{sep}{e}") from None
         return cls(tuple(layers), input=input_mode, name=data.get("name", ""))
 
 
@@ -527,7 +529,7 @@ def _layer_from_dict(item: Any, n: int) -> Layer:
                 raise BankError("missing 'kernels'")
             filters.append(Filter(fd["kernels"], fd.get("bias", 0.0), fd.get("name", "")))
         except BankError as e:
-            raise BankError(f", {label}: {e}") from None
+            raise BankError(f"{label}: {e}") from None
     flip = item.get("flip", False)
     if not isinstance(flip, bool):
         raise BankError(f"flip must be true or false, got {flip!r}")
