@@ -40,6 +40,9 @@ MAX_LAYERS = 64
 MAX_STEP = 64  # stride, dilation, pool size
 MAX_PADDING = 1024
 MAX_NAME = 200
+# The engine computes in float32; a weight of 1e300 would turn every map into inf. No designed or
+# trained filter comes near this bound.
+MAX_WEIGHT = 1e6
 
 # BT.601 luma, applied to [0, 1] floats.
 LUMA = np.array([0.299, 0.587, 0.114])
@@ -78,6 +81,8 @@ def _number(value: Any, what: str) -> float:
     number = float(value)
     if not math.isfinite(number):
         raise BankError(f"{what} must be finite, got {value!r}")
+    if abs(number) > MAX_WEIGHT:
+        raise BankError(f"{what} must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}, got {value!r}")
     return number
 
 
@@ -155,6 +160,8 @@ def _kernel_array(kernels: Any) -> np.ndarray:
         raise BankError(f"kernels have {c} channels; at most {MAX_FILTERS} are supported")
     if not np.all(np.isfinite(k)):
         raise BankError("kernels contain NaN or infinity")
+    if np.any(np.abs(k) > MAX_WEIGHT):
+        raise BankError(f"kernel weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
     return k
 
 

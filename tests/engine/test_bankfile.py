@@ -179,6 +179,11 @@ L = ("layers", 0)
         (mutate((*F, "kernels"), [[[True]]]), "filter 'sobel-x': every weight must be a number"),
         (mutate((*F, "kernels"), [[[None]]]), "every weight must be a number"),
         (mutate((*F, "kernels"), [[[1] * 102]]), "at most 101x101"),
+        (
+            mutate((*F, "kernels"), [[[1e300]]]),
+            "filter 'sobel-x': every weight must be between -1e\\+06 and 1e\\+06",
+        ),
+        (mutate((*F, "bias"), -2e6), "filter 'sobel-x': bias must be between"),
         (mutate((*F, "bias"), "0"), "filter 'sobel-x': bias must be a number"),
         (mutate((*F, "name"), 7), "layer 1, filter 1: filter name must be a string"),
         (
