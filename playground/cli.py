@@ -103,7 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="filter-playground",
         description="Design and explore convolution filters live. "
-        "With no command, runs the bundled edge bank on the bundled sample image.",
+        "With no command, opens the window (camera 0 if one opens, else a sample image).",
+    )
+    parser.add_argument(
+        "--no-camera", action="store_true", help="start on the sample image, not the camera"
     )
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("apply", help="run a bank on an image; write layerN.npy and layerN.png")
@@ -136,15 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             bench.engine_table(args.sizes, args.kernels, args.filters, out=sys.stdout)
         else:
-            from playground.assets import resource_path
+            from playground.ui.app import run
 
-            out = Path("filter-playground-output")
-            for path in apply_command(
-                str(resource_path("banks", "edges-rgb.json")),
-                str(resource_path("images", "coffee.jpg")),
-                str(out),
-            ):
-                print(path)
+            return run([sys.argv[0]], open_camera=not args.no_camera)
     except (BankError, SourceError, CommandError) as e:
         print(f"filter-playground: {e}", file=sys.stderr)
         return EXIT_USAGE

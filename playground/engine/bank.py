@@ -310,6 +310,20 @@ Layer = ConvLayer | PoolLayer
 
 
 @dataclass(frozen=True)
+class Run:
+    """One image through a bank, as the live view needs it.
+
+    ``inputs`` is the first layer's input (C, H, W) float32. ``outputs`` holds one (C_out, H', W')
+    array per layer. ``partials`` is the selected filter's per-channel maps (C_in, H', W') before
+    the sum, or None when no conv filter was selected.
+    """
+
+    inputs: np.ndarray
+    outputs: list[np.ndarray]
+    partials: np.ndarray | None
+
+
+@dataclass(frozen=True)
 class Bank:
     """The input mode ("rgb" or "gray") and an ordered stack of layers.
 
@@ -379,6 +393,27 @@ class Bank:
         return [
             convolve.compile_conv(la) if isinstance(la, ConvLayer) else None for la in self.layers
         ]
+
+    def run(self, image: np.ndarray, selected: tuple[int, int] | None = None) -> Run:
+        """Run the stack, and the per-channel maps of one filter only.
+
+        ``selected`` is (layer, filter), 0-based. Only that filter pays for separate per-channel
+        maps; the others keep the fast path, so the live view can show the channel story at
+        the cost of one filter.
+        """
+        x = self.input_planes(image)
+        self.output_shapes(x.shape[1], x.shape[2])
+        inputs, outputs, partials = x, [], None
+        for n, (layer, plan) in enumerate(zip(self.layers, self._compiled)):
+            if plan is None:
+                out = convolve.run_pool(layer, x)
+            else:
+                out, _ = convolve.run_conv(plan, x)
+                if selected is not None and selected[0] == n:
+                    partials = convolve.filter_partials(plan, x, selected[1])
+            outputs.append(out)
+            x = out
+        return Run(inputs, outputs, partials)
 
     def apply(self, image: np.ndarray, partials: bool = False) -> Any:
         """Run the stack on one image.

@@ -306,6 +306,20 @@ def run_conv(
     return out, (maps if partials else None)
 
 
+def filter_partials(plan: ConvPlan, x: np.ndarray, index: int) -> np.ndarray:
+    """Filter ``index``'s per-channel maps (C_in, H', W') on input ``x``: before sum and bias."""
+    single = ConvPlan(
+        filters=(plan.filters[index],),
+        stride=plan.stride,
+        padding=plan.padding,
+        border=plan.border,
+        activation="none",
+        in_channels=plan.in_channels,
+    )
+    _, maps = run_conv(single, x, partials=True)
+    return maps[0]
+
+
 # --- pooling ---------------------------------------------------------------------------------
 
 

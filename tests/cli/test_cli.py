@@ -546,18 +546,14 @@ def test_apply_command_on_each_bundled_bank(capsys, tmp_path, bank_name):
         assert read_png(out / f"layer{n}.png").shape[2] == 3
 
 
-def test_no_command_runs_the_edge_bank_on_the_sample(capsys, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    code, stdout, stderr = run(capsys)
-    assert (code, stderr) == (0, "")
-    out = tmp_path / "filter-playground-output"
-    assert sorted(p.name for p in out.iterdir()) == ["layer1.npy", "layer1.png"]
-    assert len(stdout.splitlines()) == 2
+@pytest.mark.parametrize(("argv", "camera"), [([], True), (["--no-camera"], False)])
+def test_no_command_launches_the_window(capsys, monkeypatch, argv, camera):
+    import playground.ui.app
 
-    bank_path = resource_path("banks", "edges-rgb.json")
-    rgb = _rgb_of(resource_path("images", "coffee.jpg"))
-    bank = json.loads(bank_path.read_text(encoding="utf-8"))
-    (want,) = reference_stack(bank, rgb)
-    assert want.shape == (len(bank["layers"][0]["filters"]), *rgb.shape[:2])
-    assert_close_to_reference(np.load(out / "layer1.npy"), want, "edges-rgb on coffee.jpg")
-    assert read_png(out / "layer1.png").shape[2] == 3
+    launched = []
+    monkeypatch.setattr(
+        playground.ui.app, "run", lambda argv, open_camera: launched.append(open_camera) or 0
+    )
+    code, _, stderr = run(capsys, *argv)
+    assert (code, stderr) == (0, "")
+    assert launched == [camera]

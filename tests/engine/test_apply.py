@@ -309,3 +309,31 @@ def test_random_banks_match_the_float64_reference(case):
             Bank.from_dict(d).apply(image)
     else:
         assert_matches_reference(d, image)
+
+
+def test_run_gives_outputs_and_only_the_selected_filters_partials():
+    rng = np.random.default_rng(11)
+    image = rng.integers(0, 256, (70, 80, 3), dtype=np.uint8)
+    d = bank_dict(
+        [
+            conv_layer(
+                [{"kernels": rng.standard_normal((3, 3, 3)).tolist(), "bias": 0.5} for _ in range(3)],
+                padding="same",
+                activation="relu",
+            ),
+            {"type": "pool", "size": 2},
+            conv_layer([{"kernels": rng.standard_normal((3, 5, 5)).tolist()} for _ in range(2)]),
+        ]
+    )
+    expected_outputs, expected_partials = reference.run(d, image)
+    bank = Bank.from_dict(d)
+    for layer, filt in [(0, 1), (2, 0), (2, 1)]:
+        run = bank.run(image, selected=(layer, filt))
+        np.testing.assert_allclose(run.inputs, reference.input_planes(image, "rgb"), atol=1e-6)
+        for got, want in zip(run.outputs, expected_outputs):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            run.partials, expected_partials[layer][filt], rtol=1e-4, atol=1e-4
+        )
+    assert bank.run(image, selected=(1, 0)).partials is None  # a pool layer has no kernels
+    assert bank.run(image).partials is None

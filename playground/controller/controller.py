@@ -1,0 +1,344 @@
+"""The controller: the one object the window talks to. QtCore only, no widgets.
+
+It owns the document (current bank + undo history), the active source's capture thread and the
+compute worker, and hands results to the GUI at display rate. Testable with a bare
+QCoreApplication and fake sources.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from playground.controller.document import Document
+from playground.controller.pipeline import Capture, Job, LatestSlot, Result, Worker
+from playground.engine import editing
+from playground.engine.bank import Bank, ConvLayer
+from playground.engine.bankfile import load_bank, save_bank
+from playground.engine.errors import BankError
+from playground.sources.base import Source
+from playground.sources.image import SourceError
+
+# The GUI polls the result slot this often; polling a lock is cheap, and a short period keeps
+# the edit-to-pane latency low without a queued signal per result.
+POLL_MS = 5
+# Weight edits reach the worker at most this often (faster bursts: the latest edit wins and the
+# last one always lands). It stretches with the compute time so that while a user drags a
+# weight each bank handed to the worker lives long enough to be shown.
+MIN_PUSH_INTERVAL_S = 0.015
+
+
+class Controller(QObject):
+    bankChanged = Signal()  # the current bank changed: edit, undo/redo, open
+    documentChanged = Signal()  # path, dirty flag or undo/redo state changed
+    selectionChanged = Signal(int, int, int)  # layer, filter, channel (0-based)
+    sourceChanged = Signal(str)  # the description of the source now shown
+    sourceFailed = Signal(str)  # one line: the source could not open, or stopped
+    message = Signal(str)  # one-line status: a refused edit, a failed save
+    resultReady = Signal(object)  # a Result about to be displayed (GUI thread)
+    resultDisplayed = Signal()  # after resultReady's receivers updated the panes
+    statsChanged = Signal(float, float)  # displayed frames per second, compute ms per frame
+
+    def __init__(self, bank: Bank, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = Document(bank)
+        self._selection = (0, 0, 0)
+        self._generation = 0
+        self._display_size = (320, 240)
+        self._results = LatestSlot()
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker = Worker(self._results)
+        self._capture: Capture | None = None
+        self._pending: Capture | None = None
+        self._source_description = ""
+        self._paused = False
+        self._displayed: Result | None = None
+        self._last_push = 0.0
+        self._shown_at: deque[float] = deque(maxlen=120)
+
+        self._push_timer = QTimer(self)
+        self._push_timer.setSingleShot(True)
+        self._push_timer.timeout.connect(self._push_job)
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setInterval(POLL_MS)
+        self._poll_timer.timeout.connect(self._on_poll)
+        self._poll_timer.start()
+        self._stats_timer = QTimer(self)
+        self._stats_timer.setInterval(500)
+        self._stats_timer.timeout.connect(self._emit_stats)
+        self._stats_timer.start()
+        self._push_job()
+
+    # --- sources -------------------------------------------------------------------------------
+
+    def open_image(self, path: str | Path) -> bool:
+        from playground.sources.still import ImageSource
+
+        return self._open_now(lambda: ImageSource(path))
+
+    def open_video(self, path: str | Path) -> bool:
+        from playground.sources.video import VideoSource
+
+        return self._open_now(lambda: VideoSource(path))
+
+    def open_pattern(self, name: str) -> bool:
+        from playground.sources.patterns import PatternSource
+
+        return self._open_now(lambda: PatternSource(name))
+
+    def open_source(self, source: Source) -> bool:
+        """Show frames from an already open source (tests, scripts)."""
+        return self._open_now(lambda: source)
+
+    def open_camera(self, index: int, size: tuple[int, int] | None = None) -> bool:
+        """Start opening camera ``index`` on the capture thread; the current source stays until
+        the camera delivers (sourceChanged) or fails (sourceFailed)."""
+        from playground.sources.camera import CameraSource
+
+        self._start(Capture(lambda: CameraSource(index, size), self._on_frame, self._post_event))
+        return True
+
+    def _open_now(self, opener: Callable[[], Source]) -> bool:
+        # Files and patterns open in a few milliseconds: do it here, so a bad file is reported
+        # at once and the current source keeps running.
+        try:
+            source = opener()
+        except SourceError as e:
+            self.sourceFailed.emit(str(e))
+            return False
+        self._start(Capture(lambda: source, self._on_frame, self._post_event))
+        return True
+
+    def _start(self, capture: Capture) -> None:
+        if self._pending is not None:
+            self._pending.stop()
+        self._pending = capture
+        capture.start()
+
+    def _post_event(self, capture: Capture, kind: str, payload: object) -> None:
+        # Runs on capture threads. Events are rare (opened, failed), so a queue is fine here;
+        # frames never go through it.
+        self._events.put((capture, kind, payload))
+
+    def _on_frame(self, image: np.ndarray) -> None:
+        # Runs on the capture thread.
+        self._worker.put_frame(image)
+
+    @property
+    def source_description(self) -> str:
+        return self._source_description
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        """Freeze the current frame; edits keep recomputing on it."""
+        self._paused = paused
+        if self._capture is not None:
+            self._capture.set_paused(paused)
+
+    def _handle_event(self, capture: Capture, kind: str, payload: object) -> None:
+        if kind == "opened":
+            if capture is not self._pending:
+                return
+            old, self._capture, self._pending = self._capture, capture, None
+            if old is not None:
+                old.stop()
+            capture.set_paused(self._paused)
+            assert isinstance(payload, Source)
+            self._source_description = payload.description
+            self.sourceChanged.emit(payload.description)
+        elif kind == "failed":
+            if capture is self._pending:
+                self._pending = None
+            elif capture is not self._capture:
+                return
+            # The worker keeps the last frame, so the panes keep showing it.
+            self.sourceFailed.emit(str(payload))
+
+    # --- the document ----------------------------------------------------------------------------
+
+    @property
+    def bank(self) -> Bank:
+        return self.document.bank
+
+    def set_bank(self, bank: Bank, label: str, merge_key: object = None) -> None:
+        """Make ``bank`` the current bank as one undoable step named ``label``."""
+        self.document.push(bank, label, merge_key)
+        self._bank_changed()
+
+    def edit(self, change: Callable[[Bank], Bank], label: str, merge_key: object = None) -> bool:
+        """Apply ``change`` to the current bank; a BankError becomes a message, not a raise."""
+        try:
+            bank = change(self.bank)
+        except BankError as e:
+            self.message.emit(str(e))
+            return False
+        self.set_bank(bank, label, merge_key)
+        return True
+
+    def set_kernel(self, kernel: np.ndarray) -> bool:
+        """Replace the selected kernel (any size: the filter is resized around its centre)."""
+        layer, filt, channel = self._selection
+        return self.edit(
+            lambda b: editing.set_kernel(b, layer, filt, channel, kernel),
+            f"Edit kernel ({self._kernel_name()})",
+            merge_key=("kernel", layer, filt, channel),
+        )
+
+    def _kernel_name(self) -> str:
+        layer, filt, channel = self._selection
+        conv = self.bank.layers[layer]
+        name = conv.filters[filt].name if isinstance(conv, ConvLayer) else ""
+        return f"layer {layer + 1}, {name or f'filter {filt + 1}'}, channel {channel + 1}"
+
+    def undo(self) -> None:
+        if self.document.undo():
+            self._bank_changed()
+
+    def redo(self) -> None:
+        if self.document.redo():
+            self._bank_changed()
+
+    def open_bank(self, path: str | Path) -> bool:
+        try:
+            bank = load_bank(path)
+        except BankError as e:
+            self.message.emit(str(e))
+            return False
+        self.document = Document(bank, Path(path))
+        self._selection = (-1, -1, -1)
+        self._bank_changed()
+        return True
+
+    def new_bank(self, bank: Bank) -> None:
+        """Start an unsaved document holding ``bank``."""
+        self.document = Document(bank)
+        self._selection = (-1, -1, -1)
+        self._bank_changed()
+
+    def save_bank(self, path: str | Path | None = None) -> bool:
+        target = Path(path) if path is not None else self.document.path
+        if target is None:
+            self.message.emit("choose a file name to save the bank")
+            return False
+        try:
+            save_bank(self.bank, target)
+        except BankError as e:
+            self.message.emit(str(e))
+            return False
+        self.document.mark_saved(target)
+        self.documentChanged.emit()
+        return True
+
+    def _bank_changed(self) -> None:
+        self._clamp_selection()
+        self.bankChanged.emit()
+        self.documentChanged.emit()
+        self._schedule_push()
+
+    # --- selection --------------------------------------------------------------------------------
+
+    @property
+    def selection(self) -> tuple[int, int, int]:
+        """(layer, filter, channel), 0-based; filter and channel are -1 on a pool layer."""
+        return self._selection
+
+    def select(self, layer: int, filt: int = 0, channel: int = 0) -> None:
+        previous = self._selection
+        self._selection = (layer, filt, channel)
+        self._clamp_selection()
+        if self._selection != previous:
+            self.selectionChanged.emit(*self._selection)
+            self._push_job()
+
+    def _clamp_selection(self) -> None:
+        layers = self.bank.layers
+        layer, filt, channel = self._selection
+        layer = min(max(layer, 0), len(layers) - 1)
+        conv = layers[layer]
+        if isinstance(conv, ConvLayer):
+            filt = min(max(filt, 0), conv.out_channels - 1)
+            channel = min(max(channel, 0), conv.in_channels - 1)
+        else:
+            filt = channel = -1
+        if (layer, filt, channel) != self._selection:
+            self._selection = (layer, filt, channel)
+            self.selectionChanged.emit(*self._selection)
+
+    # --- results ---------------------------------------------------------------------------------
+
+    def set_display_size(self, width: int, height: int) -> None:
+        """The on-screen size of a pane's image: maps are reduced to it off the GUI thread."""
+        size = (max(16, width), max(16, height))
+        if size != self._display_size:
+            self._display_size = size
+            self._push_job()
+
+    def outputs(self) -> list[np.ndarray]:
+        """The full-resolution maps behind the panes most recently displayed (one per layer)."""
+        if self._displayed is None or self._displayed.outputs is None:
+            return []
+        return self._displayed.outputs
+
+    @property
+    def last_result(self) -> Result | None:
+        return self._displayed
+
+    @property
+    def generation(self) -> int:
+        """Bumped each time a new bank or selection is handed to the worker."""
+        return self._generation
+
+    def _schedule_push(self) -> None:
+        interval = max(MIN_PUSH_INTERVAL_S, 1.5 * self._worker.last_compute_ms / 1000)
+        wait = self._last_push + interval - time.monotonic()
+        if wait <= 0:
+            self._push_job()
+        elif not self._push_timer.isActive():
+            self._push_timer.start(int(wait * 1000) + 1)
+
+    def _push_job(self) -> None:
+        self._push_timer.stop()
+        self._last_push = time.monotonic()
+        self._generation += 1
+        layer, filt, _ = self._selection
+        selected = (layer, filt) if filt >= 0 else None
+        self._worker.put_job(Job(self.bank, self._generation, selected, self._display_size))
+
+    def _on_poll(self) -> None:
+        while True:
+            try:
+                capture, kind, payload = self._events.get_nowait()
+            except queue.Empty:
+                break
+            self._handle_event(capture, kind, payload)
+        result = self._results.take()
+        if not isinstance(result, Result) or result.generation != self._generation:
+            return  # nothing new, or computed with a bank the user has since changed
+        self._displayed = result
+        self.resultReady.emit(result)
+        self._shown_at.append(time.monotonic())
+        self.resultDisplayed.emit()
+
+    def _emit_stats(self) -> None:
+        now = time.monotonic()
+        recent = [t for t in self._shown_at if now - t <= 1.0]
+        self.statsChanged.emit(float(len(recent)), self._worker.last_compute_ms)
+
+    def close(self) -> None:
+        """Stop the threads and release the source."""
+        self._poll_timer.stop()
+        self._push_timer.stop()
+        self._stats_timer.stop()
+        for capture in (self._pending, self._capture):
+            if capture is not None:
+                capture.stop()
+        self._worker.stop()

@@ -1,0 +1,302 @@
+"""The live pipeline's threads: one capture thread per source and one compute worker.
+
+Nothing here queues per frame. The capture thread overwrites a single latest-frame slot; the
+worker always takes the newest frame with the newest job (bank snapshot + selection) and
+overwrites a single latest-result slot, which the GUI polls at display rate. A slow consumer
+therefore drops frames instead of accumulating them (acq4#595 froze on a queue of 65 GB of
+per-frame signals).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from playground.engine.bank import Bank, ConvLayer
+from playground.engine.errors import BankError
+from playground.sources.base import Source
+from playground.sources.image import SourceError
+
+
+class LatestSlot:
+    """A one-entry mailbox: ``put`` overwrites, ``take`` empties. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: object = None
+
+    def put(self, value: object) -> None:
+        with self._lock:
+            self._value = value
+
+    def take(self) -> object:
+        with self._lock:
+            value, self._value = self._value, None
+            return value
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray  # RGB uint8 HxWx3
+    index: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the worker computes: a bank snapshot and what the view needs of it."""
+
+    bank: Bank
+    generation: int
+    selected: tuple[int, int] | None  # (layer, filter) whose channel story is shown
+    display_size: tuple[int, int]  # (width, height) a pane's image is reduced to
+
+
+@dataclass
+class Story:
+    """The selected filter as the sum of its kernels: partial maps, sum, + bias, activation."""
+
+    layer: int
+    filter: int
+    partials: np.ndarray  # (C_in, H', W')
+    total: np.ndarray
+    biased: np.ndarray
+    activated: np.ndarray
+    displays: list[np.ndarray] = field(default_factory=list)  # same order, reduced
+
+
+@dataclass
+class Result:
+    generation: int
+    frame_index: int
+    frame: np.ndarray
+    frame_display: np.ndarray
+    outputs: list[np.ndarray] | None  # full resolution; None when the bank cannot run
+    displays: list[list[np.ndarray]]  # per layer, per filter: reduced for the panes
+    story: Story | None
+    error: str | None  # one line, shown on the panes instead of maps
+    compute_ms: float
+
+
+def reduce_for_display(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Shrink a map (or RGB frame) to fit ``size`` = (width, height), keeping its aspect.
+
+    Maps already smaller are returned as they are: the pane shows them with crisp nearest-
+    neighbour pixels. INTER_AREA averages, so thin edges fade rather than alias.
+    """
+    h, w = image.shape[:2]
+    scale = min(size[0] / w, size[1] / h)
+    if scale >= 1.0:
+        return np.ascontiguousarray(image)
+    dsize = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, dsize, interpolation=cv2.INTER_AREA)
+
+
+def compute(frame: Frame, job: Job) -> Result:
+    """Run ``job`` on ``frame`` and reduce everything for display. Runs on the worker thread."""
+    start = time.perf_counter()
+    frame_display = reduce_for_display(frame.image, job.display_size)
+    try:
+        run = job.bank.run(frame.image, job.selected)
+    except BankError as e:
+        return Result(
+            job.generation,
+            frame.index,
+            frame.image,
+            frame_display,
+            None,
+            [],
+            None,
+            str(e),
+            (time.perf_counter() - start) * 1000,
+        )
+    displays = [[reduce_for_display(m, job.display_size) for m in out] for out in run.outputs]
+    story = None
+    if run.partials is not None and job.selected is not None:
+        n, f = job.selected
+        layer = job.bank.layers[n]
+        assert isinstance(layer, ConvLayer)
+        total = run.partials.sum(axis=0)
+        story = Story(
+            n, f, run.partials, total, total + np.float32(layer.filters[f].bias), run.outputs[n][f]
+        )
+        story.displays = [
+            reduce_for_display(m, job.display_size)
+            for m in (*run.partials, story.total, story.biased, story.activated)
+        ]
+    return Result(
+        job.generation,
+        frame.index,
+        frame.image,
+        frame_display,
+        run.outputs,
+        displays,
+        story,
+        None,
+        (time.perf_counter() - start) * 1000,
+    )
+
+
+class Capture:
+    """One source's capture thread: opens it, then reads into the frame slot at its pace.
+
+    Opening happens on this thread too, so a camera that takes seconds to open (or never
+    does) never blocks the GUI. Events for the GUI go to ``events(capture, kind, payload)``:
+    ("opened", the source) or ("failed", a one-line message). The thread ends after a still's
+    only frame.
+    """
+
+    def __init__(
+        self,
+        opener: Callable[[], Source],
+        on_frame: Callable[[np.ndarray], None],
+        events: Callable[[Capture, str, object], None],
+    ) -> None:
+        self._opener = opener
+        self._on_frame = on_frame
+        self._events = events
+        self._stop = threading.Event()
+        self._paused = threading.Event()
+        self.source: Source | None = None
+        self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def set_paused(self, paused: bool) -> None:
+        if paused:
+            self._paused.set()
+        else:
+            self._paused.clear()
+
+    def stop(self) -> None:
+        """Stop reading and close the source; returns once the thread has let go of it."""
+        self._stop.set()
+        self._paused.clear()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            # A camera read blocks for at most one frame period; a stuck driver must not
+            # freeze the GUI forever, so the daemon thread is abandoned after a while.
+            self._thread.join(timeout=2.0)
+
+    def _run(self) -> None:
+        # Runs on the capture thread.
+        try:
+            source = self._opener()
+        except SourceError as e:
+            self._events(self, "failed", str(e))
+            return
+        except Exception as e:  # a source bug must not kill the app silently
+            self._events(self, "failed", f"could not open the source: {e}")
+            return
+        self.source = source
+        self._events(self, "opened", source)
+        period = 1.0 / source.fps if source.fps else 0.0
+        due = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                if self._paused.is_set():
+                    self._stop.wait(0.05)
+                    due = time.monotonic()
+                    continue
+                try:
+                    image = source.read()
+                except SourceError as e:
+                    self._events(self, "failed", str(e))
+                    return
+                except Exception as e:
+                    traceback.print_exc()
+                    self._events(self, "failed", f"the source stopped: {e}")
+                    return
+                if image is not None:
+                    self._on_frame(image)
+                    if not source.live:
+                        return
+                if period:
+                    due += period
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        self._stop.wait(delay)
+                    else:
+                        due = time.monotonic()  # fell behind: don't try to catch up
+        finally:
+            source.close()
+
+
+class Worker:
+    """The compute worker: newest frame x newest job -> latest-result slot."""
+
+    def __init__(self, results: LatestSlot, on_result: Callable[[], None] | None = None) -> None:
+        self._results = results
+        self._on_result = on_result
+        self._cond = threading.Condition()
+        self._frame: Frame | None = None
+        self._job: Job | None = None
+        self._stopping = False
+        self._next_index = 0
+        self.last_compute_ms = 0.0
+        self._thread = threading.Thread(target=self._run, name="compute", daemon=True)
+        self._thread.start()
+
+    def put_frame(self, image: np.ndarray) -> None:
+        """Called from the capture thread: replaces any frame not yet computed."""
+        with self._cond:
+            self._frame = Frame(image, self._next_index)
+            self._next_index += 1
+            self._cond.notify()
+
+    def put_job(self, job: Job) -> None:
+        with self._cond:
+            self._job = job
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        self._thread.join(timeout=5.0)
+
+    def _run(self) -> None:
+        # Runs on the compute thread.
+        done: tuple[int, int] = (-1, -1)
+        while True:
+            with self._cond:
+                while not self._stopping and not self._has_work(done):
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                frame, job = self._frame, self._job
+            assert frame is not None and job is not None
+            done = (frame.index, job.generation)
+            try:
+                result = compute(frame, job)
+            except Exception as e:
+                # A bug in one computation must not kill the worker: report it on the panes
+                # and keep serving the next frame.
+                traceback.print_exc()
+                result = Result(
+                    job.generation,
+                    frame.index,
+                    frame.image,
+                    frame.image,
+                    None,
+                    [],
+                    None,
+                    f"internal error: {e}",
+                    0.0,
+                )
+            self.last_compute_ms = result.compute_ms
+            self._results.put(result)
+            if self._on_result is not None:
+                self._on_result()
+
+    def _has_work(self, done: tuple[int, int]) -> bool:
+        return (
+            self._frame is not None
+            and self._job is not None
+            and (self._frame.index, self._job.generation) != done
+        )
