@@ -1,0 +1,86 @@
+"""The protocol every frame source follows, and the frame grab the OpenCV-backed ones share."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+# OpenCV hands out BGR (or grey / BGRA from some camera drivers); every frame in the app is RGB.
+_TO_RGB = {1: cv2.COLOR_GRAY2RGB, 3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGB}
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Where frames come from: a camera, a video file, an image file or a synthetic pattern.
+
+    The controller's capture thread calls `read` (and, once it is done with the source, `close`);
+    sources never start threads of their own. `close` must not run while another thread is inside
+    `read`: OpenCV does not support releasing a capture that is being read.
+
+    Attributes
+    ----------
+    description : str
+        Shown in the status bar, e.g. ``"Camera 0 (1280x720)"``, ``"clip.avi"``,
+        ``"Pattern: Siemens star"``.
+    live : bool
+        True if frames change over time (camera, video, animated pattern); False for stills.
+    fps : float or None
+        Frames per second the capture thread should pace `read` calls at (video files, animated
+        patterns). None when no pacing is needed: a camera's `read` blocks until the device has
+        a frame, and a still never changes.
+    """
+
+    description: str
+    live: bool
+    fps: float | None
+
+    def read(self) -> np.ndarray | None:
+        """The next frame: RGB uint8 HxWx3, C-contiguous.
+
+        Returns None for a transient "no frame right now"; the caller just tries again.
+        A still returns the same read-only array on every call: callers must not modify it.
+
+        Raises
+        ------
+        SourceError
+            When the source has failed for good (camera unplugged, undecodable video) or has
+            been closed.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the device or file. Safe to call more than once."""
+        ...
+
+
+def read_rgb(capture: cv2.VideoCapture) -> np.ndarray | None:
+    """Grab the next frame of an OpenCV capture as RGB uint8 HxWx3, C-contiguous.
+
+    Parameters
+    ----------
+    capture : cv2.VideoCapture
+        An opened camera or video file.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The frame, or None if the grab failed (end of file, decoding error, camera hiccup) or
+        gave something that is not an 8-bit frame; OpenCV errors never escape.
+    """
+    try:
+        ok, bgr = capture.read()
+    except cv2.error:
+        return None
+    if not ok or bgr is None or bgr.size == 0 or bgr.dtype != np.uint8:
+        return None
+    channels = 1 if bgr.ndim == 2 else bgr.shape[2] if bgr.ndim == 3 else 0
+    code = _TO_RGB.get(channels)
+    if code is None:
+        return None
+    try:
+        rgb = cv2.cvtColor(bgr, code)
+    except cv2.error:
+        return None
+    return np.ascontiguousarray(rgb)

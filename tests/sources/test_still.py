@@ -1,0 +1,93 @@
+"""StillSource and ImageSource: one read-only frame, the same on every read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from playground.sources import ImageSource, Source, SourceError, StillSource
+
+
+@pytest.fixture
+def rgb() -> np.ndarray:
+    frame = np.random.default_rng(3).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    frame[0, 0] = (255, 0, 0)
+    return frame
+
+
+def write_png(path: Path, rgb: np.ndarray) -> Path:
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok
+    buf.tofile(path)
+    return path
+
+
+def test_image_with_non_ascii_path_reads_as_rgb(tmp_path: Path, rgb: np.ndarray) -> None:
+    folder = tmp_path / "café ☕"
+    folder.mkdir()
+    source = ImageSource(write_png(folder / "naïve.png", rgb))
+    assert isinstance(source, Source)
+    assert source.description == "naïve.png"
+    assert source.live is False
+    assert source.fps is None
+    frame = source.read()
+    np.testing.assert_array_equal(frame, rgb)
+    assert frame.flags.c_contiguous
+
+
+def test_every_read_is_the_same_read_only_frame(tmp_path: Path, rgb: np.ndarray) -> None:
+    source = ImageSource(write_png(tmp_path / "a.png", rgb))
+    first = source.read()
+    assert source.read() is first
+    with pytest.raises(ValueError, match="read-only"):
+        first[0, 0] = 0
+
+
+def test_missing_or_corrupt_image_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="gone.png"):
+        ImageSource(tmp_path / "gone.png")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    with pytest.raises(SourceError, match="bad.png"):
+        ImageSource(bad)
+
+
+def test_still_source_leaves_the_callers_array_writable(rgb: np.ndarray) -> None:
+    source = StillSource(rgb, "pasted")
+    assert source.description == "pasted"
+    assert rgb.flags.writeable
+    frame = source.read()
+    assert not frame.flags.writeable
+    np.testing.assert_array_equal(frame, rgb)
+
+
+def test_still_source_makes_frames_contiguous(rgb: np.ndarray) -> None:
+    frame = StillSource(rgb[:, ::2], "every other column").read()
+    assert frame.flags.c_contiguous
+    np.testing.assert_array_equal(frame, rgb[:, ::2])
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        np.zeros((4, 4, 3), np.float32),
+        np.zeros((4, 4), np.uint8),
+        np.zeros((4, 4, 4), np.uint8),
+        np.zeros((0, 4, 3), np.uint8),
+    ],
+    ids=["float", "grey", "rgba", "empty"],
+)
+def test_still_source_refuses_what_is_not_an_rgb_frame(frame: np.ndarray) -> None:
+    with pytest.raises(SourceError, match=r"^pasted: expected an RGB uint8 HxWx3 frame"):
+        StillSource(frame, "pasted")
+
+
+def test_close_is_idempotent_and_read_after_close_fails(rgb: np.ndarray) -> None:
+    source = StillSource(rgb, "pasted")
+    source.close()
+    source.close()
+    with pytest.raises(SourceError, match=r"^pasted is closed$"):
+        source.read()
