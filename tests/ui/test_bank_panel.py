@@ -1,0 +1,414 @@
+"""The bank panel, driven through its real widgets: every control emits the bank the engine's
+editing function makes, with a label for the undo history; refusals emit errorRaised only."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QToolButton,
+    QTreeWidget,
+)
+
+from playground import Bank, BankError, ConvLayer, Filter, PoolLayer, load_bank
+from playground.assets import resource_path
+from playground.engine import editing
+from playground.ui.bank_panel import BankPanel
+
+# The offscreen platform says this on every top-level show; it is not about the panel.
+pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
+
+
+class Recorder:
+    """Every emission of the panel's three signals, in order."""
+
+    def __init__(self, panel: BankPanel) -> None:
+        self.edits: list[tuple[Bank, str]] = []
+        self.selections: list[tuple[int, int]] = []
+        self.errors: list[str] = []
+        panel.bankEdited.connect(lambda bank, label: self.edits.append((bank, label)))
+        panel.selectionChanged.connect(lambda layer, f: self.selections.append((layer, f)))
+        panel.errorRaised.connect(self.errors.append)
+
+    def nothing(self) -> bool:
+        return not (self.edits or self.selections or self.errors)
+
+    def clear(self) -> None:
+        self.edits.clear()
+        self.selections.clear()
+        self.errors.clear()
+
+
+def line_stack() -> Bank:
+    return load_bank(resource_path("banks", "line-stack.json"))
+
+
+@pytest.fixture
+def panel(qtbot) -> BankPanel:
+    p = BankPanel()
+    qtbot.addWidget(p)
+    p.resize(320, 700)
+    p.setBank(line_stack(), (720, 1280))
+    p.show()
+    qtbot.waitExposed(p)
+    return p
+
+
+@pytest.fixture
+def rec(panel) -> Recorder:
+    return Recorder(panel)
+
+
+def tree(panel: BankPanel) -> QTreeWidget:
+    return panel.findChild(QTreeWidget, "bankTree")
+
+
+def child(panel: BankPanel, cls, name: str):
+    widget = panel.findChild(cls, name)
+    assert widget is not None, name
+    return widget
+
+
+def click(qtbot, panel: BankPanel, name: str) -> None:
+    button = child(panel, QToolButton, name)
+    assert button.isEnabled(), name
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def click_row(qtbot, panel: BankPanel, layer: int, filt: int) -> None:
+    t = tree(panel)
+    item = t.topLevelItem(layer) if filt < 0 else t.topLevelItem(layer).child(filt)
+    rect = t.visualItemRect(item)
+    qtbot.mouseClick(t.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def only_edit(rec: Recorder) -> tuple[Bank, str]:
+    assert not rec.errors
+    assert len(rec.edits) == 1, rec.edits
+    return rec.edits[0]
+
+
+# --- showing a bank ----------------------------------------------------------------------------
+
+
+def test_tree_shows_layers_filters_biases_and_output_shapes(panel):
+    t = tree(panel)
+    assert t.topLevelItemCount() == 3
+    first = t.topLevelItem(0)
+    assert first.text(0) == "1 · lines — conv 3×3 · 2 filters"
+    assert first.text(1) == "2×720×1280"
+    assert "stride 1 · same · relu → 2 × 720 × 1280" in first.toolTip(0)
+    assert [first.child(i).text(0) for i in range(2)] == ["vertical line", "horizontal line"]
+    assert first.child(0).text(1) == "bias -0.1"
+    assert t.topLevelItem(1).text(0) == "2 · pool — max pool 2×2"
+    assert t.topLevelItem(1).text(1) == "2×360×640"
+    assert t.topLevelItem(2).child(0).text(1) == "bias -0.2"
+    assert panel.selection() == (0, 0)
+    assert t.currentItem() is first.child(0)
+
+
+def test_set_bank_emits_nothing_and_keeps_a_valid_selection(qtbot):
+    p = BankPanel()
+    qtbot.addWidget(p)
+    rec = Recorder(p)
+    assert p.selection() == (-1, -1)
+    p.setBank(line_stack())
+    assert p.selection() == (0, 0)
+    p.setSelection(2, 0)
+    p.setBank(editing.add_filter(line_stack(), 2), (100, 200))
+    assert p.selection() == (2, 0)
+    p.setBank(editing.remove_layer(line_stack(), 2))  # the selected layer is gone
+    assert p.selection() == (1, -1)
+    assert tree(p).currentItem() is tree(p).topLevelItem(1)
+    assert rec.nothing()
+
+
+def test_set_selection_emits_nothing_and_clicking_a_row_emits_it(panel, rec, qtbot):
+    panel.setSelection(1, 3)  # a pool layer has no filters: the layer row
+    assert panel.selection() == (1, -1)
+    assert tree(panel).currentItem() is tree(panel).topLevelItem(1)
+    assert rec.nothing()
+    click_row(qtbot, panel, 0, 1)
+    assert rec.selections == [(0, 1)]
+    assert panel.selection() == (0, 1)
+    click_row(qtbot, panel, 2, -1)
+    assert rec.selections == [(0, 1), (2, -1)]
+    assert rec.edits == [] and rec.errors == []
+
+
+def test_output_size_label_fills_in_the_formula(panel, qtbot):
+    label = child(panel, QLabel, "outputSize")
+    assert "H' = ⌈720 / 1⌉ = 720" in label.text()
+    assert "W' = ⌈1280 / 1⌉ = 1280" in label.text()
+    panel.setSelection(1, -1)
+    assert "H' = ⌊(720 − 2) / 2⌋ + 1 = 360" in label.text()
+    panel.setSelection(0, 0)
+    child(panel, QComboBox, "padding").setCurrentText("explicit")
+    assert "H' = ⌊(720 + 2 − 1·(3−1) − 1) / 1⌋ + 1 = 720" in label.text()
+    assert "W' = ⌊(1280 + 2 − 1·(3−1) − 1) / 1⌋ + 1 = 1280" in label.text()
+    panel.setInputSize((360, 640))
+    assert "H' = ⌊(360 + 2 − 1·(3−1) − 1) / 1⌋ + 1 = 360" in label.text()
+    panel.setInputSize(None)
+    assert "source" in label.text()
+    assert tree(panel).topLevelItem(0).text(1) == ""
+
+
+# --- structure buttons -------------------------------------------------------------------------
+
+
+def test_add_filter(panel, rec, qtbot):
+    click(qtbot, panel, "addFilter")
+    bank, label = only_edit(rec)
+    assert label == "Add filter"
+    assert bank == editing.add_filter(line_stack(), 0)
+    assert rec.selections == [(0, 2)]
+    assert panel.bank() is bank
+    assert tree(panel).topLevelItem(0).child(2).text(0) == "filter 3"
+    assert tree(panel).topLevelItem(0).text(1) == "3×720×1280"
+
+
+def test_add_filter_is_disabled_on_a_pool_layer(panel):
+    panel.setSelection(1, -1)
+    assert not child(panel, QToolButton, "addFilter").isEnabled()
+    assert not child(panel, QToolButton, "duplicateFilter").isEnabled()
+
+
+def test_duplicate_filter(panel, rec, qtbot):
+    panel.setSelection(0, 1)
+    click(qtbot, panel, "duplicateFilter")
+    bank, label = only_edit(rec)
+    assert label == "Duplicate filter"
+    assert bank == editing.duplicate_filter(line_stack(), 0, 1)
+    assert rec.selections == [(0, 2)]
+    assert tree(panel).topLevelItem(0).child(2).text(0) == "horizontal line copy"
+
+
+def test_remove_filter(panel, rec, qtbot):
+    click(qtbot, panel, "remove")
+    bank, label = only_edit(rec)
+    assert label == "Remove filter"
+    assert bank == editing.remove_filter(line_stack(), 0, 0)
+    assert panel.selection() == (0, 0)
+    assert tree(panel).topLevelItem(0).childCount() == 1
+
+
+def test_removing_the_last_filter_is_refused(panel, rec, qtbot):
+    panel.setSelection(2, 0)
+    click(qtbot, panel, "remove")
+    assert rec.edits == [] and rec.selections == []
+    assert rec.errors == ["layer 3 has only this filter; remove the layer instead"]
+    assert panel.bank() == line_stack()
+    assert tree(panel).topLevelItem(2).childCount() == 1
+
+
+def test_move_filter_down_and_up(panel, rec, qtbot):
+    assert not child(panel, QToolButton, "moveUp").isEnabled()
+    click(qtbot, panel, "moveDown")
+    bank, label = only_edit(rec)
+    assert label == "Move filter down"
+    assert bank == editing.move_filter(line_stack(), 0, 0, 1)
+    assert rec.selections == [(0, 1)]
+    assert not child(panel, QToolButton, "moveDown").isEnabled()
+    click(qtbot, panel, "moveUp")
+    assert rec.edits[1][1] == "Move filter up"
+    assert rec.edits[1][0] == line_stack()
+    assert rec.selections == [(0, 1), (0, 0)]
+
+
+def test_move_layer_when_a_layer_row_is_selected(panel, rec, qtbot):
+    panel.setSelection(1, -1)
+    assert child(panel, QToolButton, "moveUp").toolTip() == "Move the selected layer up"
+    click(qtbot, panel, "moveUp")
+    bank, label = only_edit(rec)
+    assert label == "Move layer up"
+    assert bank == editing.move_layer(line_stack(), 1, 0)
+    assert rec.selections == [(0, -1)]
+    assert isinstance(bank.layers[0], PoolLayer)
+
+
+def test_add_conv_and_pool_layers_after_the_selected_layer(panel, rec, qtbot):
+    panel.setSelection(1, -1)
+    click(qtbot, panel, "addConvLayer")
+    bank, label = only_edit(rec)
+    assert label == "Add conv layer"
+    assert bank == editing.add_conv_layer(line_stack(), 2)
+    assert rec.selections == [(2, 0)]
+    click(qtbot, panel, "addPoolLayer")
+    assert rec.edits[1] == (editing.add_pool_layer(bank, 3), "Add pool layer")
+    assert rec.selections[-1] == (3, -1)
+    assert tree(panel).topLevelItemCount() == 5
+
+
+def test_remove_layer_and_its_refusal(qtbot):
+    p = BankPanel()
+    qtbot.addWidget(p)
+    bank = Bank((ConvLayer((Filter.repeated([[1.0]], 3, name="one"),)), PoolLayer()))
+    p.setBank(bank)
+    rec = Recorder(p)
+    click(qtbot, p, "removeLayer")
+    new, label = only_edit(rec)
+    assert label == "Remove layer"
+    assert new == editing.remove_layer(bank, 0)
+    assert rec.selections == [(0, -1)]
+    rec.clear()
+    click(qtbot, p, "remove")  # on a layer row, Remove removes the layer: refused here
+    assert rec.edits == [] and rec.selections == []
+    assert rec.errors == ["a bank needs at least one layer; this is its only one"]
+    assert p.bank() == new
+
+
+# --- in-place names ----------------------------------------------------------------------------
+
+
+def test_rename_filter_in_place_with_f2(panel, rec, qtbot):
+    t = tree(panel)
+    t.setFocus()
+    qtbot.keyClick(t, Qt.Key.Key_F2)
+    editor = t.viewport().findChild(QLineEdit)
+    assert editor is not None, "F2 opens the item editor"
+    editor.selectAll()
+    qtbot.keyClicks(editor, "thin lines")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(rec.edits))  # the delegate commits through a queued call
+    bank, label = only_edit(rec)
+    assert label == "Rename filter"
+    assert bank == editing.rename_filter(line_stack(), 0, 0, "thin lines")
+    assert t.topLevelItem(0).child(0).text(0) == "thin lines"
+
+
+def test_rename_filter_by_item_text_and_refusal(panel, rec):
+    item = tree(panel).topLevelItem(2).child(0)
+    item.setText(0, "x" * 201)
+    assert rec.edits == []
+    assert len(rec.errors) == 1 and "200" in rec.errors[0]
+    assert item.text(0) == "crossing"  # reverted
+    item.setText(0, "  cross  ")
+    assert rec.edits == [(editing.rename_filter(line_stack(), 2, 0, "cross"), "Rename filter")]
+
+
+def test_rename_layer(panel, rec, qtbot):
+    name = child(panel, QLineEdit, "layerName")
+    assert name.text() == "lines"
+    name.setFocus()
+    name.selectAll()
+    qtbot.keyClicks(name, "bars")
+    qtbot.keyClick(name, Qt.Key.Key_Return)
+    bank, label = only_edit(rec)
+    assert label == "Rename layer"
+    assert bank == editing.rename_layer(line_stack(), 0, "bars")
+    assert tree(panel).topLevelItem(0).text(0).startswith("1 · bars — conv")
+
+
+# --- input mode and layer settings -------------------------------------------------------------
+
+
+def test_input_mode(panel, rec):
+    combo = child(panel, QComboBox, "inputMode")
+    assert combo.currentText() == "Gray"
+    combo.setCurrentIndex(combo.findText("RGB"))
+    bank, label = only_edit(rec)
+    assert label == "Input: RGB"
+    assert bank == editing.set_input_mode(line_stack(), "rgb")
+    assert bank.layers[0].in_channels == 3
+
+
+def test_conv_settings_each_emit_a_labelled_edit(panel, rec, qtbot):
+    box = child(panel, QGroupBox, "layerSettings")
+    assert box.title().startswith("Layer settings")
+    expected = line_stack()
+
+    def check(label: str, **settings) -> None:
+        nonlocal expected
+        expected = editing.set_layer_settings(expected, 0, **settings)
+        assert rec.edits[-1] == (expected, label)
+        assert not rec.errors
+
+    child(panel, QSpinBox, "strideY").setValue(2)
+    check("Layer 1: stride 2×1", stride=(2, 1))
+    child(panel, QSpinBox, "strideX").setValue(2)
+    check("Layer 1: stride 2", stride=2)
+    pad_y = child(panel, QSpinBox, "padY")
+    assert not pad_y.isEnabled()
+    child(panel, QComboBox, "padding").setCurrentText("valid")
+    check("Layer 1: padding valid", padding="valid")
+    child(panel, QComboBox, "padding").setCurrentText("explicit")
+    check("Layer 1: padding 0", padding=0)
+    assert pad_y.isEnabled()
+    pad_y.setValue(3)
+    check("Layer 1: padding 3×0", padding=(3, 0))
+    child(panel, QComboBox, "border").setCurrentText("wrap")
+    check("Layer 1: border wrap", border="wrap")
+    child(panel, QSpinBox, "dilationX").setValue(4)
+    check("Layer 1: dilation 1×4", dilation=(1, 4))
+    qtbot.mouseClick(child(panel, QCheckBox, "flip"), Qt.MouseButton.LeftButton, pos=QPoint(5, 5))
+    check("Layer 1: flip on", flip=True)
+    child(panel, QComboBox, "activation").setCurrentText("tanh")
+    check("Layer 1: activation tanh", activation="tanh")
+    assert len(rec.edits) == 9
+    assert rec.selections == []
+    assert panel.bank() == expected
+
+
+def test_switching_to_explicit_padding_starts_from_the_same_output(panel, rec):
+    child(panel, QComboBox, "padding").setCurrentText("explicit")
+    bank, label = only_edit(rec)
+    assert label == "Layer 1: padding 1"
+    assert bank.output_shapes(720, 1280) == line_stack().output_shapes(720, 1280)
+
+
+def test_bias_of_the_selected_filter(panel, rec):
+    panel.setSelection(0, 1)
+    bias = child(panel, QDoubleSpinBox, "bias")
+    assert bias.value() == pytest.approx(-0.1)
+    bias.setValue(0.25)
+    bank, label = only_edit(rec)
+    assert label == "Layer 1, 'horizontal line': bias 0.25"
+    assert bank == editing.set_bias(line_stack(), 0, 1, 0.25)
+    assert tree(panel).topLevelItem(0).child(1).text(1) == "bias 0.25"
+    panel.setSelection(0, -1)
+    assert not bias.isEnabled()
+
+
+def test_pool_settings(panel, rec):
+    panel.setSelection(1, -1)
+    assert not child(panel, QSpinBox, "strideY").isVisible()
+    assert child(panel, QSpinBox, "poolSizeY").isVisible()
+    child(panel, QComboBox, "poolOp").setCurrentText("avg")
+    expected = editing.set_layer_settings(line_stack(), 1, op="avg")
+    assert rec.edits[-1] == (expected, "Layer 2: pool op avg")
+    child(panel, QSpinBox, "poolSizeY").setValue(3)
+    expected = editing.set_layer_settings(expected, 1, size=(3, 2))
+    assert rec.edits[-1] == (expected, "Layer 2: pool size 3×2")
+    assert expected.layers[1].stride == (3, 2)  # a stride equal to the size follows it
+    assert child(panel, QSpinBox, "poolStrideY").value() == 3
+    child(panel, QSpinBox, "poolStrideX").setValue(1)
+    expected = editing.set_layer_settings(expected, 1, stride=(3, 1))
+    assert rec.edits[-1] == (expected, "Layer 2: pool stride 3×1")
+    assert not rec.errors
+    assert "H' = ⌊(720 − 3) / 3⌋ + 1 = 240" in child(panel, QLabel, "outputSize").text()
+
+
+def test_a_refused_setting_is_reverted(panel, rec, monkeypatch):
+    def refuse(bank, layer, **settings):
+        raise BankError("layer 1: stride refused for the test")
+
+    monkeypatch.setattr(editing, "set_layer_settings", refuse)
+    stride = child(panel, QSpinBox, "strideY")
+    stride.setValue(5)
+    assert rec.errors == ["layer 1: stride refused for the test"]
+    assert rec.edits == []
+    assert stride.value() == 1
+    assert panel.bank() == line_stack()
+
+
+def test_screenshot_of_the_line_stack(panel, tmp_path):
+    image = panel.grab()
+    assert image.width() >= 300 and image.height() >= 600
+    assert image.save(str(tmp_path / "bank_panel.png"))
