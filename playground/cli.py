@@ -108,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-camera", action="store_true", help="start on the sample image, not the camera"
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window on a test pattern, check the feature map it shows, exit 0 or 1",
+    )
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("apply", help="run a bank on an image; write layerN.npy and layerN.png")
     p.add_argument("bank", help="bank file (JSON)")
@@ -120,6 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--kernels", type=_ints, default="3,5,11", help="kernel sizes, e.g. 3,5")
     b.add_argument("--filters", type=int, default=8, help="filters in the layer")
+    b.add_argument(
+        "--live",
+        action="store_true",
+        help="measure the real window offscreen: displayed fps, edit latency, GUI stalls",
+    )
     return parser
 
 
@@ -137,7 +147,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "bench":
             from playground import bench
 
-            bench.engine_table(args.sizes, args.kernels, args.filters, out=sys.stdout)
+            if args.live:
+                bench.live_table(out=sys.stdout)
+            else:
+                bench.engine_table(args.sizes, args.kernels, args.filters, out=sys.stdout)
+        elif args.self_test:
+            from playground.ui.app import self_test
+
+            return self_test([sys.argv[0]])
         else:
             from playground.ui.app import run
 

@@ -30,7 +30,8 @@ class Document:
         self._entries = [_Entry(bank, "Open", None, 0.0)]
         self._index = 0
         self.path = path
-        self._saved: Bank | None = bank if path is not None else None
+        # A bank just opened, or started fresh, has nothing in it to lose yet.
+        self._saved = bank
 
     @property
     def bank(self) -> Bank:
@@ -38,8 +39,8 @@ class Document:
 
     @property
     def dirty(self) -> bool:
-        """True when the bank differs from what was last opened or saved."""
-        return self._saved is None or self.bank != self._saved
+        """True when the bank differs from what was last opened, started or saved."""
+        return self.bank != self._saved
 
     def push(self, bank: Bank, label: str, merge_key: object = None) -> None:
         """Make ``bank`` current; drops the redo tail. Same ``merge_key`` within a second merges."""

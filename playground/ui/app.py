@@ -1,20 +1,81 @@
-"""Starting the desktop app."""
+"""Starting the desktop app, and its self-test."""
 
 from __future__ import annotations
 
 import sys
+import tempfile
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
+import numpy as np
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
+
+# The course's 8x8 vertical-line image under the vertical line detector: every row of the 6x6
+# feature map is this.
+SELF_TEST_ROW = [0.0, 0.0, 3.0, 3.0, 0.0, 0.0]
+SELF_TEST_SECONDS = 20.0
+
+
+def _application(argv: Sequence[str] | None) -> QApplication:
+    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
+    app.setApplicationName("Filter Playground")
+    app.setOrganizationName("FilterPlayground")
+    return app
 
 
 def run(argv: Sequence[str] | None = None, open_camera: bool = True) -> int:
     """Show the main window and run the event loop until it closes; returns the exit code."""
     from playground.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
-    app.setApplicationName("Filter Playground")
-    app.setOrganizationName("FilterPlayground")
+    app = _application(argv)
     window = MainWindow(open_camera=open_camera)
     window.show()
     return app.exec()
+
+
+def self_test(argv: Sequence[str] | None = None) -> int:
+    """Open the real window on the vertical-line pattern with the bundled line detector and
+    check the feature map it displays; prints one line, returns 0 (pass) or 1 (fail)."""
+    from playground.assets import resource_path
+    from playground.engine.bankfile import load_bank
+    from playground.ui.main_window import MainWindow
+
+    app = _application(argv)
+    with tempfile.TemporaryDirectory(prefix="filter-playground-self-test-") as tmp:
+        # Its own settings, so a self-test never changes the user's window layout or last bank.
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings)
+        window.show()
+        c = window.controller
+        c.new_bank(load_bank(resource_path("banks", "vertical-line.json")))
+        c.open_pattern("vertical-line")
+        expected = np.array([[SELF_TEST_ROW] * len(SELF_TEST_ROW)], np.float32)
+        started = time.monotonic()
+        verdict: list[str] = []
+
+        def check() -> None:
+            result = c.last_result
+            shown = result is not None and result.generation == c.generation
+            outputs = c.outputs() if shown else []
+            if outputs and outputs[0].shape == expected.shape:
+                if np.allclose(outputs[0], expected, atol=1e-5):
+                    verdict.append(
+                        f"self-test passed: {c.source_description}, feature map rows "
+                        f"{SELF_TEST_ROW} ({time.monotonic() - started:.2f} s)"
+                    )
+                else:
+                    verdict.append(f"self-test FAILED: feature map {outputs[0][0].tolist()}")
+            elif time.monotonic() - started > SELF_TEST_SECONDS:
+                verdict.append(f"self-test FAILED: no feature map after {SELF_TEST_SECONDS:.0f} s")
+            if verdict:
+                window.close()
+                app.quit()
+            else:
+                QTimer.singleShot(10, check)
+
+        QTimer.singleShot(0, check)
+        app.exec()
+    print(verdict[0] if verdict else "self-test FAILED: the window closed early")
+    return 0 if verdict and verdict[0].startswith("self-test passed") else 1

@@ -1,0 +1,645 @@
+"""The main window: bank panel, kernel editor, source pane, channel story and feature maps.
+
+Widgets read from and write to the controller; none of them runs a convolution or reads a
+camera. Every widget takes immutable values and emits new ones (a new bank, a new kernel), and
+this window is the only place that wires them to the controller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QToolBar,
+    QWidget,
+)
+
+from playground.assets import resource_path
+from playground.controller import Controller
+from playground.controller.pipeline import Result
+from playground.engine import editing
+from playground.engine.bank import Bank, ConvLayer, Filter
+from playground.engine.bankfile import load_bank
+from playground.engine.errors import BankError
+from playground.sources.camera import CAMERA_SIZES, list_cameras
+from playground.sources.patterns import PATTERNS
+from playground.ui.bank_panel import BankPanel
+from playground.ui.kernel_grid import KernelEditor
+from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
+MAX_RECENT = 8
+DEFAULT_BANK = ("banks", "edges-rgb.json")
+DEFAULT_IMAGE = ("images", "coffee.jpg")
+
+
+def app_settings() -> QSettings:
+    """The app's settings store (INI, per user): window layout, last bank, recent banks."""
+    return QSettings(
+        QSettings.Format.IniFormat,
+        QSettings.Scope.UserScope,
+        "FilterPlayground",
+        "Filter Playground",
+    )
+
+
+def channel_names(count: int) -> list[str]:
+    if count == 3:
+        return ["R", "G", "B"]
+    if count == 1:
+        return ["gray"]
+    return [f"ch {i + 1}" for i in range(count)]
+
+
+class MainWindow(QMainWindow):
+    """The Filter Playground window.
+
+    ``open_camera``: try camera 0 at start (the app does; tests don't). The bundled sample image
+    shows first, so there is always a picture, and the camera replaces it once it delivers.
+    """
+
+    def __init__(self, open_camera: bool = False, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Filter Playground")
+        self.setAcceptDrops(True)
+        self._settings = settings if settings is not None else app_settings()
+        self._panel_selecting = False
+        self.controller = Controller(self._initial_bank(), self)
+        self._build_widgets()
+        self._build_actions()
+        self._connect()
+        self._restore_layout()
+        self._on_bank_changed()
+        self._on_selection_changed(*self.controller.selection)
+        self.controller.open_image(resource_path(*DEFAULT_IMAGE))
+        if open_camera and list_cameras(max_index=0):
+            self.controller.open_camera(0)
+
+    # --- construction -----------------------------------------------------------------------------
+
+    def _initial_bank(self) -> Bank:
+        last = self._settings.value("bank/last", "", str)
+        if last:
+            try:
+                bank = load_bank(last)
+            except BankError:
+                pass
+            else:
+                self._initial_path = Path(last)
+                return bank
+        self._initial_path = None
+        return load_bank(resource_path(*DEFAULT_BANK))
+
+    def _build_widgets(self) -> None:
+        self.bank_panel = BankPanel()
+        self.kernel_editor = KernelEditor()
+        self.source_pane = FeatureMapPane("Source")
+        self.source_pane.setAutoStyle(False)
+        self.story = ChannelStory()
+        self.pane_grid = PaneGrid()
+
+        top = QWidget()
+        top_layout = QHBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.source_pane, 1)
+        top_layout.addWidget(self.story, 4)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("centralSplitter")
+        splitter.addWidget(top)
+        splitter.addWidget(self.pane_grid)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        self._splitter = splitter
+        self.setCentralWidget(splitter)
+
+        self.bank_dock = self._dock(
+            "Bank", "bankDock", self.bank_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.kernel_dock = self._dock(
+            "Kernel", "kernelDock", self.kernel_editor, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+
+        self._source_label = QLabel()
+        self._size_label = QLabel()
+        self._fps_label = QLabel()
+        self._compute_label = QLabel()
+        for label in (self._source_label, self._size_label, self._fps_label, self._compute_label):
+            self.statusBar().addPermanentWidget(label)
+        self._source_label.setToolTip("The source the feature maps are computed from")
+        self._fps_label.setToolTip("Feature-map updates shown per second")
+        self._compute_label.setToolTip("Time the compute thread spends on one frame")
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(
+        self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False
+    ) -> QAction:
+        action = QAction(text, self)
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            # Every binding the platform has: Redo is both Ctrl+Y and Ctrl+Shift+Z on Windows.
+            action.setShortcuts(shortcut)
+        elif shortcut is not None:
+            action.setShortcut(shortcut)
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        c = self.controller
+        self.new_action = self._action(
+            "&New bank",
+            self._on_new,
+            QKeySequence.StandardKey.New,
+            "Start a new bank with one identity filter",
+        )
+        self.open_action = self._action(
+            "&Open bank…", self._on_open_bank, QKeySequence("Ctrl+O"), "Open a bank file (JSON)"
+        )
+        self.save_action = self._action(
+            "&Save bank", self._on_save, QKeySequence("Ctrl+S"), "Save the bank to its file"
+        )
+        self.save_as_action = self._action(
+            "Save bank &as…",
+            self._on_save_as,
+            QKeySequence("Ctrl+Shift+S"),
+            "Save the bank to a new file",
+        )
+        self.export_action = self._action(
+            "&Export panes as PNG…",
+            self._on_export,
+            None,
+            "Save a picture of the source and every feature map",
+        )
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = self._action("&Undo", c.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action("&Redo", c.redo, QKeySequence.StandardKey.Redo)
+        self.pause_action = self._action(
+            "&Freeze frame",
+            self._on_pause,
+            QKeySequence("Space"),
+            "Freeze the current frame; edits keep updating the maps",
+            checkable=True,
+        )
+        self.open_image_action = self._action(
+            "Open &image…",
+            self._on_open_image,
+            None,
+            "Show an image file (or drop one on the window)",
+        )
+        self.open_video_action = self._action(
+            "Open &video…", self._on_open_video, None, "Play a video file in a loop"
+        )
+
+        menu = self.menuBar().addMenu("&File")
+        for action in (self.new_action, self.open_action):
+            menu.addAction(action)
+        self.recent_menu = menu.addMenu("Open &recent")
+        menu.addSeparator()
+        for action in (self.save_action, self.save_as_action, self.export_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
+
+        menu = self.menuBar().addMenu("&Edit")
+        menu.addAction(self.undo_action)
+        menu.addAction(self.redo_action)
+
+        source_menu = self.menuBar().addMenu("&Source")
+        self.camera_menu = source_menu.addMenu("&Camera")
+        self.camera_menu.aboutToShow.connect(self._fill_camera_menu)
+        source_menu.addAction(self.open_image_action)
+        source_menu.addAction(self.open_video_action)
+        self.pattern_menu = source_menu.addMenu("&Pattern")
+        for name, description in PATTERNS.items():
+            action = self._action(
+                name.replace("-", " ").capitalize(),
+                lambda _=False, n=name: self.controller.open_pattern(n),
+                None,
+                description,
+            )
+            self.pattern_menu.addAction(action)
+        source_menu.addSeparator()
+        source_menu.addAction(self.pause_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.bank_dock.toggleViewAction())
+        view_menu.addAction(self.kernel_dock.toggleViewAction())
+
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("mainToolbar")
+        for action in (
+            self.open_action,
+            self.save_action,
+            None,
+            self.undo_action,
+            self.redo_action,
+            None,
+            self.open_image_action,
+            self.open_video_action,
+        ):
+            if action is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(action)
+        camera_button = toolbar.addAction("Camera")
+        camera_button.setMenu(self.camera_menu)
+        camera_button.setToolTip("Choose a camera and its resolution")
+        pattern_button = toolbar.addAction("Pattern")
+        pattern_button.setMenu(self.pattern_menu)
+        pattern_button.setToolTip("Show a synthetic test pattern")
+        for button_action in (camera_button, pattern_button):
+            button_action.triggered.connect(
+                lambda _=False, a=button_action: toolbar.widgetForAction(a).showMenu()
+            )
+        toolbar.addAction(self.pause_action)
+        self.addToolBar(toolbar)
+        self._fill_recent_menu()
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.bankChanged.connect(self._on_bank_changed)
+        c.documentChanged.connect(self._on_document_changed)
+        c.selectionChanged.connect(self._on_selection_changed)
+        c.resultReady.connect(self._on_result)
+        c.sourceChanged.connect(self._on_source_changed)
+        c.sourceFailed.connect(self._on_source_failed)
+        c.message.connect(self._show_message)
+        c.statsChanged.connect(self._on_stats)
+
+        self.bank_panel.bankEdited.connect(lambda bank, label: c.set_bank(bank, label))
+        self.bank_panel.selectionChanged.connect(self._on_panel_selection)
+        self.bank_panel.errorRaised.connect(self._show_message)
+
+        editor = self.kernel_editor
+        editor.kernelEdited.connect(c.set_kernel)
+        editor.kernelReplaced.connect(c.set_kernel)
+        editor.channelSelected.connect(lambda ch: c.select(c.selection[0], c.selection[1], ch))
+        editor.kernelResizeRequested.connect(self._on_resize_kernel)
+        editor.copyToAllChannelsRequested.connect(self._on_copy_to_all)
+        editor.errorRaised.connect(self._show_message)
+
+        self.pane_grid.paneClicked.connect(lambda layer, filt: c.select(layer, filt, 0))
+
+    # --- controller -> widgets --------------------------------------------------------------------
+
+    def _frame_size(self) -> tuple[int, int] | None:
+        result = self.controller.last_result
+        return None if result is None else result.frame.shape[:2]
+
+    def _on_bank_changed(self) -> None:
+        bank = self.controller.bank
+        self.bank_panel.setBank(bank, self._frame_size())
+        sections = []
+        counts = bank.channels()
+        for n, layer in enumerate(bank.layers):
+            if isinstance(layer, ConvLayer):
+                names = [f.name or f"filter {i + 1}" for i, f in enumerate(layer.filters)]
+                title = layer.name or f"layer {n + 1}"
+            else:
+                names = [f"{layer.op} pool · ch {i + 1}" for i in range(counts[n + 1])]
+                title = layer.name or f"layer {n + 1} (pool)"
+            size = self._frame_size()
+            if size is not None:
+                # A stack that shrinks to nothing says so on its panes instead.
+                with contextlib.suppress(BankError):
+                    title = f"{n + 1} · {title} — " + editing.describe_layer(bank, n, *size)
+            sections.append((title, names))
+        self.pane_grid.setSections(sections)
+        self._update_editor()
+
+    def _update_editor(self) -> None:
+        layer, filt, channel = self.controller.selection
+        conv = self.controller.bank.layers[layer]
+        self.kernel_dock.setEnabled(isinstance(conv, ConvLayer))
+        if isinstance(conv, ConvLayer):
+            f = conv.filters[filt]
+            self.kernel_editor.setFilter(
+                np.asarray(f.kernels), channel, channel_names(f.in_channels)
+            )
+            self.story.setStory(
+                f.name or f"filter {filt + 1}",
+                channel_names(f.in_channels),
+                f.bias,
+                conv.activation,
+            )
+
+    def _on_panel_selection(self, layer: int, filt: int) -> None:
+        # A layer row (filt -1) selects the layer's first filter for the grid and the story, but
+        # the tree keeps the layer row so its settings stay in view.
+        self._panel_selecting = True
+        try:
+            self.controller.select(layer, max(filt, 0), 0)
+        finally:
+            self._panel_selecting = False
+
+    def _on_selection_changed(self, layer: int, filt: int, channel: int) -> None:
+        if not self._panel_selecting:
+            self.bank_panel.setSelection(layer, filt)
+        if filt >= 0:
+            self.pane_grid.setSelected(layer, filt)
+        self._update_editor()
+
+    def _on_document_changed(self) -> None:
+        doc = self.controller.document
+        name = doc.path.name if doc.path is not None else "untitled"
+        self.setWindowTitle(f"{name}[*] — Filter Playground")
+        self.setWindowModified(doc.dirty)
+        self.undo_action.setEnabled(doc.can_undo())
+        self.redo_action.setEnabled(doc.can_redo())
+        self.undo_action.setText(f"&Undo {doc.undo_label()}".strip())
+        self.redo_action.setText(f"&Redo {doc.redo_label()}".strip())
+        if doc.path is not None:
+            self._settings.setValue("bank/last", str(doc.path))
+
+    def _on_result(self, result: Result) -> None:
+        self.source_pane.setMap(result.frame_display)
+        first = self._size_label.text() == ""
+        self._size_label.setText(f"{result.frame.shape[1]}×{result.frame.shape[0]}")
+        if first:
+            self._on_bank_changed()  # the layer titles can now say their output sizes
+        if result.error is not None:
+            for n, count in enumerate(self.controller.bank.channels()[1:]):
+                for i in range(count):
+                    self.pane_grid.pane(n, i).setMessage(result.error)
+            for pane in self.story.panes():
+                pane.setMessage(result.error)
+            return
+        assert result.outputs is not None
+        for n, (maps, displays) in enumerate(zip(result.outputs, result.displays)):
+            for i, display in enumerate(displays):
+                self.pane_grid.pane(n, i).setMap(display, maps[i])
+        story = result.story
+        if story is not None:
+            d = story.displays
+            c = len(story.partials)
+            self.story.setMaps(
+                d[:c],
+                d[c],
+                d[c + 1],
+                d[c + 2],
+                full=(list(story.partials), story.total, story.biased, story.activated),
+            )
+        self._update_display_size()
+
+    def _update_display_size(self) -> None:
+        # Maps are reduced to the largest pane's on-screen image size on the compute thread.
+        # Device pixels, so a HiDPI screen gets maps as sharp as it can show.
+        views = [p.graphicsView() for p in (self.pane_grid.pane(0, 0), *self.story.panes()[:1])]
+        ratio = self.devicePixelRatioF()
+        width = max(v.width() for v in views)
+        height = max(v.height() for v in views)
+        self.controller.set_display_size(round(width * ratio), round(height * ratio))
+
+    def _on_source_changed(self, description: str) -> None:
+        self._source_label.setText(description)
+        self.source_pane.setTitle(f"Source · {description}")
+        self.statusBar().showMessage(f"Showing {description}", 4000)
+
+    def _on_source_failed(self, message: str) -> None:
+        self._show_message(message)
+
+    def _on_stats(self, fps: float, compute_ms: float) -> None:
+        self._fps_label.setText(f"{fps:.0f} fps")
+        self._compute_label.setText(f"compute {compute_ms:.1f} ms")
+
+    def _show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    # --- user actions -----------------------------------------------------------------------------
+
+    def _on_resize_kernel(self, kh: int, kw: int) -> None:
+        layer, filt, _ = self.controller.selection
+        self.controller.edit(
+            lambda b: editing.resize_filter(b, layer, filt, kh, kw), f"Resize kernel to {kh}×{kw}"
+        )
+
+    def _on_copy_to_all(self) -> None:
+        layer, filt, channel = self.controller.selection
+        self.controller.edit(
+            lambda b: editing.copy_kernel_to_all_channels(b, layer, filt, channel),
+            "Copy kernel to all channels",
+        )
+
+    def _on_pause(self, checked: bool) -> None:
+        self.controller.set_paused(checked)
+
+    def _fill_camera_menu(self) -> None:
+        self.camera_menu.clear()
+        cameras = list_cameras()
+        if not cameras:
+            none = self.camera_menu.addAction("No camera found")
+            none.setEnabled(False)
+            return
+        for index in cameras:
+            sub = self.camera_menu.addMenu(f"Camera {index}")
+            group = QActionGroup(sub)
+            for width, height in CAMERA_SIZES:
+                action = sub.addAction(f"{width}×{height}")
+                group.addAction(action)
+                action.triggered.connect(
+                    lambda _=False, i=index, s=(width, height): self.controller.open_camera(i, s)
+                )
+
+    def _dialog_dir(self) -> str:
+        return self._settings.value("paths/last_dir", str(Path.home()), str)
+
+    def _remember_dir(self, path: str) -> None:
+        self._settings.setValue("paths/last_dir", str(Path(path).parent))
+
+    def _on_open_image(self) -> None:
+        patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open image", self._dialog_dir(), f"Images ({patterns});;All files (*)"
+        )
+        if path:
+            self._remember_dir(path)
+            self.controller.open_image(path)
+
+    def _on_open_video(self) -> None:
+        patterns = " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES))
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open video", self._dialog_dir(), f"Videos ({patterns});;All files (*)"
+        )
+        if path:
+            self._remember_dir(path)
+            self.controller.open_video(path)
+
+    def _on_new(self) -> None:
+        if not self._confirm_discard():
+            return
+        identity = np.zeros((3, 3, 3))
+        identity[:, 1, 1] = 1 / 3
+        self.controller.new_bank(
+            Bank((ConvLayer((Filter(identity, 0.0, "identity"),), padding="same"),))
+        )
+
+    def _on_open_bank(self) -> None:
+        if not self._confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open bank", self._dialog_dir(), "Filter banks (*.json);;All files (*)"
+        )
+        if path:
+            self._remember_dir(path)
+            self.open_bank(path)
+
+    def open_bank(self, path: str | Path) -> bool:
+        """Open a bank file and remember it among the recent banks."""
+        if not self.controller.open_bank(path):
+            return False
+        self._add_recent(Path(path))
+        return True
+
+    def _on_save(self) -> bool:
+        if self.controller.document.path is None:
+            return self._on_save_as()
+        return self.controller.save_bank()
+
+    def _on_save_as(self) -> bool:
+        start = self.controller.document.path or Path(self._dialog_dir()) / "bank.json"
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save bank as", str(start), "Filter banks (*.json)"
+        )
+        if not path:
+            return False
+        if not path.lower().endswith(".json"):
+            path += ".json"
+        self._remember_dir(path)
+        if self.controller.save_bank(path):
+            self._add_recent(Path(path))
+            return True
+        return False
+
+    def _on_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export panes as PNG",
+            str(Path(self._dialog_dir()) / "feature-maps.png"),
+            "PNG images (*.png)",
+        )
+        if path:
+            self.export_png(path)
+
+    def export_png(self, path: str | Path) -> bool:
+        """Save a picture of the source, the channel story and every feature map."""
+        ok = self._splitter.grab().save(str(path), "PNG")
+        self._show_message(f"Exported {path}" if ok else f"cannot write {path}")
+        return ok
+
+    # --- recent banks and layout ------------------------------------------------------------------
+
+    def _recent(self) -> list[str]:
+        value = self._settings.value("bank/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _add_recent(self, path: Path) -> None:
+        recent = [str(path)] + [p for p in self._recent() if p != str(path)]
+        self._settings.setValue("bank/recent", recent[:MAX_RECENT])
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self._recent()
+        for p in recent:
+            action = self.recent_menu.addAction(Path(p).name)
+            action.setToolTip(p)
+            action.setStatusTip(p)
+            action.triggered.connect(
+                lambda _=False, p=p: self._confirm_discard() and self.open_bank(p)
+            )
+        self.recent_menu.setEnabled(bool(recent))
+
+    def _restore_layout(self) -> None:
+        geometry = self._settings.value("window/geometry")
+        state = self._settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        splitter = self._settings.value("window/splitter")
+        if not (isinstance(splitter, QByteArray) and self._splitter.restoreState(splitter)):
+            # The feature maps get most of the height; the source and channel story sit above.
+            self._splitter.setSizes([330, 570])
+        if self._initial_path is not None:
+            self.controller.document.mark_saved(self._initial_path)
+
+    # --- drag and drop, closing -------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open what a dropped file is: a bank (.json), a video, or an image."""
+        suffix = Path(path).suffix.lower()
+        if suffix == ".json":
+            return self._confirm_discard() and self.open_bank(path)
+        if suffix in VIDEO_SUFFIXES:
+            return self.controller.open_video(path)
+        return self.controller.open_image(path)
+
+    def _confirm_discard(self) -> bool:
+        """True when there are no unsaved changes, or the user saved or discarded them."""
+        if not self.controller.document.dirty:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            "The bank has unsaved changes. Save them first?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self._on_save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._confirm_discard():
+            event.ignore()
+            return
+        self._settings.setValue("window/geometry", self.saveGeometry())
+        self._settings.setValue("window/state", self.saveState())
+        self._settings.setValue("window/splitter", self._splitter.saveState())
+        self.controller.close()
+        event.accept()

@@ -1,0 +1,288 @@
+"""The main window driven as a user would: grid edits, menus, undo, files, sources, panes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTreeWidget
+
+import playground
+from playground.assets import resource_path
+from playground.sources.image import read_image
+from playground.ui import MainWindow
+from tests.engine import reference
+
+WAIT_MS = 15_000
+
+# The offscreen platform cannot size native windows; that warning says nothing about the app.
+pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
+
+
+def make_settings(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def shows_current_bank(window):
+    c = window.controller
+    r = c.last_result
+    return r is not None and r.generation == c.generation and r.outputs is not None
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_dialogs(monkeypatch):
+    """A modal question would block the test run; any test that expects one replaces this."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError(f"unexpected dialog: {args[1:3]}")
+
+    monkeypatch.setattr(QMessageBox, "question", fail)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(settings=make_settings(tmp_path))
+    # pytest-qt closes the window before fixture teardown: no unsaved-changes prompt then.
+    qtbot.addWidget(
+        w, before_close_func=lambda w: w.controller.document.mark_saved(tmp_path / "x.json")
+    )
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitUntil(lambda: shows_current_bank(w), timeout=WAIT_MS)
+    return w
+
+
+def wait_for_outputs(qtbot, window, bank, image):
+    expected = reference.run(bank.to_dict(), image)[0]
+
+    def matches():
+        if not shows_current_bank(window) or window.controller.bank != bank:
+            return False
+        outputs = window.controller.outputs()
+        return all(
+            o.shape == e.shape and np.allclose(o, e, rtol=1e-4, atol=1e-4)
+            for o, e in zip(outputs, expected)
+        )
+
+    qtbot.waitUntil(matches, timeout=WAIT_MS)
+
+
+def sample():
+    return read_image(resource_path("images", "coffee.jpg"))
+
+
+def test_window_starts_on_the_sample_image_with_the_bundled_bank(qtbot, window):
+    bank = playground.load_bank(resource_path("banks", "edges-rgb.json"))
+    assert window.controller.bank == bank
+    wait_for_outputs(qtbot, window, bank, sample())
+    assert "coffee.jpg" in window.controller.source_description
+
+
+def test_typing_a_weight_in_the_kernel_grid_updates_the_maps(qtbot, window):
+    grid = window.findChild(QAbstractItemView, "kernelGrid")
+    assert grid is not None
+    model = grid.model()
+    before = window.controller.bank
+    assert model.setData(model.index(0, 0), 0.5, Qt.ItemDataRole.EditRole)
+    bank = window.controller.bank
+    assert bank.layers[0].filters[0].kernels[0, 0, 0] == 0.5
+    expected = before.layers[0].filters[0].kernels.copy()
+    expected[0, 0, 0] = 0.5
+    np.testing.assert_array_equal(bank.layers[0].filters[0].kernels, expected)
+    wait_for_outputs(qtbot, window, bank, sample())
+    assert window.isWindowModified() and window.windowTitle().startswith("untitled[*]")
+
+
+def test_undo_and_redo_actions_carry_the_platform_shortcuts_and_work(qtbot, window):
+    assert window.undo_action.shortcuts() == QKeySequence.keyBindings(QKeySequence.StandardKey.Undo)
+    assert window.redo_action.shortcuts() == QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+    original = window.controller.bank
+    model = window.findChild(QAbstractItemView, "kernelGrid").model()
+    model.setData(model.index(1, 1), 7.0, Qt.ItemDataRole.EditRole)
+    edited = window.controller.bank
+    window.undo_action.trigger()
+    assert window.controller.bank == original
+    wait_for_outputs(qtbot, window, original, sample())
+    window.redo_action.trigger()
+    assert window.controller.bank == edited
+
+
+def test_open_and_save_banks_and_remember_them(qtbot, window, tmp_path):
+    path = tmp_path / "line stack ümlaut.json"
+    path.write_text(resource_path("banks", "line-stack.json").read_text(encoding="utf-8"), "utf-8")
+    assert window.open_bank(path)
+    bank = playground.load_bank(path)
+    wait_for_outputs(qtbot, window, bank, sample())
+    assert window.windowTitle().startswith(path.name)
+    model = window.findChild(QAbstractItemView, "kernelGrid").model()
+    model.setData(model.index(0, 0), 0.25, Qt.ItemDataRole.EditRole)
+    assert window.isWindowModified()
+    saved = tmp_path / "saved.json"
+    assert window.controller.save_bank(saved)
+    assert playground.load_bank(saved) == window.controller.bank
+    assert not window.isWindowModified()
+    assert [a.text() for a in window.recent_menu.actions()] == [path.name]
+
+    again = MainWindow(settings=make_settings(tmp_path))  # the last bank comes back
+    qtbot.addWidget(again)
+    assert again.controller.bank == window.controller.bank
+    assert not again.controller.document.dirty
+
+
+def test_a_malformed_bank_file_leaves_the_bank_and_says_why(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "filter-playground.bank", "version": 9, "layers": []}))
+    before = window.controller.bank
+    assert not window.open_bank(bad)
+    assert window.controller.bank == before
+    assert "bad.json" in window.statusBar().currentMessage()
+
+
+def test_dropping_an_image_shows_it(qtbot, window, tmp_path):
+    path = tmp_path / "bild ümlaut.png"
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[:, 40:] = (0, 0, 255)  # BGR red on the right
+    cv2.imencode(".png", image)[1].tofile(str(path))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop = QDropEvent(
+        QPointF(100, 100),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS):
+        window.dropEvent(drop)
+    rgb = read_image(path)
+    assert rgb[0, 79].tolist() == [255, 0, 0]
+    wait_for_outputs(qtbot, window, window.controller.bank, rgb)
+
+
+def test_a_missing_image_is_reported_in_the_status_bar(qtbot, window, tmp_path):
+    assert not window.controller.open_image(tmp_path / "nope.png")
+    assert "nope.png" in window.statusBar().currentMessage()
+    assert "coffee.jpg" in window.controller.source_description
+
+
+def test_pattern_menu_and_freeze(qtbot, window):
+    action = next(a for a in window.pattern_menu.actions() if a.text() == "Checkerboard")
+    with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS) as changed:
+        action.trigger()
+    assert "Checkerboard" in changed.args[0] or "checkerboard" in changed.args[0]
+    window.pause_action.trigger()
+    assert window.controller.paused
+    window.pause_action.trigger()
+    assert not window.controller.paused
+
+
+def test_feature_map_panes_one_per_filter_and_click_selects(qtbot, window):
+    bank = window.controller.bank
+    for i, f in enumerate(bank.layers[0].filters):
+        assert f.name in window.pane_grid.pane(0, i).title()
+    with qtbot.waitSignal(window.controller.selectionChanged, timeout=WAIT_MS):
+        window.pane_grid.paneClicked.emit(0, 2)
+    assert window.controller.selection == (0, 2, 0)
+    shown = window.kernel_editor.grid.model().kernel()
+    np.testing.assert_array_equal(shown, bank.layers[0].filters[2].kernels[0])
+
+
+def test_story_panes_show_partial_maps_that_sum_to_the_filter(qtbot, window):
+    window.controller.select(0, 3, 0)  # 'red sobel-x': kernels on R only
+    qtbot.waitUntil(
+        lambda: (
+            shows_current_bank(window)
+            and window.controller.last_result.story is not None
+            and window.controller.last_result.story.filter == 3
+        ),
+        timeout=WAIT_MS,
+    )
+    story = window.controller.last_result.story
+    _, partials = reference.run(window.controller.bank.to_dict(), sample())
+    np.testing.assert_allclose(story.partials, partials[0][3], rtol=1e-4, atol=1e-4)
+    assert np.abs(story.partials[1]).max() == 0 and np.abs(story.partials[2]).max() == 0
+    assert len(window.story.panes()) == 6  # R + G + B = sum -> + bias -> activation
+
+
+def test_export_panes_as_png(qtbot, window, tmp_path):
+    path = tmp_path / "maps.png"
+    assert window.export_png(path)
+    image = cv2.imread(str(path))
+    assert image is not None and image.shape[0] > 200 and image.shape[1] > 400
+
+
+def test_quit_with_unsaved_changes_asks_first(qtbot, window, monkeypatch):
+    model = window.findChild(QAbstractItemView, "kernelGrid").model()
+    model.setData(model.index(0, 0), 3.0, Qt.ItemDataRole.EditRole)
+    answers = []
+
+    def ask(*args, **kwargs):
+        answers.append(args[1])
+        return QMessageBox.StandardButton.Cancel
+
+    monkeypatch.setattr(QMessageBox, "question", ask)
+    window.close()
+    assert answers == ["Unsaved changes"] and window.isVisible()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    window.close()
+    assert not window.isVisible()
+
+
+def test_bank_panel_add_filter_adds_a_pane_and_a_map(qtbot, window):
+    before = window.controller.bank.layers[0].out_channels
+    from playground.engine import editing
+
+    window.bank_panel.bankEdited.emit(editing.add_filter(window.controller.bank, 0), "Add filter")
+    bank = window.controller.bank
+    assert bank.layers[0].out_channels == before + 1
+    wait_for_outputs(qtbot, window, bank, sample())
+    assert window.controller.outputs()[0].shape[0] == before + 1
+    assert window.pane_grid.pane(0, before).isVisibleTo(window)
+
+
+def test_the_self_test_opens_the_real_window_and_checks_its_feature_map(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "playground", "--self-test"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("self-test passed: Pattern: vertical line")
+    assert "[0.0, 0.0, 3.0, 3.0, 0.0, 0.0]" in done.stdout
+    assert not list(tmp_path.rglob("*.ini"))  # it leaves the user's settings alone
+
+
+def test_clicking_layer_rows_in_the_bank_tree(qtbot, window):
+    assert window.open_bank(resource_path("banks", "line-stack.json"))
+    tree = window.bank_panel.findChild(QTreeWidget)
+    layers = [tree.topLevelItem(n) for n in range(tree.topLevelItemCount())]
+    assert len(layers) == 3
+
+    tree.setCurrentItem(layers[2])  # a conv layer row: its first filter is edited
+    assert window.controller.selection == (2, 0, 0)
+    assert tree.currentItem() is layers[2]  # the layer row (and its settings) stay in view
+    assert window.kernel_dock.isEnabled()
+    np.testing.assert_array_equal(
+        window.kernel_editor.grid.model().kernel(),
+        window.controller.bank.layers[2].filters[0].kernels[0],
+    )
+
+    tree.setCurrentItem(layers[1])  # the pool layer has no kernel to edit
+    assert window.controller.selection == (1, -1, -1)
+    assert tree.currentItem() is layers[1]
+    assert not window.kernel_dock.isEnabled()
+
+    window.pane_grid.paneClicked.emit(0, 1)  # a pane click moves the tree to that filter
+    assert tree.currentItem() is layers[0].child(1)
+    assert window.kernel_dock.isEnabled()
