@@ -11,6 +11,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -146,3 +147,154 @@ def engine_table(
                     flush=True,
                 )
     return rows
+
+
+def _write_video(path: str, width: int, height: int, fps: float, frames: int = 90) -> None:
+    """A looping clip of moving bars and a gradient, so every frame has edges that move."""
+    import cv2
+
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    x = np.arange(width, dtype=np.float32)
+    y = np.arange(height, dtype=np.float32)[:, None]
+    for i in range(frames):
+        bars = ((x + 8 * i) // 40 % 2) * 160
+        frame = np.empty((height, width, 3), np.uint8)
+        frame[..., 0] = (bars + y / height * 90).astype(np.uint8)
+        frame[..., 1] = (y / height * 255).astype(np.uint8)
+        frame[..., 2] = ((x / width * 255) * np.ones_like(y)).astype(np.uint8)
+        writer.write(frame)
+    writer.release()
+
+
+def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, float]:
+    """Measure the real window, offscreen: displayed fps, edit latency, worst GUI stall.
+
+    Runs the GUI event loop on this thread; returns the figures it printed.
+    """
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from playground.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings)
+        window.resize(1600, 1000)
+        window.show()
+        c = window.controller
+
+        def run_loop(ms: float) -> None:
+            loop = QEventLoop()
+            QTimer.singleShot(int(ms), loop.quit)
+            loop.exec()
+
+        def displayed_fps(path: str, filters: int, k: int) -> tuple[float, float]:
+            """(displayed fps, worst gap between GUI event-loop turns in ms) on a video."""
+            bank = random_layer_bank(filters, k)
+            layer = bank.layers[0]
+            assert isinstance(layer, ConvLayer)
+            from dataclasses import replace
+
+            c.set_bank(replace(bank, layers=(replace(layer, activation="relu"),)), "bench")
+            c.open_video(path)
+            run_loop(1500)  # warm up: first frames, pane creation, display size settling
+            shown = [0]
+            c.resultDisplayed.connect(lambda: shown.__setitem__(0, shown[0] + 1))
+            clock = QElapsedTimer()
+            clock.start()
+            gaps = [0.0]
+            last = [clock.elapsed()]
+
+            def tick() -> None:
+                now = clock.elapsed()
+                gaps.append(now - last[0])
+                last[0] = now
+
+            probe = QTimer()
+            probe.setTimerType(Qt.TimerType.PreciseTimer)
+            probe.timeout.connect(tick)
+            probe.start(5)
+            run_loop(seconds * 1000)
+            probe.stop()
+            c.resultDisplayed.disconnect()
+            return shown[0] / (clock.elapsed() / 1000), max(gaps)
+
+        rows = []
+        for width, height in ((1280, 720), (640, 480)):
+            path = os.path.join(tmp, f"clip{width}.avi")
+            _write_video(path, width, height, 60.0)
+            fps, stall = displayed_fps(path, 8, 3)
+            figures[f"fps_{width}x{height}"] = fps
+            rows.append(
+                (
+                    f"{width}x{height} video (60 fps file), 8 filters 3x3x3 + ReLU",
+                    f"{fps:.1f} fps displayed",
+                    f"{fps / 60:.2f} of the file's rate; worst GUI stall {stall:.0f} ms",
+                )
+            )
+        path = os.path.join(tmp, "clip1080.avi")
+        _write_video(path, 1920, 1080, 30.0, frames=45)
+        fps, stall = displayed_fps(path, 16, 11)
+        figures["stall_1080_16x11"] = stall
+        rows.append(
+            (
+                "1920x1080 video, 16 filters 11x11x3",
+                f"{fps:.1f} fps displayed",
+                f"worst GUI stall {stall:.0f} ms",
+            )
+        )
+
+        # Edit latency: a weight typed into the grid until the panes show the new bank.
+        rng = np.random.default_rng(2)
+        bank = random_layer_bank(8, 3)
+        c.set_bank(bank, "bench")
+        from playground.sources.still import StillSource
+
+        still = rng.integers(0, 256, (1080, 1920, 3), dtype=np.uint8)
+        c.open_source(StillSource(still, "still"))
+        run_loop(1000)
+        model = window.kernel_editor.grid.model()
+        latencies = []
+        for i in range(20):
+            generation = c.generation
+            clock = QElapsedTimer()
+            clock.start()
+            model.setData(model.index(1, 1), 0.1 * i + 0.05, Qt.ItemDataRole.EditRole)
+            while not (
+                c.last_result is not None
+                and c.last_result.generation > generation
+                and c.last_result.generation == c.generation
+            ):
+                app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
+            latencies.append(clock.nsecsElapsed() / 1e6)
+            run_loop(60)
+        # The peer: the engine alone running the whole bank once on the same still, same run.
+        full_ms = time_call(lambda: bank.run(still, (0, 1))) * 1000
+        median = statistics.median(latencies)
+        figures["edit_latency_median_ms"] = median
+        figures["edit_latency_max_ms"] = max(latencies)
+        figures["full_run_ms"] = full_ms
+        rows.append(
+            (
+                "weight edit -> panes, 1920x1080 still, 8 filters 3x3x3",
+                f"median {median:.0f} ms",
+                f"max {max(latencies):.0f} ms; {median / full_ms:.2f}x one engine run of the "
+                f"bank ({full_ms:.0f} ms)",
+            )
+        )
+        window.controller.document.mark_saved(Path(tmp) / "bench.json")
+        window.close()
+    if out is not None:
+        print(
+            f"live pipeline, offscreen window 1600x1000, {os.cpu_count()} cores, "
+            f"{seconds:g} s per measurement",
+            file=out,
+        )
+        for row in rows:
+            print(f"  {row[0]:<56} {row[1]:>17}  {row[2]}", file=out)
+    return figures

@@ -321,6 +321,40 @@ class Run:
     inputs: np.ndarray
     outputs: list[np.ndarray]
     partials: np.ndarray | None
+    bank: Bank | None = None  # the bank that ran, so a later run on the same image can reuse it
+    # (layer, filter) pairs whose maps were carried over from the reused run, unchanged.
+    reused: frozenset[tuple[int, int]] = frozenset()
+
+
+def _same_maps(a: Layer, b: Layer) -> bool:
+    """True when two layers compute the same maps from the same input (names aside)."""
+    if isinstance(a, PoolLayer) or isinstance(b, PoolLayer):
+        return a == b
+    return (
+        _same_settings(a, b)
+        and len(a.filters) == len(b.filters)
+        and all(_same_filter(f, g) for f, g in zip(a.filters, b.filters))
+    )
+
+
+def _same_settings(a: ConvLayer, b: ConvLayer) -> bool:
+    return (a.stride, a.padding, a.border, a.dilation, a.flip, a.activation, a.in_channels) == (
+        b.stride,
+        b.padding,
+        b.border,
+        b.dilation,
+        b.flip,
+        b.activation,
+        b.in_channels,
+    )
+
+
+def _same_filter(f: Filter, g: Filter) -> bool:
+    return f is g or (
+        f.bias == g.bias
+        and f.kernels.shape == g.kernels.shape
+        and np.array_equal(f.kernels, g.kernels)
+    )
 
 
 @dataclass(frozen=True)
@@ -394,26 +428,92 @@ class Bank:
             convolve.compile_conv(la) if isinstance(la, ConvLayer) else None for la in self.layers
         ]
 
-    def run(self, image: np.ndarray, selected: tuple[int, int] | None = None) -> Run:
+    def run(
+        self,
+        image: np.ndarray,
+        selected: tuple[int, int] | None = None,
+        reuse: Run | None = None,
+    ) -> Run:
         """Run the stack, and the per-channel maps of one filter only.
 
         ``selected`` is (layer, filter), 0-based. Only that filter pays for separate per-channel
         maps; the others keep the fast path, so the live view can show the channel story at
         the cost of one filter.
+
+        ``reuse``: an earlier run on the same image (the caller vouches for that). Maps whose
+        filter, layer settings and input are unchanged are carried over instead of recomputed,
+        so a weight edit on a frozen frame recomputes one filter and the layers after it.
         """
-        x = self.input_planes(image)
+        earlier = reuse.bank if reuse is not None else None
+        if earlier is not None and earlier.input == self.input:
+            x = reuse.inputs
+        else:
+            earlier = None
+            x = self.input_planes(image)
         self.output_shapes(x.shape[1], x.shape[2])
         inputs, outputs, partials = x, [], None
+        reused: set[tuple[int, int]] = set()
         for n, (layer, plan) in enumerate(zip(self.layers, self._compiled)):
-            if plan is None:
-                out = convolve.run_pool(layer, x)
+            story = selected[1] if selected is not None and selected[0] == n else None
+            before = earlier.layers[n] if earlier is not None and n < len(earlier.layers) else None
+            if before is not None and _same_maps(layer, before):
+                # Same maps from the same input: carried over, and the next layer's input with
+                # them. The story filter still computes its per-channel maps, alone.
+                out = reuse.outputs[n]
+                reused.update((n, o) for o in range(out.shape[0]))
+                if story is not None:
+                    assert plan is not None
+                    one = replace(plan, filters=(plan.filters[story],))
+                    partials = convolve.run_conv(one, x, story=0)[1][0]
             else:
-                out, _ = convolve.run_conv(plan, x)
-                if selected is not None and selected[0] == n:
-                    partials = convolve.filter_partials(plan, x, selected[1])
+                if plan is None:
+                    out = convolve.run_pool(layer, x)
+                elif isinstance(before, ConvLayer) and _same_settings(layer, before):
+                    out, maps, kept = self._rerun_changed(layer, plan, x, before, reuse, n, story)
+                    reused.update((n, o) for o in kept)
+                    partials = partials if maps is None else maps
+                else:
+                    out, maps = convolve.run_conv(plan, x, story=story)
+                    if story is not None:
+                        partials = maps[story]
+                earlier = None  # this layer's maps changed: the layers after it recompute
             outputs.append(out)
             x = out
-        return Run(inputs, outputs, partials)
+        return Run(inputs, outputs, partials, self, frozenset(reused))
+
+    @staticmethod
+    def _rerun_changed(
+        layer: ConvLayer,
+        plan: convolve.ConvPlan,
+        x: np.ndarray,
+        before: ConvLayer,
+        reuse: Run,
+        n: int,
+        story: int | None,
+    ) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
+        """A conv layer with the settings and input it had in ``reuse``: recompute only the
+        filters that changed, and the story filter for its partial maps.
+
+        Returns (out, the story filter's partial maps or None, the filters carried over).
+        """
+        kept = [
+            o
+            for o, f in enumerate(layer.filters)
+            if o != story and o < len(before.filters) and _same_filter(f, before.filters[o])
+        ]
+        todo = [o for o in range(len(layer.filters)) if o not in set(kept)]
+        sub = replace(plan, filters=tuple(plan.filters[o] for o in todo))
+        fresh, maps = convolve.run_conv(sub, x, story=None if story is None else todo.index(story))
+        # Same settings and input: a filter that kept its size kept its output size, and a
+        # layer's filters share one size (validation), so the carried-over maps fit.
+        out = np.empty((len(layer.filters), *fresh.shape[1:]), np.float32)
+        # Plane by plane: fancy indexing would build a temporary copy of all kept maps first.
+        for o in kept:
+            out[o] = reuse.outputs[n][o]
+        for i, o in enumerate(todo):
+            out[o] = fresh[i]
+        partials = None if story is None or maps is None else maps[todo.index(story)]
+        return out, partials, kept
 
     def apply(self, image: np.ndarray, partials: bool = False) -> Any:
         """Run the stack on one image.

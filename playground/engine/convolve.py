@@ -216,17 +216,22 @@ def activate(x: np.ndarray, activation: str) -> None:
 
 
 def run_conv(
-    plan: ConvPlan, x: np.ndarray, partials: bool = False
-) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    plan: ConvPlan, x: np.ndarray, partials: bool = False, story: int | None = None
+) -> tuple[np.ndarray, list[np.ndarray | None] | None]:
     """Run a compiled conv layer on planar input ``x`` (C_in, H, W) float32.
 
     Runs on the caller's thread and fans filters out to the engine's thread pool.
 
+    ``story``: the index of one filter whose partial maps are wanted (the live view's channel
+    story); that filter alone takes the per-channel path, and its output is their sum, so the
+    story costs no second pass.
+
     Returns
     -------
     out : (C_out, H', W') float32 feature maps.
-    partials : when asked, one (C_in, H', W') array per filter: each channel's map before the
-        sum, the bias and the activation.
+    partials : with ``partials``, one (C_in, H', W') array per filter: each channel's map before
+        the sum, the bias and the activation; with ``story``, that list holds None for every
+        other filter; otherwise None.
     """
     _, h, w = x.shape
     sy, sx = plan.stride
@@ -259,9 +264,9 @@ def run_conv(
         keys = list(
             {
                 (src, chs)
-                for fp, src in zip(plan.filters, sources)
+                for o, (fp, src) in enumerate(zip(plan.filters, sources))
                 for chs, _ in fp.groups
-                if len(chs) > 1
+                if len(chs) > 1 and o != story
             }
         )
         totals = _map(lambda key: np.sum(padded[key[0]][list(key[1])], axis=0), keys, parallel)
@@ -274,10 +279,15 @@ def run_conv(
         anchor, edge = ((pads[o][2], pads[o][0]), border) if src is None else ((0, 0), zero)
         planes = padded[src]
         maps = None
-        if partials:
-            maps = np.zeros((len(fp.kernels), out_h, out_w), np.float32)
+        if partials or o == story:
+            maps = np.empty((len(fp.kernels), out_h, out_w), np.float32)
+            in_place = src is None and (out_h, out_w) == (h, w)
             for c, k in enumerate(fp.kernels):
-                if k is not None:
+                if k is None:
+                    maps[c] = 0
+                elif in_place:
+                    k.correlate(planes[c], anchor, edge, dst=maps[c])
+                else:
                     maps[c] = k.correlate(planes[c], anchor, edge)[crop]
             np.sum(maps, axis=0, out=out[o])
             out[o] += fp.bias
@@ -286,7 +296,7 @@ def run_conv(
             # needed, writes straight into the output plane: no extra pass per filter.
             target = out[o]
             in_place = src is None and (out_h, out_w) == (h, w)
-            acc = None
+            acc = scratch = None
             for chs, c in fp.groups:
                 plane = planes[c] if len(chs) == 1 else sums[(src, chs)]
                 if acc is None:
@@ -294,7 +304,10 @@ def run_conv(
                         plane, anchor, edge, float(fp.bias), target if in_place else None
                     )
                 else:
-                    acc += fp.kernels[c].correlate(plane, anchor, edge)
+                    # One reused plane per filter for the other channels: a fresh 8 MB array
+                    # per correlation at 1080p costs its page faults every frame.
+                    scratch = fp.kernels[c].correlate(plane, anchor, edge, dst=scratch)
+                    acc += scratch
             if acc is None:
                 target[...] = fp.bias
             elif acc is not target:
@@ -303,21 +316,7 @@ def run_conv(
         return maps
 
     maps = _map(one_filter, list(range(len(plan.filters))), parallel)
-    return out, (maps if partials else None)
-
-
-def filter_partials(plan: ConvPlan, x: np.ndarray, index: int) -> np.ndarray:
-    """Filter ``index``'s per-channel maps (C_in, H', W') on input ``x``: before sum and bias."""
-    single = ConvPlan(
-        filters=(plan.filters[index],),
-        stride=plan.stride,
-        padding=plan.padding,
-        border=plan.border,
-        activation="none",
-        in_channels=plan.in_channels,
-    )
-    _, maps = run_conv(single, x, partials=True)
-    return maps[0]
+    return out, (maps if partials or story is not None else None)
 
 
 # --- pooling ---------------------------------------------------------------------------------

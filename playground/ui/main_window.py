@@ -395,9 +395,11 @@ class MainWindow(QMainWindow):
                 pane.setMessage(result.error)
             return
         assert result.outputs is not None
-        for n, (maps, displays) in enumerate(zip(result.outputs, result.displays)):
+        for n, (maps, displays, ranges) in enumerate(
+            zip(result.outputs, result.displays, result.ranges)
+        ):
             for i, display in enumerate(displays):
-                self.pane_grid.pane(n, i).setMap(display, maps[i])
+                self.pane_grid.pane(n, i).setMap(display, maps[i], ranges[i])
         story = result.story
         if story is not None:
             d = story.displays
@@ -408,6 +410,7 @@ class MainWindow(QMainWindow):
                 d[c + 1],
                 d[c + 2],
                 full=(list(story.partials), story.total, story.biased, story.activated),
+                ranges=story.ranges,
             )
         self._update_display_size()
 

@@ -59,6 +59,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.controller.pipeline import finite_range
+
 # Row-major (H, W) arrays are what numpy, OpenCV and the engine produce. With pyqtgraph's default
 # (col-major) every frame would have to be transposed, and a transposed view is not C-contiguous,
 # which knocks ImageItem off its fast QImage path. Process-wide option: every pyqtgraph image in the
@@ -109,18 +111,6 @@ def _fmt(value: float) -> str:
         return f"{value:.0f}"
     text = f"{value:.3g}"
     return "0" if text == "-0" else text
-
-
-def _finite_min_max(values: np.ndarray) -> tuple[float, float]:
-    """Min and max of a map, ignoring NaN/inf (two vectorised passes; the common case)."""
-    lo = float(values.min())
-    hi = float(values.max())
-    if math.isfinite(lo) and math.isfinite(hi):
-        return lo, hi
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return 0.0, 0.0
-    return float(finite.min()), float(finite.max())
 
 
 def _levels_for(mode: str, fixed: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -442,7 +432,12 @@ class FeatureMapPane(QWidget):
         """Set the text shown above the image (elided if long; the full text is the tooltip)."""
         self._title_bar.setTitle(title)
 
-    def setMap(self, display: np.ndarray, full: np.ndarray | None = None) -> None:
+    def setMap(
+        self,
+        display: np.ndarray,
+        full: np.ndarray | None = None,
+        value_range: tuple[float, float] | None = None,
+    ) -> None:
         """Show a new map (the per-frame call).
 
         Parameters
@@ -455,6 +450,9 @@ class FeatureMapPane(QWidget):
             The full-resolution map `display` was reduced from (RGB for the source pane); the
             hover readout, the min/max line, the levels and the clipped fraction come from it.
             None means `display` is the full map.
+        value_range : (float, float), optional
+            The finite min and max of `full`, when the caller has them (the compute thread
+            does): then this call reads no full-resolution pixel at all.
 
         Notes
         -----
@@ -498,7 +496,7 @@ class FeatureMapPane(QWidget):
             if display.dtype != np.float32 or not display.flags.c_contiguous:
                 display = np.ascontiguousarray(display, dtype=np.float32)
             self._display, self._full = display, full
-            self._stats = _finite_min_max(full)
+            self._stats = finite_range(full) if value_range is None else value_range
             if self._auto_style:
                 self._apply_auto_style()
             self._levels = _levels_for(self._levels_mode, self._fixed, *self._stats)
@@ -1170,6 +1168,7 @@ class ChannelStory(QWidget):
         biased: np.ndarray,
         activated: np.ndarray,
         full: Sequence | None = None,
+        ranges: Sequence[tuple[float, float]] | None = None,
     ) -> None:
         """Show one frame of the story (display-size maps, in the order of `setStory`).
 
@@ -1182,6 +1181,9 @@ class ChannelStory(QWidget):
         full : sequence, optional
             (partials_full, total_full, biased_full, activated_full): full-resolution maps for the
             hover readouts and the statistics.
+        ranges : sequence of (float, float), optional
+            The finite min and max of each full map, in the order partials, total, biased,
+            activated (as the compute thread provides them); computed here when omitted.
         """
         if len(partials) != self._channel_count:
             raise ValueError(
@@ -1198,22 +1200,27 @@ class ChannelStory(QWidget):
             partials_full, total_full, biased_full, activated_full = full
             if len(partials_full) != len(partials):
                 raise ValueError("full partials and display partials differ in number")
+        maps_full = [*partials_full, total_full, biased_full, activated_full]
+        if ranges is None:
+            ranges = [finite_range(np.asarray(values)) for values in maps_full]
+        elif len(ranges) != len(maps_full):
+            raise ValueError(f"{len(ranges)} value ranges for {len(maps_full)} maps")
         m = 0.0
-        for values in [*partials_full, total_full]:
-            lo, hi = _finite_min_max(np.asarray(values))
+        for lo, hi in ranges[: len(partials_full) + 1]:
             m = max(m, abs(lo), abs(hi))
         if not m > 0:
             m = 1.0
         self._shared_levels = (-m, m)
+        c = len(partials_full)
         shared = [
-            *zip(self._partial_panes, partials, partials_full),
-            (self._sum_pane, total, total_full),
+            *zip(self._partial_panes, partials, partials_full, ranges[:c]),
+            (self._sum_pane, total, total_full, ranges[c]),
         ]
-        for pane, display, full_map in shared:
+        for pane, display, full_map, value_range in shared:
             pane._prepare_fixed_levels(-m, m)
-            pane.setMap(display, full_map)
-        self._bias_pane.setMap(biased, biased_full)
-        self._act_pane.setMap(activated, activated_full)
+            pane.setMap(display, full_map, value_range)
+        self._bias_pane.setMap(biased, biased_full, ranges[c + 1])
+        self._act_pane.setMap(activated, activated_full, ranges[c + 2])
 
     def panes(self) -> list[FeatureMapPane]:
         """In layout order: the shown partials, the sum, the +bias and the activation panes."""

@@ -317,7 +317,10 @@ def test_run_gives_outputs_and_only_the_selected_filters_partials():
     d = bank_dict(
         [
             conv_layer(
-                [{"kernels": rng.standard_normal((3, 3, 3)).tolist(), "bias": 0.5} for _ in range(3)],
+                [
+                    {"kernels": rng.standard_normal((3, 3, 3)).tolist(), "bias": 0.5}
+                    for _ in range(3)
+                ],
                 padding="same",
                 activation="relu",
             ),
@@ -337,3 +340,83 @@ def test_run_gives_outputs_and_only_the_selected_filters_partials():
         )
     assert bank.run(image, selected=(1, 0)).partials is None  # a pool layer has no kernels
     assert bank.run(image).partials is None
+
+
+def _edits(bank: Bank, rng: np.random.Generator) -> list[Bank]:
+    """Edits a user makes between two frames: a weight, a bias, a layer setting, filters."""
+    from playground.engine import editing
+
+    convs = [n for n, layer in enumerate(bank.layers) if hasattr(layer, "filters")]
+    n = int(rng.choice(convs))
+    layer = bank.layers[n]
+    f = int(rng.integers(len(layer.filters)))
+    kernel = np.array(layer.filters[f].kernels[0])
+    kernel.flat[int(rng.integers(kernel.size))] += 0.5
+    edits = [
+        editing.set_kernel(bank, n, f, 0, kernel),
+        editing.set_bias(bank, n, f, float(layer.filters[f].bias) - 0.25),
+        editing.rename_filter(bank, n, f, "renamed"),
+        editing.set_layer_settings(bank, n, activation="abs"),
+        editing.duplicate_filter(bank, n, f),
+        bank,
+    ]
+    if len(layer.filters) > 1:
+        edits.append(editing.remove_filter(bank, n, f))
+    return edits
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(banks_and_images(), st.integers(0, 2**32 - 1))
+def test_a_run_reusing_an_earlier_one_equals_a_fresh_run(case, seed):
+    # The live view reuses the previous frame's maps after an edit on a frozen frame: what it
+    # shows must be what a fresh run (and the float64 reference) gives for the edited bank.
+    d, image = case
+    bank = Bank.from_dict(d)
+    if reference.run(d, image) is None:
+        return
+    rng = np.random.default_rng(seed)
+    earlier = bank.run(image)
+    for edited in _edits(bank, rng):
+        expected = reference.run(edited.to_dict(), image)
+        if expected is None:
+            continue
+        layers = [n for n, layer in enumerate(edited.layers) if hasattr(layer, "filters")]
+        n = int(rng.choice(layers))
+        selected = (n, int(rng.integers(len(edited.layers[n].filters))))
+        run = edited.run(image, selected, reuse=earlier)
+        for got, want in zip(run.outputs, expected[0], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(run.partials, expected[1][n][selected[1]], rtol=1e-4, atol=1e-4)
+        for layer, filt in run.reused:
+            np.testing.assert_array_equal(run.outputs[layer][filt], earlier.outputs[layer][filt])
+
+
+def test_an_unchanged_bank_reuses_every_map_and_a_weight_edit_recomputes_one_filter():
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    d = bank_dict(
+        [
+            conv_layer(
+                [{"kernels": rng.standard_normal((3, 3, 3)).tolist()} for _ in range(4)],
+                padding="same",
+            ),
+            conv_layer([{"kernels": rng.standard_normal((4, 3, 3)).tolist()} for _ in range(2)]),
+        ]
+    )
+    bank = Bank.from_dict(d)
+    first = bank.run(image)
+    again = bank.run(image, reuse=first)
+    assert again.reused == {(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1)}
+    assert again.outputs[1] is first.outputs[1]
+
+    from playground.engine import editing
+
+    edited = editing.set_bias(bank, 0, 2, 1.0)
+    run = edited.run(image, reuse=first)
+    assert run.reused == {(0, 0), (0, 1), (0, 3)}  # layer 2's input changed: all recomputed
+    expected = reference.run(edited.to_dict(), image)[0]
+    for got, want in zip(run.outputs, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+    gray = editing.set_input_mode(bank, "gray")  # another input: nothing is reused
+    assert gray.run(image, reuse=first).reused == frozenset()
