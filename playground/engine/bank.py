@@ -502,11 +502,14 @@ class Bank:
             if o != story and o < len(before.filters) and _same_filter(f, before.filters[o])
         ]
         todo = [o for o in range(len(layer.filters)) if o not in set(kept)]
-        sub = replace(plan, filters=tuple(plan.filters[o] for o in todo))
-        fresh, maps = convolve.run_conv(sub, x, story=None if story is None else todo.index(story))
+        fresh, maps = reuse.outputs[n][:0], None  # a removed filter leaves nothing to compute
+        if todo:
+            sub = replace(plan, filters=tuple(plan.filters[o] for o in todo))
+            story_index = None if story is None else todo.index(story)
+            fresh, maps = convolve.run_conv(sub, x, story=story_index)
         # Same settings and input: a filter that kept its size kept its output size, and a
         # layer's filters share one size (validation), so the carried-over maps fit.
-        out = np.empty((len(layer.filters), *fresh.shape[1:]), np.float32)
+        out = np.empty((len(layer.filters), *reuse.outputs[n].shape[1:]), np.float32)
         # Plane by plane: fancy indexing would build a temporary copy of all kept maps first.
         for o in kept:
             out[o] = reuse.outputs[n][o]

@@ -365,7 +365,7 @@ def _edits(bank: Bank, rng: np.random.Generator) -> list[Bank]:
     return edits
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(banks_and_images(), st.integers(0, 2**32 - 1))
 def test_a_run_reusing_an_earlier_one_equals_a_fresh_run(case, seed):
     # The live view reuses the previous frame's maps after an edit on a frozen frame: what it
