@@ -572,7 +572,7 @@ class KernelGrid(QTableView):
     WHEEL_STEP = 0.1
     DRAG_STEP = 0.01
     MIN_CELL = 28
-    MAX_CELL = 64
+    MAX_CELL = 88
     # A 15x15 kernel at MIN_CELL fits this, so the default size needs no scroll bars up to 15x15.
     PREFERRED_SIDE = 420
     PREFERRED_CELL = 52
@@ -1089,7 +1089,7 @@ _OPERATIONS: tuple[tuple[str, str, str, Callable[[np.ndarray], np.ndarray]], ...
 
 
 class _GridHolder(QWidget):
-    """Centres the grid at the size that gives it the largest square cells that fit."""
+    """Places the grid at the size that gives it the largest square cells that fit."""
 
     def __init__(self, grid: KernelGrid, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -1114,9 +1114,9 @@ class _GridHolder(QWidget):
 
     def _place(self) -> None:
         size = self._grid.sizeForAvailable(self.size())
+        # Centred across, at the top: the size and DC gain line sits right under small kernels.
         x = (self.width() - size.width()) // 2
-        y = (self.height() - size.height()) // 2
-        self._grid.setGeometry(x, y, size.width(), size.height())
+        self._grid.setGeometry(x, 0, size.width(), size.height())
 
 
 class KernelEditor(QWidget):
@@ -1158,6 +1158,7 @@ class KernelEditor(QWidget):
         self._kernels = np.zeros((1, 3, 3))
         self._names = default_channel_names(1)
         self._channel = 0
+        self._size_shown = False
         self.buttons: dict[str, QToolButton] = {}
 
         self.channelTabs = QTabBar(self)
@@ -1263,9 +1264,11 @@ class KernelEditor(QWidget):
         layout.addWidget(self.channelTabs)
         layout.addWidget(self.strip)
         layout.addLayout(tools)
-        layout.addWidget(self._holder, 1)
+        # The sum and size line above the grid: it stays beside the kernel whatever its size,
+        # and the grid takes the rest of the height.
         layout.addLayout(bottom)
         layout.addWidget(self.statusLabel)
+        layout.addWidget(self._holder, 1)
 
         self.setFilter(self._kernels, 0, self._names)
 
@@ -1317,7 +1320,9 @@ class KernelEditor(QWidget):
         self.strip.setVisible(count > 1)
         self.buttons["copy-to-all"].setEnabled(count > 1)
         self.grid.kernelModel().setKernel(k[channel])
-        if resized or self.heightSpin.value() == 0:
+        # Only a new kernel size resets the spin boxes: a size typed there waits for Resize.
+        if resized or not self._size_shown:
+            self._size_shown = True
             with QSignalBlocker(self.heightSpin), QSignalBlocker(self.widthSpin):
                 self.heightSpin.setValue(k.shape[1])
                 self.widthSpin.setValue(k.shape[2])

@@ -23,7 +23,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -89,6 +88,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_layout()
         self._on_bank_changed()
+        self._on_document_changed()
         self._on_selection_changed(*self.controller.selection)
         self.controller.open_image(resource_path(*DEFAULT_IMAGE))
         if open_camera and list_cameras(max_index=0):
@@ -117,18 +117,22 @@ class MainWindow(QMainWindow):
         self.story = ChannelStory()
         self.pane_grid = PaneGrid()
 
-        top = QWidget()
-        top_layout = QHBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.source_pane, 1)
-        top_layout.addWidget(self.story, 4)
+        # The story (filter = sum of its kernels' maps) spans the width on top; below it the
+        # source sits left of the feature maps it feeds.
+        maps = QSplitter(Qt.Orientation.Horizontal)
+        maps.setObjectName("mapsSplitter")
+        maps.addWidget(self.source_pane)
+        maps.addWidget(self.pane_grid)
+        maps.setStretchFactor(0, 1)
+        maps.setStretchFactor(1, 3)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setObjectName("centralSplitter")
-        splitter.addWidget(top)
-        splitter.addWidget(self.pane_grid)
+        splitter.addWidget(self.story)
+        splitter.addWidget(maps)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
         self._splitter = splitter
+        self._maps_splitter = maps
         self.setCentralWidget(splitter)
 
         self.bank_dock = self._dock(
@@ -144,6 +148,10 @@ class MainWindow(QMainWindow):
         self._compute_label = QLabel()
         for label in (self._source_label, self._size_label, self._fps_label, self._compute_label):
             self.statusBar().addPermanentWidget(label)
+        # Room for the longest text each label takes, so the bar does not jitter every update.
+        metrics = self._fps_label.fontMetrics()
+        self._fps_label.setMinimumWidth(metrics.horizontalAdvance("still frame") + 8)
+        self._compute_label.setMinimumWidth(metrics.horizontalAdvance("compute 0000.0 ms") + 8)
         self._source_label.setToolTip("The source the feature maps are computed from")
         self._fps_label.setToolTip("Feature-map updates shown per second")
         self._compute_label.setToolTip("Time the compute thread spends on one frame")
@@ -382,11 +390,11 @@ class MainWindow(QMainWindow):
             self._settings.setValue("bank/last", str(doc.path))
 
     def _on_result(self, result: Result) -> None:
-        self.source_pane.setMap(result.frame_display)
-        first = self._size_label.text() == ""
-        self._size_label.setText(f"{result.frame.shape[1]}×{result.frame.shape[0]}")
-        if first:
-            self._on_bank_changed()  # the layer titles can now say their output sizes
+        self.source_pane.setMap(result.frame_display, result.frame)
+        size = f"{result.frame.shape[1]}×{result.frame.shape[0]}"
+        if size != self._size_label.text():
+            self._size_label.setText(size)
+            self._on_bank_changed()  # the layer titles and settings say their output sizes
         if result.error is not None:
             for n, count in enumerate(self.controller.bank.channels()[1:]):
                 for i in range(count):
@@ -432,7 +440,8 @@ class MainWindow(QMainWindow):
         self._show_message(message)
 
     def _on_stats(self, fps: float, compute_ms: float) -> None:
-        self._fps_label.setText(f"{fps:.0f} fps")
+        # A still image or a frozen frame shows nothing new until an edit: say why, not "0 fps".
+        self._fps_label.setText(f"{fps:.0f} fps" if fps > 0 else "still frame")
         self._compute_label.setText(f"compute {compute_ms:.1f} ms")
 
     def _show_message(self, text: str) -> None:
@@ -591,10 +600,15 @@ class MainWindow(QMainWindow):
             self.resize(1400, 900)
         if isinstance(state, QByteArray):
             self.restoreState(state)
-        splitter = self._settings.value("window/splitter")
-        if not (isinstance(splitter, QByteArray) and self._splitter.restoreState(splitter)):
-            # The feature maps get most of the height; the source and channel story sit above.
-            self._splitter.setSizes([330, 570])
+        for key, splitter, sizes in (
+            # The feature maps get most of the height, the story the rest; the source pane
+            # a quarter of the width.
+            ("window/story_splitter", self._splitter, [200, 700]),
+            ("window/maps_splitter", self._maps_splitter, [250, 750]),
+        ):
+            state = self._settings.value(key)
+            if not (isinstance(state, QByteArray) and splitter.restoreState(state)):
+                splitter.setSizes(sizes)
         if self._initial_path is not None:
             self.controller.document.mark_saved(self._initial_path)
 
@@ -643,6 +657,7 @@ class MainWindow(QMainWindow):
             return
         self._settings.setValue("window/geometry", self.saveGeometry())
         self._settings.setValue("window/state", self.saveState())
-        self._settings.setValue("window/splitter", self._splitter.saveState())
+        self._settings.setValue("window/story_splitter", self._splitter.saveState())
+        self._settings.setValue("window/maps_splitter", self._maps_splitter.saveState())
         self.controller.close()
         event.accept()

@@ -966,6 +966,10 @@ class PaneGrid(QScrollArea):
         self._columns = 1
         self._selected: tuple[int, int] | None = None
 
+    def sectionTitle(self, layer: int) -> str:
+        """The header above layer ``layer``'s panes (0-based)."""
+        return self._sections[layer].header.text()
+
     def setSections(self, sections: Sequence[tuple[str, Sequence[str]]]) -> None:
         """One section per layer: (section title, [pane titles]).
 
@@ -1239,8 +1243,9 @@ class ChannelStory(QWidget):
 
     def _story_pane(self, title: str) -> FeatureMapPane:
         pane = FeatureMapPane(title, self._row_host)
-        # A little narrower than grid panes so a 3-channel story fits a 1100 px window.
-        pane.setMinimumSize(130, 100)
+        # Narrower than grid panes: a 3-channel story (six panes) fits beside both docks in
+        # a 1600 px window without scrolling.
+        pane.setMinimumSize(96, 90)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         pane.setSizePolicy(policy)

@@ -638,3 +638,12 @@ def test_screenshot_of_a_gaussian(qtbot, editor):
     centre = grid_origin + editor.grid.visualRect(editor.grid.model().index(2, 2)).topLeft()
     pixel = image.pixelColor(centre + QPoint(editor.grid.cellSize() - 6, 6))
     assert pixel.red() > 150 and pixel.green() < 60 and pixel.blue() < 80
+
+
+def test_the_size_boxes_show_the_first_filters_size(qtbot):
+    # A fresh editor's first filter has the placeholder's 3x3 size: the boxes must say so too.
+    fresh = KernelEditor()
+    qtbot.addWidget(fresh)
+    fresh.setFilter(np.ones((3, 3, 3)), 0, ["R", "G", "B"])
+    assert (fresh.heightSpin.value(), fresh.widthSpin.value()) == (3, 3)
+    assert not fresh.buttons["resize"].isEnabled()

@@ -83,6 +83,8 @@ def test_window_starts_on_the_sample_image_with_the_bundled_bank(qtbot, window):
     assert window.controller.bank == bank
     wait_for_outputs(qtbot, window, bank, sample())
     assert "coffee.jpg" in window.controller.source_description
+    assert not window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+    assert not window.isWindowModified()
 
 
 def test_typing_a_weight_in_the_kernel_grid_updates_the_maps(qtbot, window):
@@ -286,3 +288,13 @@ def test_clicking_layer_rows_in_the_bank_tree(qtbot, window):
     window.pane_grid.paneClicked.emit(0, 1)  # a pane click moves the tree to that filter
     assert tree.currentItem() is layers[0].child(1)
     assert window.kernel_dock.isEnabled()
+
+
+def test_layer_titles_follow_the_source_size(qtbot, window):
+    assert window.pane_grid.pane(0, 0).isVisible()
+    wait_for_outputs(qtbot, window, window.controller.bank, sample())
+    h, w = sample().shape[:2]
+    assert f"{h} × {w}" in window.pane_grid.sectionTitle(0)
+    with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS):
+        window.controller.open_pattern("checkerboard")  # 640 x 480
+    qtbot.waitUntil(lambda: "480 × 640" in window.pane_grid.sectionTitle(0), timeout=WAIT_MS)
