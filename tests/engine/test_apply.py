@@ -420,3 +420,51 @@ def test_an_unchanged_bank_reuses_every_map_and_a_weight_edit_recomputes_one_fil
 
     gray = editing.set_input_mode(bank, "gray")  # another input: nothing is reused
     assert gray.run(image, reuse=first).reused == frozenset()
+
+
+@pytest.mark.parametrize("border", ["zero", "reflect", "replicate", "wrap"])
+@pytest.mark.parametrize(
+    ("padding", "stride", "dilation", "shape"),
+    [
+        ("same", 1, 1, (11, 11)),
+        ("valid", 2, 1, (10, 12)),
+        ([3, 7], [1, 3], 1, (11, 11)),
+        ("same", 2, [2, 1], (10, 10)),
+    ],
+)
+def test_large_kernels_through_the_dft_match_the_reference(
+    border, padding, stride, dilation, shape
+):
+    # Kernels of 100+ weights that are not separable take the DFT path: every border, padding,
+    # stride and dilation must give what the float64 loop gives.
+    rng = np.random.default_rng(21)
+    image = rng.integers(0, 256, (37, 45, 3), dtype=np.uint8)
+    d = bank_dict(
+        [
+            conv_layer(
+                [
+                    {"kernels": rng.standard_normal((3, *shape)).tolist(), "bias": 0.3},
+                    # the same kernel on every channel: its planes are summed first
+                    {"kernels": [rng.standard_normal(shape).tolist()] * 3, "bias": -0.2},
+                    # one all-zero channel
+                    {
+                        "kernels": [
+                            np.zeros(shape).tolist(),
+                            *rng.standard_normal((2, *shape)).tolist(),
+                        ]
+                    },
+                ],
+                padding=padding,
+                stride=stride,
+                dilation=dilation,
+                border=border,
+                flip=True,
+                activation="tanh",
+            )
+        ]
+    )
+    assert_matches_reference(d, image)
+    bank = Bank.from_dict(d)
+    expected = reference.run(d, image)[0][0]
+    run = bank.run(image, selected=(0, 1))  # the story filter takes the direct path
+    np.testing.assert_allclose(run.outputs[0], expected, rtol=1e-4, atol=1e-4)
