@@ -10,7 +10,10 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
+
+from playground.assets import resource_path
 
 # The course's 8x8 vertical-line image under the vertical line detector: every row of the 6x6
 # feature map is this.
@@ -22,6 +25,9 @@ def _application(argv: Sequence[str] | None) -> QApplication:
     app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
     app.setApplicationName("Filter Playground")
     app.setOrganizationName("FilterPlayground")
+    # Matches the installed .desktop file, so desktops group the window under its launcher.
+    app.setDesktopFileName("filter-playground")
+    app.setWindowIcon(QIcon(str(resource_path("icons", "filter-playground.png"))))
     return app
 
 
@@ -38,7 +44,6 @@ def run(argv: Sequence[str] | None = None, open_camera: bool = True) -> int:
 def self_test(argv: Sequence[str] | None = None) -> int:
     """Open the real window on the vertical-line pattern with the bundled line detector and
     check the feature map it displays; prints one line, returns 0 (pass) or 1 (fail)."""
-    from playground.assets import resource_path
     from playground.engine.bankfile import load_bank
     from playground.ui.main_window import MainWindow
 
