@@ -31,7 +31,7 @@ class Document:
         self._index = 0
         self.path = path
         # A bank just opened, or started fresh, has nothing in it to lose yet.
-        self._saved = bank
+        self._saved: Bank | None = bank
 
     @property
     def bank(self) -> Bank:
@@ -40,7 +40,7 @@ class Document:
     @property
     def dirty(self) -> bool:
         """True when the bank differs from what was last opened, started or saved."""
-        return self.bank != self._saved
+        return self._saved is None or self.bank != self._saved
 
     def push(self, bank: Bank, label: str, merge_key: object = None) -> None:
         """Make ``bank`` current; drops the redo tail. Same ``merge_key`` within a second merges."""
@@ -80,6 +80,10 @@ class Document:
             return False
         self._index += 1
         return True
+
+    def forget_saved(self) -> None:
+        """Count the current bank as unsaved (a restored autosave, for one)."""
+        self._saved = None
 
     def mark_saved(self, path: Path) -> None:
         self.path = path

@@ -51,7 +51,7 @@ def self_test(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="filter-playground-self-test-") as tmp:
         # Its own settings, so a self-test never changes the user's window layout or last bank.
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings)
+        window = MainWindow(settings=settings, autosave_dir=Path(tmp) / "autosave")
         window.show()
         c = window.controller
         c.new_bank(load_bank(resource_path("banks", "vertical-line.json")))

@@ -11,7 +11,7 @@ import contextlib
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from playground.assets import resource_path
 from playground.controller import Controller
+from playground.controller.autosave import Autosave, default_directory
 from playground.controller.pipeline import Result
 from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
@@ -47,6 +48,8 @@ from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 MAX_RECENT = 8
+# Edits reach the autosave within this long; a drag writes at most once per interval.
+AUTOSAVE_MS = 300
 DEFAULT_BANK = ("banks", "edges-rgb.json")
 DEFAULT_IMAGE = ("images", "coffee.jpg")
 
@@ -76,11 +79,21 @@ class MainWindow(QMainWindow):
     shows first, so there is always a picture, and the camera replaces it once it delivers.
     """
 
-    def __init__(self, open_camera: bool = False, settings: QSettings | None = None) -> None:
+    def __init__(
+        self,
+        open_camera: bool = False,
+        settings: QSettings | None = None,
+        autosave_dir: Path | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("Filter Playground")
         self.setAcceptDrops(True)
         self._settings = settings if settings is not None else app_settings()
+        self.autosave = Autosave(autosave_dir if autosave_dir is not None else default_directory())
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.setSingleShot(True)
+        self._autosave_timer.setInterval(AUTOSAVE_MS)
+        self._autosave_timer.timeout.connect(self._autosave_now)
         self._panel_selecting = False
         self.controller = Controller(self._initial_bank(), self)
         self._build_widgets()
@@ -88,6 +101,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_layout()
         self._on_bank_changed()
+        self._offer_recovery()
         self._on_document_changed()
         self._on_selection_changed(*self.controller.selection)
         self.controller.open_image(resource_path(*DEFAULT_IMAGE))
@@ -388,6 +402,53 @@ class MainWindow(QMainWindow):
         self.redo_action.setText(f"&Redo {doc.redo_label()}".strip())
         if doc.path is not None:
             self._settings.setValue("bank/last", str(doc.path))
+        # During a drag the timer is already running: at most one write per interval, and the
+        # last state always lands.
+        if not self._autosave_timer.isActive():
+            self._autosave_timer.start()
+
+    # --- autosave ------------------------------------------------------------------------------
+
+    def _autosave_now(self) -> None:
+        doc = self.controller.document
+        try:
+            if doc.dirty:
+                self.autosave.store(doc.bank, doc.path)
+            else:
+                self.autosave.clear()
+        except (BankError, OSError) as e:
+            self._show_message(str(e))
+
+    def _offer_recovery(self) -> None:
+        """After a session that did not end cleanly, offer its unsaved bank back."""
+        try:
+            found = self.autosave.recover()
+        except BankError as e:
+            self._show_message(f"the autosaved bank could not be read and was discarded: {e}")
+            self.autosave.clear()
+            return
+        if found is None:
+            return
+        name = found.origin.name if found.origin is not None else "an untitled bank"
+        answer = QMessageBox.question(
+            self,
+            "Restore unsaved changes",
+            f"Filter Playground did not close normally. Restore your unsaved changes to {name} "
+            f"(autosaved {found.written:%Y-%m-%d %H:%M})?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            self.autosave.clear()
+            return
+        origin = found.origin
+        if origin is not None and self.controller.open_bank(origin):
+            self.controller.set_bank(found.bank, "Restore autosaved changes")
+        else:
+            self.controller.new_bank(found.bank)
+            # Unsaved, whatever it matches: the user decides where it goes.
+            self.controller.document.forget_saved()
+        self._show_message(f"Restored your unsaved changes to {name}")
 
     def _on_result(self, result: Result) -> None:
         self.source_pane.setMap(result.frame_display, result.frame)
@@ -657,6 +718,8 @@ class MainWindow(QMainWindow):
             return
         self._settings.setValue("window/geometry", self.saveGeometry())
         self._settings.setValue("window/state", self.saveState())
+        self._autosave_timer.stop()
+        self.autosave.clear()  # saved or discarded: nothing left to restore
         self._settings.setValue("window/story_splitter", self._splitter.saveState())
         self._settings.setValue("window/maps_splitter", self._maps_splitter.saveState())
         self.controller.close()

@@ -48,7 +48,7 @@ def no_unexpected_dialogs(monkeypatch):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    w = MainWindow(settings=make_settings(tmp_path))
+    w = MainWindow(settings=make_settings(tmp_path), autosave_dir=tmp_path / "autosave")
     # pytest-qt closes the window before fixture teardown: no unsaved-changes prompt then.
     qtbot.addWidget(
         w, before_close_func=lambda w: w.controller.document.mark_saved(tmp_path / "x.json")
@@ -132,7 +132,8 @@ def test_open_and_save_banks_and_remember_them(qtbot, window, tmp_path):
     assert not window.isWindowModified()
     assert [a.text() for a in window.recent_menu.actions()] == [path.name]
 
-    again = MainWindow(settings=make_settings(tmp_path))  # the last bank comes back
+    # the last bank comes back
+    again = MainWindow(settings=make_settings(tmp_path), autosave_dir=tmp_path / "autosave")
     qtbot.addWidget(again)
     assert again.controller.bank == window.controller.bank
     assert not again.controller.document.dirty

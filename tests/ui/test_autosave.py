@@ -1,0 +1,168 @@
+"""Nothing lost: every edit is autosaved, and a session killed mid-edit is offered back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QAbstractItemView, QMessageBox
+
+import playground
+from playground.assets import resource_path
+from playground.ui import MainWindow
+
+WAIT_MS = 15_000
+
+pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
+
+# A real app process: opens a bank, types a weight into the grid, waits until the autosave has
+# it, says so, and keeps running until it is killed.
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from PySide6.QtCore import QSettings, Qt, QTimer
+    from PySide6.QtWidgets import QAbstractItemView, QApplication
+    from playground.ui import MainWindow
+
+    settings_path, autosave_dir, bank_path = sys.argv[1:4]
+    app = QApplication([])
+    settings = QSettings(settings_path, QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, autosave_dir=Path(autosave_dir))
+    window.show()
+    assert window.open_bank(bank_path)
+    model = window.findChild(QAbstractItemView, "kernelGrid").model()
+    model.setData(model.index(0, 1), 0.75, Qt.ItemDataRole.EditRole)
+
+    def report_when_autosaved():
+        if (Path(autosave_dir) / "bank.json").exists():
+            print("EDITED", flush=True)
+        else:
+            QTimer.singleShot(20, report_when_autosaved)
+
+    QTimer.singleShot(0, report_when_autosaved)
+    app.exec()
+    """
+)
+
+
+def settings_for(tmp_path):
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def open_window(qtbot, tmp_path):
+    w = MainWindow(settings=settings_for(tmp_path), autosave_dir=tmp_path / "autosave")
+    qtbot.addWidget(w, before_close_func=lambda w: w.controller.document.mark_saved(tmp_path / "x"))
+    return w
+
+
+def answer(monkeypatch, button):
+    asked = []
+
+    def question(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        return button
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    return asked
+
+
+def test_an_edit_is_autosaved_and_a_save_clears_it(qtbot, tmp_path, monkeypatch):
+    answer(monkeypatch, QMessageBox.StandardButton.No)
+    window = open_window(qtbot, tmp_path)
+    autosaved = tmp_path / "autosave" / "bank.json"
+    model = window.findChild(QAbstractItemView, "kernelGrid").model()
+    model.setData(model.index(2, 2), -4.0, Qt.ItemDataRole.EditRole)
+    qtbot.waitUntil(autosaved.exists, timeout=WAIT_MS)
+    assert playground.load_bank(autosaved) == window.controller.bank
+    assert window.controller.save_bank(tmp_path / "mine.json")
+    qtbot.waitUntil(lambda: not autosaved.exists(), timeout=WAIT_MS)
+
+
+def test_a_killed_session_is_offered_back_on_the_next_launch(qtbot, tmp_path, monkeypatch):
+    bank_path = tmp_path / "edges.json"
+    bank_path.write_bytes(resource_path("banks", "edges-rgb.json").read_bytes())
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(tmp_path / "settings.ini"),
+            str(tmp_path / "autosave"),
+            str(bank_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    ) as child:
+        try:
+            assert child.stdout.readline().strip() == "EDITED"
+        finally:
+            child.send_signal(signal.SIGKILL)  # no closeEvent, no cleanup: a crash
+            child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+    asked = answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    window = open_window(qtbot, tmp_path)
+    assert len(asked) == 1 and "edges.json" in asked[0]
+    expected = np.array(playground.load_bank(bank_path).layers[0].filters[0].kernels)
+    expected[0, 0, 1] = 0.75
+    np.testing.assert_array_equal(window.controller.bank.layers[0].filters[0].kernels, expected)
+    assert window.controller.document.path == bank_path  # saving goes back to the user's file
+    assert window.controller.document.dirty and window.isWindowModified()
+    assert window.controller.document.can_undo()  # and the restore itself can be undone
+
+
+def test_declining_the_restore_discards_the_autosave(qtbot, tmp_path, monkeypatch):
+    folder = tmp_path / "autosave"
+    folder.mkdir()
+    playground.save_bank(
+        playground.load_bank(resource_path("banks", "blur-sharpen.json")), folder / "bank.json"
+    )
+    asked = answer(monkeypatch, QMessageBox.StandardButton.No)
+    window = open_window(qtbot, tmp_path)
+    assert len(asked) == 1 and "untitled" in asked[0]
+    assert not (folder / "bank.json").exists()
+    assert window.controller.bank == playground.load_bank(resource_path("banks", "edges-rgb.json"))
+
+
+def test_an_untitled_restore_is_unsaved(qtbot, tmp_path, monkeypatch):
+    folder = tmp_path / "autosave"
+    folder.mkdir()
+    bank = playground.load_bank(resource_path("banks", "line-stack.json"))
+    playground.save_bank(bank, folder / "bank.json")
+    answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    window = open_window(qtbot, tmp_path)
+    assert window.controller.bank == bank
+    assert window.controller.document.path is None and window.controller.document.dirty
+
+
+def test_a_corrupt_autosave_is_reported_not_offered(qtbot, tmp_path, monkeypatch):
+    folder = tmp_path / "autosave"
+    folder.mkdir()
+    (folder / "bank.json").write_text(json.dumps({"format": "something else"}))
+    asked = answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    window = open_window(qtbot, tmp_path)
+    assert asked == []
+    assert "autosaved bank could not be read" in window.statusBar().currentMessage()
+    assert not (folder / "bank.json").exists()
+
+
+def test_an_unwritable_autosave_folder_is_a_message_not_a_crash(qtbot, tmp_path, monkeypatch):
+    blocker = tmp_path / "autosave"
+    blocker.write_text("a file where the folder should be")
+    answer(monkeypatch, QMessageBox.StandardButton.No)
+    window = open_window(qtbot, tmp_path)
+    model = window.findChild(QAbstractItemView, "kernelGrid").model()
+    model.setData(model.index(0, 0), 2.0, Qt.ItemDataRole.EditRole)
+    qtbot.waitUntil(
+        lambda: "cannot autosave" in window.statusBar().currentMessage(), timeout=WAIT_MS
+    )
+    assert window.controller.bank.layers[0].filters[0].kernels[0, 0, 0] == 2.0
