@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from playground.sources.image import SourceError, read_image
+
+# Images above 8K (7680 x 4320) are shown downscaled to this many pixels.
+LIVE_MAX_PIXELS = 7680 * 4320
 
 
 class StillSource:
@@ -77,4 +81,14 @@ class ImageSource(StillSource):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         path = Path(path)
-        super().__init__(read_image(path), path.name)
+        frame = read_image(path)
+        height, width = frame.shape[:2]
+        description = path.name
+        scale = (LIVE_MAX_PIXELS / (height * width)) ** 0.5
+        if scale < 1.0:
+            # Every edit recomputes the whole bank on this frame: past 8K that stops being
+            # live. Area averaging keeps the look; the status bar says what happened.
+            size = (max(1, int(width * scale)), max(1, int(height * scale)))
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            description = f"{path.name} (downscaled from {width}×{height} for live use)"
+        super().__init__(frame, description)

@@ -91,3 +91,27 @@ def test_close_is_idempotent_and_read_after_close_fails(rgb: np.ndarray) -> None
     source.close()
     with pytest.raises(SourceError, match=r"^pasted is closed$"):
         source.read()
+
+
+def test_an_image_above_8k_is_downscaled_for_live_use_and_says_so(tmp_path):
+    from playground.sources.still import LIVE_MAX_PIXELS
+
+    height, width = 4800, 9600  # 46 MP, 2:1
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, width // 2 :] = (0, 0, 255)  # BGR red on the right half
+    path = tmp_path / "huge.png"
+    cv2.imencode(".png", image)[1].tofile(str(path))
+    source = ImageSource(path)
+    frame = source.read()
+    assert frame.shape[0] * frame.shape[1] <= LIVE_MAX_PIXELS
+    assert abs(frame.shape[1] / frame.shape[0] - 2.0) < 0.01
+    assert frame[10, -10].tolist() == [255, 0, 0] and frame[10, 10].tolist() == [0, 0, 0]
+    assert "huge.png" in source.description and "downscaled from 9600×4800" in source.description
+
+
+def test_an_8k_image_is_shown_as_it_is(tmp_path):
+    path = tmp_path / "8k.png"
+    cv2.imencode(".png", np.zeros((4320, 7680, 3), np.uint8))[1].tofile(str(path))
+    source = ImageSource(path)
+    assert source.read().shape == (4320, 7680, 3)
+    assert source.description == "8k.png"
