@@ -57,6 +57,7 @@ class Controller(QObject):
         self._capture: Capture | None = None
         self._pending: Capture | None = None
         self._source_description = ""
+        self._retry: Callable[[], bool] | None = None
         self._paused = False
         self._displayed: Result | None = None
         self._last_push = 0.0
@@ -94,19 +95,30 @@ class Controller(QObject):
 
     def open_source(self, source: Source) -> bool:
         """Show frames from an already open source (tests, scripts)."""
-        return self._open_now(lambda: source)
+        opened = self._open_now(lambda: source)
+        self._retry = None  # a source object cannot be opened again once closed
+        return opened
 
     def open_camera(self, index: int, size: tuple[int, int] | None = None) -> bool:
         """Start opening camera ``index`` on the capture thread; the current source stays until
         the camera delivers (sourceChanged) or fails (sourceFailed)."""
         from playground.sources.camera import CameraSource
 
+        self._retry = lambda: self.open_camera(index, size)
         self._start(Capture(lambda: CameraSource(index, size), self._on_frame, self._post_event))
         return True
+
+    def retry_source(self) -> bool:
+        """Open the last source asked for again: a camera plugged back in, a file put back."""
+        if self._retry is None:
+            self.message.emit("no source to retry")
+            return False
+        return self._retry()
 
     def _open_now(self, opener: Callable[[], Source]) -> bool:
         # Files and patterns open in a few milliseconds: do it here, so a bad file is reported
         # at once and the current source keeps running.
+        self._retry = lambda: self._open_now(opener)
         try:
             source = opener()
         except SourceError as e:

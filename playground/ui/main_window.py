@@ -241,6 +241,12 @@ class MainWindow(QMainWindow):
         self.open_video_action = self._action(
             "Open &video…", self._on_open_video, None, "Play a video file in a loop"
         )
+        self.retry_action = self._action(
+            "&Retry source",
+            c.retry_source,
+            QKeySequence.StandardKey.Refresh,
+            "Open the last source again: a camera plugged back in, a file put back",
+        )
 
         menu = self.menuBar().addMenu("&File")
         for action in (self.new_action, self.open_action):
@@ -271,6 +277,7 @@ class MainWindow(QMainWindow):
             )
             self.pattern_menu.addAction(action)
         source_menu.addSeparator()
+        source_menu.addAction(self.retry_action)
         source_menu.addAction(self.pause_action)
 
         view_menu = self.menuBar().addMenu("&View")
@@ -498,7 +505,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Showing {description}", 4000)
 
     def _on_source_failed(self, message: str) -> None:
-        self._show_message(message)
+        # The last good frame stays on screen; say what happened and the way out.
+        self._show_message(f"{message} — Source ▸ Retry source, or pick another source")
 
     def _on_stats(self, fps: float, compute_ms: float) -> None:
         # A still image or a frozen frame shows nothing new until an edit: say why, not "0 fps".

@@ -299,3 +299,47 @@ def test_layer_titles_follow_the_source_size(qtbot, window):
     with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS):
         window.controller.open_pattern("checkerboard")  # 640 x 480
     qtbot.waitUntil(lambda: "480 × 640" in window.pane_grid.sectionTitle(0), timeout=WAIT_MS)
+
+
+def test_a_camera_unplugged_mid_stream_can_be_retried(qtbot, window, monkeypatch):
+    import playground.sources.camera as camera
+
+    plugged = [True]
+    frame = np.full((48, 64, 3), 90, np.uint8)
+
+    class FlakyCamera:
+        """Gives a few frames, then fails as an unplugged camera does, until plugged back."""
+
+        live, fps = True, 100.0
+
+        def __init__(self, index, size=None):
+            if not plugged[0]:
+                raise camera.SourceError(f"camera {index} could not be opened")
+            self.description = f"Camera {index}"
+            self.reads = 0
+
+        def read(self):
+            self.reads += 1
+            if self.reads > 3:
+                plugged[0] = False
+                raise camera.SourceError("camera 0 stopped sending frames (unplugged?)")
+            return frame
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(camera, "CameraSource", FlakyCamera)
+    with qtbot.waitSignal(window.controller.sourceFailed, timeout=WAIT_MS):
+        window.controller.open_camera(0)
+    assert "unplugged" in window.statusBar().currentMessage()
+    assert "Retry source" in window.statusBar().currentMessage()
+    wait_for_outputs(qtbot, window, window.controller.bank, frame)  # the last frame stays
+
+    with qtbot.waitSignal(window.controller.sourceFailed, timeout=WAIT_MS) as failed:
+        window.retry_action.trigger()  # still unplugged
+    assert "could not be opened" in failed.args[0]
+
+    plugged[0] = True
+    with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS) as changed:
+        window.retry_action.trigger()
+    assert changed.args == ["Camera 0"]
