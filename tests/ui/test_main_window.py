@@ -343,3 +343,19 @@ def test_a_camera_unplugged_mid_stream_can_be_retried(qtbot, window, monkeypatch
     with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS) as changed:
         window.retry_action.trigger()
     assert changed.args == ["Camera 0"]
+
+
+def test_a_bank_that_shrinks_the_source_to_nothing_says_so_on_its_panes(qtbot, window):
+    from playground.engine import editing
+
+    with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS):
+        window.controller.open_pattern("vertical-line")  # the 8x8 image
+    huge = editing.resize_filter(window.controller.bank, 0, 0, 15, 15)
+    huge = editing.set_layer_settings(huge, 0, padding="valid")
+    window.controller.set_bank(huge, "too big for 8x8")
+    pane = window.pane_grid.pane(0, 0)
+    qtbot.waitUntil(lambda: "nothing" in pane.message(), timeout=WAIT_MS)
+    assert "layer 1" in pane.message()
+    assert window.controller.outputs() == []
+    window.undo_action.trigger()  # and the window is still usable
+    qtbot.waitUntil(lambda: pane.message() == "", timeout=WAIT_MS)
