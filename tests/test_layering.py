@@ -30,6 +30,7 @@ MODULES = (
     "playground.engine.errors",
     "playground.engine.editing",
     "playground.engine.kernel_ops",
+    "playground.engine.probe",
     "playground.sources",
     "playground.sources.image",
     "playground.sources.base",

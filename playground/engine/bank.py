@@ -518,6 +518,15 @@ class Bank:
         partials = None if story is None or maps is None else maps[todo.index(story)]
         return out, partials, kept
 
+    def probe(self, image: np.ndarray, layer: int, filter: int, y: int, x: int) -> Any:
+        """The arithmetic behind one output pixel: layer and filter 1-based (a pool layer's
+        "filter" is its channel), (y, x) in that layer's output. See `playground.engine.probe`:
+        per input channel the patch, the kernel as applied, their products and the partial sum,
+        then the total, bias, activation and ``value`` (what `apply` gives there)."""
+        from playground.engine.probe import probe
+
+        return probe(self, image, layer, filter, y, x)
+
     def apply(self, image: np.ndarray, partials: bool = False) -> Any:
         """Run the stack on one image.
 
