@@ -31,6 +31,7 @@ MODULES = (
     "playground.engine.editing",
     "playground.engine.kernel_ops",
     "playground.engine.probe",
+    "playground.engine.analysis",
     "playground.sources",
     "playground.sources.image",
     "playground.sources.base",
