@@ -40,9 +40,15 @@ MAX_LAYERS = 64
 MAX_STEP = 64  # stride, dilation, pool size
 MAX_PADDING = 1024
 MAX_NAME = 200
+# The engine builds a dilated kernel as a dense grid of dilation·(k−1)+1 pixels a side (and
+# factors it): 101 taps at dilation 64 would be 6401x6401, gigabytes and minutes for one kernel.
+MAX_SPAN = 1024
 # The engine computes in float32; a weight of 1e300 would turn every map into inf. No designed or
 # trained filter comes near this bound.
 MAX_WEIGHT = 1e6
+
+# The largest pixel value the engine's float32 can hold.
+_F32_MAX = float(np.finfo(np.float32).max)
 
 # BT.601 luma, applied to [0, 1] floats.
 LUMA = np.array([0.299, 0.587, 0.114])
@@ -52,11 +58,19 @@ def _pair(value: Any, what: str, low: int, high: int) -> tuple[int, int]:
     """An int or [y, x] of ints within [low, high], as a (y, x) tuple."""
     items = list(value) if isinstance(value, (list, tuple)) else [value, value]
     if len(items) != 2 or not all(_is_int(v) for v in items):
-        raise BankError(f"{what} must be an integer or [y, x] integers, got {value!r}")
+        raise BankError(f"{what} must be an integer or [y, x] integers, got {_show(value)}")
     y, x = int(items[0]), int(items[1])
     if not (low <= y <= high and low <= x <= high):
-        raise BankError(f"{what} must be between {low} and {high}, got {value!r}")
+        raise BankError(f"{what} must be between {low} and {high}, got {_show(value)}")
     return y, x
+
+
+def _show(value: Any) -> str:
+    """``repr(value)`` for a message; it is one line, as the messages are."""
+    try:
+        return repr(value)
+    except ValueError:  # an integer past Python's 4300-digit str limit (Python data only)
+        return "an integer too long to show"
 
 
 def _is_int(v: Any) -> bool:
@@ -65,7 +79,7 @@ def _is_int(v: Any) -> bool:
 
 def _choice(value: Any, what: str, options: Sequence[str]) -> str:
     if not isinstance(value, str) or value not in options:
-        raise BankError(f"{what} must be one of {', '.join(options)}; got {value!r}")
+        raise BankError(f"{what} must be one of {', '.join(options)}; got {_show(value)}")
     return value
 
 
@@ -77,12 +91,19 @@ def _name(value: Any, what: str) -> str:
 
 def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise BankError(f"{what} must be a number, got {value!r}")
-    number = float(value)
+        raise BankError(f"{what} must be a number, got {_show(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer past float range: 10**400 is valid JSON
+        raise BankError(
+            f"{what} must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}, got {_show(value)}"
+        ) from None
     if not math.isfinite(number):
-        raise BankError(f"{what} must be finite, got {value!r}")
+        raise BankError(f"{what} must be finite, got {_show(value)}")
     if abs(number) > MAX_WEIGHT:
-        raise BankError(f"{what} must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}, got {value!r}")
+        raise BankError(
+            f"{what} must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}, got {_show(value)}"
+        )
     return number
 
 
@@ -113,6 +134,9 @@ class Filter:
         k = np.asarray(kernel, dtype=np.float64)
         if k.ndim != 2:
             raise BankError(f"a kernel is 2-D (kh, kw); got shape {k.shape}")
+        if not _is_int(channels):
+            raise BankError(f"channels must be an integer, got {_show(channels)}")
+        _kernel_shape((int(channels), *k.shape))  # before np.repeat builds them
         return cls(np.repeat(k[None], channels, axis=0), bias, name)
 
     @property
@@ -146,23 +170,28 @@ def _kernel_array(kernels: Any) -> np.ndarray:
     if isinstance(kernels, np.ndarray):
         if kernels.dtype == object or not np.issubdtype(kernels.dtype, np.number):
             raise BankError("kernels must be numbers")
+        _kernel_shape(kernels.shape)  # before the copy: a giant (broadcast) array is not copied
         k = np.array(kernels, dtype=np.float64)
     else:
         k = _nested_numbers(kernels)
-    if k.ndim != 3:
-        raise BankError(f"kernels must have shape (channels, height, width), got {k.shape}")
-    c, kh, kw = k.shape
-    if min(c, kh, kw) < 1:
-        raise BankError(f"kernels must not be empty, got shape {k.shape}")
-    if kh > MAX_KERNEL or kw > MAX_KERNEL:
-        raise BankError(f"kernels are {kh}x{kw}; at most {MAX_KERNEL}x{MAX_KERNEL} is supported")
-    if c > MAX_FILTERS:
-        raise BankError(f"kernels have {c} channels; at most {MAX_FILTERS} are supported")
+    _kernel_shape(k.shape)
     if not np.all(np.isfinite(k)):
         raise BankError("kernels contain NaN or infinity")
     if np.any(np.abs(k) > MAX_WEIGHT):
         raise BankError(f"kernel weights must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
     return k
+
+
+def _kernel_shape(shape: tuple[int, ...]) -> None:
+    if len(shape) != 3:
+        raise BankError(f"kernels must have shape (channels, height, width), got {shape}")
+    c, kh, kw = shape
+    if min(c, kh, kw) < 1:
+        raise BankError(f"kernels must not be empty, got shape {shape}")
+    if kh > MAX_KERNEL or kw > MAX_KERNEL:
+        raise BankError(f"kernels are {kh}x{kw}; at most {MAX_KERNEL}x{MAX_KERNEL} is supported")
+    if c > MAX_FILTERS:
+        raise BankError(f"kernels have {c} channels; at most {MAX_FILTERS} are supported")
 
 
 def _nested_numbers(value: Any) -> np.ndarray:
@@ -176,7 +205,17 @@ def _nested_numbers(value: Any) -> np.ndarray:
     shape: list[int] = []
     level: list[Any] = [value]
     while level and isinstance(level[0], (list, tuple)):
+        if len(shape) == 3:
+            raise BankError("kernels must be nested 3 deep: channels, rows, weights")
         n = len(level[0])
+        # Sizes are checked level by level, before a giant row is read or flattened.
+        if not shape and n > MAX_FILTERS:
+            raise BankError(f"kernels have {n} channels; at most {MAX_FILTERS} are supported")
+        if shape and n > MAX_KERNEL:
+            what = "rows" if len(shape) == 1 else "weights in a row"
+            raise BankError(
+                f"kernels have {n} {what}; at most {MAX_KERNEL}x{MAX_KERNEL} is supported"
+            )
         for item in level:
             if not isinstance(item, (list, tuple)):
                 raise BankError("kernels are ragged: a list holds both lists and numbers")
@@ -186,8 +225,6 @@ def _nested_numbers(value: Any) -> np.ndarray:
         if n == 0:
             raise BankError("kernels must not be empty")
         level = [v for item in level for v in item]
-        if len(shape) > 3:
-            raise BankError("kernels must be nested 3 deep: channels, rows, weights")
     for v in level:
         if isinstance(v, (list, tuple)):
             raise BankError("kernels are ragged: a list holds both lists and numbers")
@@ -234,7 +271,7 @@ class ConvLayer:
         _choice(self.border, "border", BORDERS)
         _choice(self.activation, "activation", ACTIVATIONS)
         if not isinstance(self.flip, bool):
-            raise BankError(f"flip must be true or false, got {self.flip!r}")
+            raise BankError(f"flip must be true or false, got {_show(self.flip)}")
         first = filters[0]
         for f in filters[1:]:
             if f.in_channels != first.in_channels:
@@ -247,6 +284,14 @@ class ConvLayer:
                     f"{_filter_label(filters, f)}: kernels are {f.size[0]}x{f.size[1]}, "
                     f"{_filter_label(filters, first)} has {first.size[0]}x{first.size[1]}; "
                     "filters of different sizes need padding 'same'"
+                )
+        dy, dx = self.dilation
+        for f in filters:
+            span = (dy * (f.size[0] - 1) + 1, dx * (f.size[1] - 1) + 1)
+            if max(span) > MAX_SPAN:
+                raise BankError(
+                    f"{_filter_label(filters, f)}: {f.size[0]}x{f.size[1]} kernels at dilation "
+                    f"{dy}x{dx} span {span[0]}x{span[1]} pixels; at most {MAX_SPAN} is supported"
                 )
 
     @property
@@ -279,7 +324,12 @@ class ConvLayer:
 
 def _filter_label(filters: Sequence[Filter], f: Filter) -> str:
     index = next(i for i, g in enumerate(filters) if g is f)
-    return f"filter '{f.name}'" if f.name else f"filter {index + 1}"
+    return f"filter {_quoted(f.name)}" if f.name else f"filter {index + 1}"
+
+
+def _quoted(name: str) -> str:
+    """'name' for a message, line breaks and other unprintables escaped: messages are one line."""
+    return f"'{name}'" if name.isprintable() else f"'{repr(name)[1:-1]}'"
 
 
 @dataclass(frozen=True)
@@ -518,14 +568,22 @@ class Bank:
         partials = None if story is None or maps is None else maps[todo.index(story)]
         return out, partials, kept
 
-    def probe(self, image: np.ndarray, layer: int, filter: int, y: int, x: int) -> Any:
+    def probe(
+        self,
+        image: np.ndarray,
+        layer: int,
+        filter: int,
+        y: int,
+        x: int,
+        layer_input: np.ndarray | None = None,
+    ) -> Any:
         """The arithmetic behind one output pixel: layer and filter 1-based (a pool layer's
         "filter" is its channel), (y, x) in that layer's output. See `playground.engine.probe`:
         per input channel the patch, the kernel as applied, their products and the partial sum,
         then the total, bias, activation and ``value`` (what `apply` gives there)."""
         from playground.engine.probe import probe
 
-        return probe(self, image, layer, filter, y, x)
+        return probe(self, image, layer, filter, y, x, layer_input)
 
     def apply(self, image: np.ndarray, partials: bool = False) -> Any:
         """Run the stack on one image.
@@ -570,6 +628,9 @@ class Bank:
             scale = 1.0
             if not np.issubdtype(img.dtype, np.integer) and not np.all(np.isfinite(img)):
                 raise BankError("the image contains NaN or infinity")
+            if img.dtype.kind == "f" and img.dtype.itemsize > 4 and np.abs(img).max() > _F32_MAX:
+                # float32 would hold them as infinity (and warn); refused like infinity.
+                raise BankError(f"the image has pixel values beyond ±{_F32_MAX:.3g}")
         else:
             raise BankError(f"images are uint8 or float, got {img.dtype}")
         if self.input == "gray":
@@ -627,10 +688,12 @@ class Bank:
             raise BankError(f"not a bank file: 'format' must be {FORMAT_TAG!r}")
         version = data.get("version")
         if not _is_int(version) or version != FORMAT_VERSION:
-            raise BankError(f"unsupported bank version {version!r}; this version reads 1")
+            raise BankError(f"unsupported bank version {_show(version)}; this version reads 1")
         layers_data = data.get("layers")
         if not isinstance(layers_data, list):
             raise BankError("'layers' must be a list")
+        if len(layers_data) > MAX_LAYERS:  # refused before they are built
+            raise BankError(f"{len(layers_data)} layers; at most {MAX_LAYERS} are supported")
         input_mode = _choice(data.get("input", "rgb"), "input", INPUT_MODES)
         layers = []
         for n, item in enumerate(layers_data, 1):
@@ -644,9 +707,10 @@ class Bank:
 
 
 def _known_keys(data: dict, known: Iterable[str], what: str) -> None:
-    unknown = sorted(set(data) - set(known))
+    # Keys from JSON are strings; Python dicts may mix in others, which do not sort with them.
+    unknown = sorted(set(data) - set(known), key=lambda k: k if isinstance(k, str) else _show(k))
     if unknown:
-        raise BankError(f"unknown key {unknown[0]!r} in {what} (known: {', '.join(known)})")
+        raise BankError(f"unknown key {_show(unknown[0])} in {what} (known: {', '.join(known)})")
 
 
 _CONV_KEYS = ("type", "name", "stride", "padding", "border", "dilation", "flip", "activation")
@@ -665,11 +729,13 @@ def _layer_from_dict(item: Any, n: int) -> Layer:
             name=item.get("name", ""),
         )
     if kind != "conv":
-        raise BankError(f"'type' must be conv or pool, got {kind!r}")
+        raise BankError(f"'type' must be conv or pool, got {_show(kind)}")
     _known_keys(item, (*_CONV_KEYS, "filters"), "a conv layer")
     filters_data = item.get("filters")
     if not isinstance(filters_data, list) or not filters_data:
         raise BankError("'filters' must be a non-empty list")
+    if len(filters_data) > MAX_FILTERS:  # refused before they are built
+        raise BankError(f"{len(filters_data)} filters; at most {MAX_FILTERS} are supported")
     filters = []
     for j, fd in enumerate(filters_data, 1):
         label = f"filter {j}"
@@ -677,7 +743,7 @@ def _layer_from_dict(item: Any, n: int) -> Layer:
             if not isinstance(fd, dict):
                 raise BankError("a filter is a JSON object")
             if isinstance(fd.get("name"), str) and fd["name"]:
-                label = f"filter '{fd['name']}'"
+                label = f"filter {_quoted(fd['name'])}"
             _known_keys(fd, ("name", "bias", "kernels"), "a filter")
             if "kernels" not in fd:
                 raise BankError("missing 'kernels'")
@@ -686,7 +752,7 @@ def _layer_from_dict(item: Any, n: int) -> Layer:
             raise BankError(f"{label}: {e}") from None
     flip = item.get("flip", False)
     if not isinstance(flip, bool):
-        raise BankError(f"flip must be true or false, got {flip!r}")
+        raise BankError(f"flip must be true or false, got {_show(flip)}")
     return ConvLayer(
         filters=tuple(filters),
         name=item.get("name", ""),

@@ -79,19 +79,32 @@ def border_index(index: np.ndarray, size: int, border: str) -> np.ndarray:
     return np.where(folded < size, folded, period - folded)
 
 
-def probe(bank: Bank, image: np.ndarray, layer: int, filter: int, y: int, x: int) -> Probe:
+def probe(
+    bank: Bank,
+    image: np.ndarray,
+    layer: int,
+    filter: int,
+    y: int,
+    x: int,
+    layer_input: np.ndarray | None = None,
+) -> Probe:
     """The breakdown of ``bank``'s layer ``layer``, filter ``filter`` (both 1-based) at output
-    pixel (y, x) on ``image``. Raises BankError for indices out of range."""
+    pixel (y, x) on ``image``. Raises BankError for indices out of range.
+
+    ``layer_input``: the layer's input (C, H, W) when the caller has it (the live view keeps the
+    last run's maps); then nothing is recomputed and ``image`` is not read.
+    """
     from playground.engine.bank import ConvLayer
 
     if not 1 <= layer <= len(bank.layers):
         raise BankError(f"layer {layer} does not exist; the bank has {len(bank.layers)}")
-    x_in = bank.input_planes(image)
-    if layer > 1:
+    if layer_input is not None:
+        x_in = layer_input
+    elif layer > 1:
         x_in = bank.apply(image)[layer - 2]
     else:
+        x_in = bank.input_planes(image)
         bank.output_shapes(x_in.shape[1], x_in.shape[2])  # same checks as a run
-    x_in = np.asarray(x_in, dtype=np.float64)
     spec = bank.layers[layer - 1]
     if isinstance(spec, ConvLayer):
         return _conv(spec, x_in, layer, filter, y, x)
@@ -129,7 +142,8 @@ def _conv(spec: ConvLayer, x_in: np.ndarray, layer: int, filt: int, y: int, x: i
     terms = []
     for channel, weights in enumerate(np.asarray(f.kernels, dtype=np.float64)):
         kernel = weights[::-1, ::-1] if spec.flip else weights
-        patch = np.where(outside, 0.0, x_in[channel][np.ix_(np.maximum(r, 0), np.maximum(c, 0))])
+        window = x_in[channel][np.ix_(np.maximum(r, 0), np.maximum(c, 0))].astype(np.float64)
+        patch = np.where(outside, 0.0, window)
         products = patch * kernel
         terms.append(ChannelTerms(channel, patch, kernel, products, float(products.sum())))
     total = float(sum(t.partial for t in terms))
@@ -148,7 +162,7 @@ def _pool(spec: PoolLayer, x_in: np.ndarray, layer: int, channel: int, y: int, x
     out_h, out_w = convolve.pool_output_length(h, ky, sy), convolve.pool_output_length(w, kx, sx)
     _check_pixel(layer, y, x, out_h, out_w)
     rows, cols = y * sy + np.arange(ky), x * sx + np.arange(kx)
-    patch = x_in[channel - 1][np.ix_(rows, cols)]
+    patch = x_in[channel - 1][np.ix_(rows, cols)].astype(np.float64)
     winner = None
     if spec.op == "max":
         i, j = np.unravel_index(int(np.argmax(patch)), patch.shape)

@@ -11,11 +11,12 @@ import contextlib
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
+    QColor,
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
@@ -44,6 +45,7 @@ from playground.sources.patterns import PATTERNS
 from playground.ui.bank_panel import BankPanel
 from playground.ui.kernel_grid import KernelEditor
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
+from playground.ui.probe_panel import ProbePanel
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -155,6 +157,12 @@ class MainWindow(QMainWindow):
         self.kernel_dock = self._dock(
             "Kernel", "kernelDock", self.kernel_editor, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        self.probe_panel = ProbePanel()
+        self.probe_dock = self._dock(
+            "Probe", "probeDock", self.probe_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.splitDockWidget(self.kernel_dock, self.probe_dock, Qt.Orientation.Vertical)
+        self._probe_target: tuple[int, int, int, int] | None = None  # layer, filter, x, y
 
         self._source_label = QLabel()
         self._size_label = QLabel()
@@ -283,6 +291,7 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.bank_dock.toggleViewAction())
         view_menu.addAction(self.kernel_dock.toggleViewAction())
+        view_menu.addAction(self.probe_dock.toggleViewAction())
 
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("mainToolbar")
@@ -338,6 +347,7 @@ class MainWindow(QMainWindow):
         editor.errorRaised.connect(self._show_message)
 
         self.pane_grid.paneClicked.connect(lambda layer, filt: c.select(layer, filt, 0))
+        self.pane_grid.pixelClicked.connect(self.probe_at)
 
     # --- controller -> widgets --------------------------------------------------------------------
 
@@ -476,6 +486,8 @@ class MainWindow(QMainWindow):
         ):
             for i, display in enumerate(displays):
                 self.pane_grid.pane(n, i).setMap(display, maps[i], ranges[i])
+        if self._probe_target is not None:
+            self._update_probe(result)  # the probed pixel follows the live frames
         story = result.story
         if story is not None:
             d = story.displays
@@ -489,6 +501,68 @@ class MainWindow(QMainWindow):
                 ranges=story.ranges,
             )
         self._update_display_size()
+
+    # --- probe ------------------------------------------------------------------------------
+
+    def probe_at(self, layer: int, index: int, x: int, y: int) -> None:
+        """Show the arithmetic behind pixel (x, y) of layer ``layer``'s map ``index`` (0-based),
+        outline its footprint on the input it reads, and keep it live until another click."""
+        self._probe_target = (layer, index, x, y)
+        result = self.controller.last_result
+        if result is not None:
+            self._update_probe(result)
+
+    def _update_probe(self, result: Result) -> None:
+        assert self._probe_target is not None
+        layer, index, x, y = self._probe_target
+        run = result.run
+        if run is None or run.bank is None or layer >= len(run.outputs):
+            self._clear_probe("No feature map to probe: the bank has no output on this source.")
+            return
+        layer_input = run.inputs if layer == 0 else run.outputs[layer - 1]
+        try:
+            probe = run.bank.probe(None, layer + 1, index + 1, y, x, layer_input=layer_input)
+        except BankError as e:
+            self._clear_probe(str(e))
+            return
+        spec = run.bank.layers[layer]
+        if isinstance(spec, ConvLayer):
+            f = spec.filters[index]
+            title = f"{layer + 1} · {f.name or f'filter {index + 1}'}"
+        else:
+            title = f"{layer + 1} · {spec.op} pool · ch {index + 1}"
+        names = (
+            channel_names(layer_input.shape[0])
+            if layer == 0
+            else [self.pane_grid.pane(layer - 1, c).title() for c in range(layer_input.shape[0])]
+        )
+        self.probe_panel.setProbe(probe, title, names)
+        footprint = QRectF(
+            float(probe.cols.min()),
+            float(probe.rows.min()),
+            float(probe.cols.max() - probe.cols.min() + 1),
+            float(probe.rows.max() - probe.rows.min() + 1),
+        )
+        self._clear_markers()
+        inputs = (
+            [self.source_pane]
+            if layer == 0
+            else [self.pane_grid.pane(layer - 1, c) for c in range(layer_input.shape[0])]
+        )
+        for pane in inputs:
+            pane.setMarker(footprint)
+        self.pane_grid.pane(layer, index).setMarker(QRectF(x, y, 1, 1), QColor(0, 200, 255))
+
+    def _clear_probe(self, text: str) -> None:
+        self._probe_target = None
+        self._clear_markers()
+        self.probe_panel.clear(text)
+
+    def _clear_markers(self) -> None:
+        self.source_pane.setMarker(None)
+        for n, count in enumerate(self.controller.bank.channels()[1:]):
+            for i in range(count):
+                self.pane_grid.pane(n, i).setMarker(None)
 
     def _update_display_size(self) -> None:
         # Maps are reduced to the largest pane's on-screen image size on the compute thread.

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGraphicsRectItem,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -347,6 +348,8 @@ class FeatureMapPane(QWidget):
     """Left click anywhere on the pane: the window selects this pane's filter."""
     hovered = Signal(int, int, float)
     """x, y (full-resolution pixel) and the value of the full map there (luma in [0, 1] for RGB)."""
+    pixelClicked = Signal(int, int)
+    """x, y (full-resolution pixel) under a left click on the image: the window probes it."""
 
     def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -384,6 +387,7 @@ class FeatureMapPane(QWidget):
         )
         self._view.setCentralItem(self._vb)
         self._item = pg.ImageItem()
+        self._marker: QGraphicsRectItem | None = None
         # A faint outline shows where a map ends when its edge is white (diverging zero) or black
         # (grey minimum). A cosmetic 1-px pen: constant on screen whatever the zoom.
         self._item.setBorder(pg.mkPen(QColor(128, 128, 128, 140), width=1, cosmetic=True))
@@ -643,6 +647,9 @@ class FeatureMapPane(QWidget):
                 if event.button() == Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
                     if kind == QEvent.Type.MouseButtonPress:
                         self.clicked.emit()
+                        pixel = self._pixel_at(event.position().toPoint())  # type: ignore[attr-defined]
+                        if pixel is not None:
+                            self.pixelClicked.emit(*pixel)
                     # Consumed: the scene has nothing to do with a left click (no pan, no zoom),
                     # and an unaccepted press would bubble up to this pane and emit twice.
                     event.accept()
@@ -820,14 +827,40 @@ class FeatureMapPane(QWidget):
         value = float(self._full[y, x])
         return f"x {x}  y {y}  value {_fmt(value)}", f"{x},{y}: {_fmt(value)}", value
 
-    def _hover_at(self, pos: QPoint) -> None:
+    def _pixel_at(self, pos: QPoint) -> tuple[int, int] | None:
+        """The full-resolution (x, y) under a viewport position, or None off the map."""
         if self._full is None or self._message:
-            return
+            return None
         point = self._vb.mapSceneToView(self._view.mapToScene(pos))
         x, y = math.floor(point.x()), math.floor(point.y())
-        if not self._hover_in_bounds(x, y):
+        return (x, y) if self._hover_in_bounds(x, y) else None
+
+    def setMarker(self, rect: QRectF | None, colour: QColor | None = None) -> None:
+        """Outline ``rect`` (full-resolution pixels, e.g. the probe's footprint); None removes
+        the outline. The outline stays across frames until changed."""
+        if rect is None:
+            if self._marker is not None:
+                self._vb.removeItem(self._marker)
+                self._marker = None
+            return
+        if self._marker is None:
+            self._marker = QGraphicsRectItem()
+            self._marker.setZValue(10)
+            self._vb.addItem(self._marker)
+        pen = QPen(colour or QColor(255, 200, 0), 2)
+        pen.setCosmetic(True)  # 2 screen pixels at any zoom
+        self._marker.setPen(pen)
+        self._marker.setRect(rect)
+
+    def marker(self) -> QRectF | None:
+        return None if self._marker is None else self._marker.rect()
+
+    def _hover_at(self, pos: QPoint) -> None:
+        pixel = self._pixel_at(pos)
+        if pixel is None:
             self._end_hover()
             return
+        x, y = pixel
         self._hover = (x, y)
         text, compact, value = self._readout(x, y)
         self._info.setText(text, compact)
@@ -948,6 +981,7 @@ class PaneGrid(QScrollArea):
     """
 
     paneClicked = Signal(int, int)
+    pixelClicked = Signal(int, int, int, int)  # layer, index, x, y (full-resolution pixel)
     """(layer index, filter index), 0-based."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -1001,6 +1035,7 @@ class PaneGrid(QScrollArea):
                 # Fixed (layer, index) per pane: a section's panes only ever grow or shrink at
                 # the end, so a pane keeps its place.
                 pane.clicked.connect(functools.partial(self._on_pane_clicked, layer, index))
+                pane.pixelClicked.connect(functools.partial(self.pixelClicked.emit, layer, index))
                 section.panes.append(pane)
             for pane, pane_title in zip(section.panes, pane_titles):
                 pane.setTitle(pane_title)

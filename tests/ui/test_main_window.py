@@ -10,7 +10,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, QRectF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTreeWidget
 
@@ -359,3 +359,43 @@ def test_a_bank_that_shrinks_the_source_to_nothing_says_so_on_its_panes(qtbot, w
     assert window.controller.outputs() == []
     window.undo_action.trigger()  # and the window is still usable
     qtbot.waitUntil(lambda: pane.message() == "", timeout=WAIT_MS)
+
+
+def test_clicking_a_feature_map_pixel_probes_it(qtbot, window):
+    bank = window.controller.bank
+    wait_for_outputs(qtbot, window, bank, sample())
+    pane = window.pane_grid.pane(0, 1)
+    view = pane.graphicsView()
+    qtbot.waitUntil(lambda: view.width() > 50, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.pane_grid.pixelClicked, timeout=WAIT_MS) as clicked:
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.rect().center())
+    layer, index, x, y = clicked.args
+    assert (layer, index) == (0, 1)
+    h, w = sample().shape[:2]
+    assert abs(x - w / 2) < w * 0.1 and abs(y - h / 2) < h * 0.1  # the middle of the map
+    probe = window.probe_panel.probe()
+    assert probe is not None and (probe.x, probe.y) == (x, y)
+    assert probe.value == pytest.approx(float(window.controller.outputs()[0][1][y, x]), abs=1e-5)
+    assert "sobel-y" in window.probe_panel.headerText()
+    text = window.probe_panel.bodyText()
+    assert "R" in text and "bias" in text and "the value in the pane" in text
+    # the footprint (3x3 around the pixel) is outlined on the source, the pixel on its pane
+    assert window.source_pane.marker() == QRectF(x - 1, y - 1, 3, 3)
+    assert pane.marker() == QRectF(x, y, 1, 1)
+
+
+def test_probing_layer_two_reads_layer_ones_maps_and_outlines_them(qtbot, window):
+    assert window.open_bank(resource_path("banks", "line-stack.json"))
+    bank = window.controller.bank
+    wait_for_outputs(qtbot, window, bank, sample())
+    window.probe_at(2, 0, 40, 30)  # layer 3 reads the max pool's two maps
+    probe = window.probe_panel.probe()
+    assert len(probe.channels) == 2
+    assert probe.value == pytest.approx(float(window.controller.outputs()[2][0][30, 40]), abs=1e-5)
+    assert window.pane_grid.pane(1, 0).marker() == QRectF(39, 29, 3, 3)
+    assert window.source_pane.marker() is None
+    window.probe_at(1, 1, 10, 5)  # a max pool names the input that won
+    pool = window.probe_panel.probe()
+    assert pool.kind == "pool" and "won" in window.probe_panel.bodyText()
+    maps = window.controller.outputs()[0][1]
+    assert pool.value == pytest.approx(float(maps[pool.winner]), abs=1e-6)
