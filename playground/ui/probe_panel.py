@@ -31,6 +31,16 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _cell(v: float) -> str:
+    """Three significant digits in the tables: enough to follow the sums, narrow enough that
+    three 3x3 tables fit the dock side by side. The sums below them carry four."""
+    if v == 0:
+        return "0"
+    if abs(v) >= 1e4 or abs(v) < 1e-3:
+        return f"{v:.1e}"
+    return f"{v:.3g}"
+
+
 def _tint(v: float, scale: float) -> str:
     """Blue for negative, red for positive, white for zero, like the kernel grid."""
     t = 0.0 if scale == 0 else max(-1.0, min(1.0, v / scale))
@@ -46,8 +56,8 @@ def _table(values: np.ndarray, scale: float, mark: tuple[int, int] | None = None
         for j, v in enumerate(row):
             border = "border:2px solid #e6a800;" if mark == (i, j) else ""
             cells.append(
-                f'<td style="background:{_tint(float(v), scale)};{border}" align="right">'
-                f"{_fmt(float(v))}</td>"
+                f'<td nowrap style="background:{_tint(float(v), scale)};{border}" '
+                f'align="right">{_cell(float(v))}</td>'
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return '<table cellspacing="1" cellpadding="3">' + "".join(rows) + "</table>"
