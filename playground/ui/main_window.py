@@ -43,6 +43,7 @@ from playground.engine.errors import BankError
 from playground.sources.camera import CAMERA_SIZES, list_cameras
 from playground.sources.patterns import PATTERNS
 from playground.ui.bank_panel import BankPanel
+from playground.ui.compare import ComparePanel
 from playground.ui.kernel_grid import KernelEditor
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
 from playground.ui.probe_panel import ProbePanel
@@ -162,6 +163,11 @@ class MainWindow(QMainWindow):
             "Probe", "probeDock", self.probe_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.splitDockWidget(self.kernel_dock, self.probe_dock, Qt.Orientation.Vertical)
+        self.compare_panel = ComparePanel()
+        self.compare_dock = self._dock(
+            "A/B compare", "compareDock", self.compare_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.compare_dock.hide()  # shown by the first pin
         self._probe_target: tuple[int, int, int, int] | None = None  # layer, filter, x, y
 
         self._source_label = QLabel()
@@ -249,6 +255,15 @@ class MainWindow(QMainWindow):
         self.open_video_action = self._action(
             "Open &video…", self._on_open_video, None, "Play a video file in a loop"
         )
+        self.pin_action = self._action(
+            "&Pin selected map as A",
+            self.pin_selected,
+            QKeySequence("Ctrl+Shift+A"),
+            "Keep the selected filter's map as A; edit it and compare B with A",
+        )
+        self.unpin_action = self._action(
+            "&Clear A", self.compare_panel.clearA, None, "Forget the pinned map"
+        )
         self.retry_action = self._action(
             "&Retry source",
             c.retry_source,
@@ -292,6 +307,10 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.bank_dock.toggleViewAction())
         view_menu.addAction(self.kernel_dock.toggleViewAction())
         view_menu.addAction(self.probe_dock.toggleViewAction())
+        view_menu.addAction(self.compare_dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.pin_action)
+        view_menu.addAction(self.unpin_action)
 
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("mainToolbar")
@@ -488,6 +507,11 @@ class MainWindow(QMainWindow):
                 self.pane_grid.pane(n, i).setMap(display, maps[i], ranges[i])
         if self._probe_target is not None:
             self._update_probe(result)  # the probed pixel follows the live frames
+        pinned = self.compare_panel.target()
+        if pinned is not None:
+            layer, filt = pinned
+            if layer < len(result.outputs) and filt < result.outputs[layer].shape[0]:
+                self.compare_panel.setB(result.outputs[layer][filt])
         story = result.story
         if story is not None:
             d = story.displays
@@ -501,6 +525,22 @@ class MainWindow(QMainWindow):
                 ranges=story.ranges,
             )
         self._update_display_size()
+
+    # --- A/B compare ----------------------------------------------------------------------
+
+    def pin_selected(self) -> bool:
+        """Pin the selected filter's map, as last displayed, as A."""
+        layer, filt, _ = self.controller.selection
+        outputs = self.controller.outputs()
+        if filt < 0 or layer >= len(outputs):
+            self._show_message("select a conv filter with a feature map to pin")
+            return False
+        spec = self.controller.bank.layers[layer]
+        assert isinstance(spec, ConvLayer)
+        name = spec.filters[filt].name or f"filter {filt + 1}"
+        self.compare_panel.pinA(layer, filt, outputs[layer][filt], f"{layer + 1} · {name}")
+        self.compare_dock.show()
+        return True
 
     # --- probe ------------------------------------------------------------------------------
 

@@ -399,3 +399,29 @@ def test_probing_layer_two_reads_layer_ones_maps_and_outlines_them(qtbot, window
     assert pool.kind == "pool" and "won" in window.probe_panel.bodyText()
     maps = window.controller.outputs()[0][1]
     assert pool.value == pytest.approx(float(maps[pool.winner]), abs=1e-6)
+
+
+def test_pin_a_map_edit_the_filter_and_compare(qtbot, window):
+    bank = window.controller.bank
+    wait_for_outputs(qtbot, window, bank, sample())
+    window.controller.select(0, 1, 0)
+    before = window.controller.outputs()[0][1].copy()
+    window.pin_action.trigger()
+    assert window.compare_dock.isVisible() and window.compare_panel.target() == (0, 1)
+    assert np.abs(window.compare_panel.difference()).max() == 0
+
+    model = window.findChild(QAbstractItemView, "kernelGrid").model()
+    model.setData(model.index(0, 0), 2.0, Qt.ItemDataRole.EditRole)
+    edited = window.controller.bank
+    wait_for_outputs(qtbot, window, edited, sample())
+    after = window.controller.outputs()[0][1]
+    np.testing.assert_allclose(window.compare_panel.difference(), after - before, atol=1e-6)
+    assert np.abs(window.compare_panel.difference()).max() > 0
+
+    from playground.engine import editing
+
+    window.controller.set_bank(editing.set_layer_settings(edited, 0, stride=2), "stride 2")
+    qtbot.waitUntil(lambda: window.compare_panel.difference() is None, timeout=WAIT_MS)
+    assert "sizes differ" in window.compare_panel.diff_pane.message()
+    window.unpin_action.trigger()
+    assert window.compare_panel.target() is None
