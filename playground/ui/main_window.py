@@ -367,6 +367,10 @@ class MainWindow(QMainWindow):
 
         self.pane_grid.paneClicked.connect(lambda layer, filt: c.select(layer, filt, 0))
         self.pane_grid.pixelClicked.connect(self.probe_at)
+        # With the frame frozen the maps hold still, so the probe can follow the mouse.
+        self.pane_grid.pixelHovered.connect(
+            lambda layer, index, x, y: c.paused and self.probe_at(layer, index, x, y)
+        )
 
     # --- controller -> widgets --------------------------------------------------------------------
 

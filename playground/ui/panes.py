@@ -982,6 +982,7 @@ class PaneGrid(QScrollArea):
 
     paneClicked = Signal(int, int)
     pixelClicked = Signal(int, int, int, int)  # layer, index, x, y (full-resolution pixel)
+    pixelHovered = Signal(int, int, int, int)  # layer, index, x, y under the mouse
     """(layer index, filter index), 0-based."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -1036,6 +1037,11 @@ class PaneGrid(QScrollArea):
                 # the end, so a pane keeps its place.
                 pane.clicked.connect(functools.partial(self._on_pane_clicked, layer, index))
                 pane.pixelClicked.connect(functools.partial(self.pixelClicked.emit, layer, index))
+                pane.hovered.connect(
+                    lambda x, y, _value, layer=layer, index=index: self.pixelHovered.emit(
+                        layer, index, x, y
+                    )
+                )
                 section.panes.append(pane)
             for pane, pane_title in zip(section.panes, pane_titles):
                 pane.setTitle(pane_title)

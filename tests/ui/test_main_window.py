@@ -425,3 +425,14 @@ def test_pin_a_map_edit_the_filter_and_compare(qtbot, window):
     assert "sizes differ" in window.compare_panel.diff_pane.message()
     window.unpin_action.trigger()
     assert window.compare_panel.target() is None
+
+
+def test_with_the_frame_frozen_the_probe_follows_the_mouse(qtbot, window):
+    wait_for_outputs(qtbot, window, window.controller.bank, sample())
+    window.pane_grid.pixelHovered.emit(0, 2, 11, 7)
+    assert window.probe_panel.probe() is None  # live: hovering does not probe
+    window.pause_action.trigger()
+    window.pane_grid.pixelHovered.emit(0, 2, 11, 7)
+    probe = window.probe_panel.probe()
+    assert (probe.x, probe.y) == (11, 7)
+    assert probe.value == pytest.approx(float(window.controller.outputs()[0][2][7, 11]), abs=1e-5)
