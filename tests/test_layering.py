@@ -32,6 +32,7 @@ MODULES = (
     "playground.engine.kernel_ops",
     "playground.engine.probe",
     "playground.engine.analysis",
+    "playground.lessons",
     "playground.sources",
     "playground.sources.image",
     "playground.sources.base",

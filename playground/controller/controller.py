@@ -58,6 +58,7 @@ class Controller(QObject):
         self._pending: Capture | None = None
         self._source_description = ""
         self._retry: Callable[[], bool] | None = None
+        self._pushed_channels: list[int] = []
         self._paused = False
         self._displayed: Result | None = None
         self._last_push = 0.0
@@ -251,6 +252,11 @@ class Controller(QObject):
         return True
 
     def _bank_changed(self) -> None:
+        if self.bank.channels() != self._pushed_channels:
+            # A result computed before this change has other layers or filters than the panes
+            # now do: drop those still in flight at once, not after the throttled push. (After
+            # a weight edit, a result of the previous weights may still show until then.)
+            self._generation += 1
         self._clamp_selection()
         self.bankChanged.emit()
         self.documentChanged.emit()
@@ -321,6 +327,7 @@ class Controller(QObject):
         self._push_timer.stop()
         self._last_push = time.monotonic()
         self._generation += 1
+        self._pushed_channels = self.bank.channels()
         layer, filt, _ = self._selection
         selected = (layer, filt) if filt >= 0 else None
         self._worker.put_job(Job(self.bank, self._generation, selected, self._display_size))

@@ -8,6 +8,7 @@ this window is the only place that wires them to the controller.
 from __future__ import annotations
 
 import contextlib
+import html
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +30,11 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
+from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
 from playground.controller.autosave import Autosave, default_directory
@@ -40,6 +43,7 @@ from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
 from playground.engine.bankfile import load_bank
 from playground.engine.errors import BankError
+from playground.lessons import LESSONS
 from playground.sources.camera import CAMERA_SIZES, list_cameras
 from playground.sources.patterns import PATTERNS
 from playground.ui.bank_panel import BankPanel
@@ -142,9 +146,22 @@ class MainWindow(QMainWindow):
         maps.addWidget(self.pane_grid)
         maps.setStretchFactor(0, 1)
         maps.setStretchFactor(1, 3)
+        self.lesson_banner = QLabel()
+        self.lesson_banner.setObjectName("lessonBanner")
+        self.lesson_banner.setWordWrap(True)
+        self.lesson_banner.setTextFormat(Qt.TextFormat.RichText)
+        self.lesson_banner.setStyleSheet(
+            "QLabel#lessonBanner { background: #fff7d6; border: 1px solid #e6c96a; padding: 6px; }"
+        )
+        self.lesson_banner.hide()
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.lesson_banner)
+        top_layout.addWidget(self.story, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setObjectName("centralSplitter")
-        splitter.addWidget(self.story)
+        splitter.addWidget(top)
         splitter.addWidget(maps)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
@@ -302,6 +319,16 @@ class MainWindow(QMainWindow):
         source_menu.addSeparator()
         source_menu.addAction(self.retry_action)
         source_menu.addAction(self.pause_action)
+
+        self.lessons_menu = self.menuBar().addMenu("&Lessons")
+        for lesson in LESSONS:
+            action = self._action(
+                lesson.title,
+                lambda _=False, name=lesson.name: self.open_lesson(name),
+                None,
+                lesson.caption.splitlines()[0],
+            )
+            self.lessons_menu.addAction(action)
 
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.bank_dock.toggleViewAction())
@@ -530,6 +557,31 @@ class MainWindow(QMainWindow):
             )
         self._update_display_size()
 
+    # --- lessons ----------------------------------------------------------------------------
+
+    def open_lesson(self, name: str) -> bool:
+        """Load a lesson's source and bank, and show its caption above the story."""
+        if not self._confirm_discard():
+            return False
+        lesson = lessons.get(name)
+        try:
+            bank = lesson.load_bank()
+        except BankError as e:
+            self._show_message(str(e))
+            return False
+        self.controller.new_bank(bank)
+        if lesson.pattern is not None:
+            self.controller.open_pattern(lesson.pattern)
+        else:
+            self.controller.open_source(lesson.source())
+        what, try_this = lesson.caption.splitlines()
+        self.lesson_banner.setText(
+            f"<b>{html.escape(lesson.title)}</b><br>{html.escape(what)}<br>"
+            f"<i>{html.escape(try_this)}</i>"
+        )
+        self.lesson_banner.show()
+        return True
+
     # --- A/B compare ----------------------------------------------------------------------
 
     def pin_selected(self) -> bool:
@@ -717,6 +769,7 @@ class MainWindow(QMainWindow):
         if not self.controller.open_bank(path):
             return False
         self._add_recent(Path(path))
+        self.lesson_banner.hide()
         return True
 
     def _on_save(self) -> bool:

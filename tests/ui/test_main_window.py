@@ -436,3 +436,26 @@ def test_with_the_frame_frozen_the_probe_follows_the_mouse(qtbot, window):
     probe = window.probe_panel.probe()
     assert (probe.x, probe.y) == (11, 7)
     assert probe.value == pytest.approx(float(window.controller.outputs()[0][2][7, 11]), abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "row"),
+    [("vertical-line", [0, 0, 3, 3, 0, 0]), ("bump-1d", [0, 0, 1, 1, 0, 0])],
+)
+def test_a_lesson_loads_its_source_bank_and_caption(qtbot, window, name, row):
+    from playground import lessons
+
+    lesson = lessons.get(name)
+    action = next(a for a in window.lessons_menu.actions() if a.text() == lesson.title)
+    action.trigger()
+    assert window.controller.bank == lesson.load_bank()
+    qtbot.waitUntil(
+        lambda: shows_current_bank(window) and window.controller.outputs()[0].shape[2] == len(row),
+        timeout=WAIT_MS,
+    )
+    maps = window.controller.outputs()[0][0]
+    assert all(r.tolist() == row for r in maps)
+    assert window.lesson_banner.isVisible()
+    assert lesson.caption.splitlines()[1][:30] in window.lesson_banner.text()
+    window.open_bank(resource_path("banks", "edges-rgb.json"))
+    assert not window.lesson_banner.isVisible()
