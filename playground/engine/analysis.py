@@ -3,6 +3,7 @@ and orientation tuning. Pure numpy; the kernel panel only draws these numbers.""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,32 @@ def symmetry(kernel: np.ndarray, tolerance: float = 1e-9) -> str:
     return "none"
 
 
+@functools.lru_cache(maxsize=8)
+def orientation_weights(kh: int, kw: int, steps: int = 72) -> tuple[np.ndarray, np.ndarray]:
+    """(angles in degrees, W) with ``W @ kernel.ravel()`` the responses of `orientation_tuning`
+    for any kh x kw kernel.
+
+    The response to an edge is linear in the weights: row i of W is how much of each pixel the
+    bright side of edge i covers. W is built once per shape (about 14 ms at 15 x 15) and cached;
+    then a kernel costs one small matrix product, so a panel can follow a drag.
+    """
+    n = _SUPERSAMPLE
+    # Sub-pixel centres, in pixels from the kernel's centre; y grows upwards.
+    ys = (kh - 1) / 2 - (np.arange(kh * n) + 0.5) / n + 0.5
+    xs = (np.arange(kw * n) + 0.5) / n - 0.5 - (kw - 1) / 2
+    gy, gx = np.meshgrid(ys, xs, indexing="ij")
+    angles = np.arange(steps) * (360.0 / steps)
+    weights = np.empty((steps, kh * kw))
+    for i, angle in enumerate(np.radians(angles)):
+        side = gx * np.cos(angle) + gy * np.sin(angle)
+        # Samples exactly on the edge count half: opposite edges then mirror each other exactly.
+        bright = np.where(np.abs(side) < 1e-9, 0.5, (side > 0).astype(np.float64))
+        weights[i] = bright.reshape(kh, n, kw, n).mean(axis=(1, 3)).ravel()  # area-weighted
+    angles.flags.writeable = False  # shared by every caller through the cache
+    weights.flags.writeable = False
+    return angles, weights
+
+
 def orientation_tuning(kernel: np.ndarray, steps: int = 72) -> tuple[np.ndarray, np.ndarray]:
     """The kernel's response to a unit step edge through its centre, for edge normals at
     ``steps`` angles in [0, 360) degrees (0: bright on the right, 90: bright at the top).
@@ -85,18 +112,5 @@ def orientation_tuning(kernel: np.ndarray, steps: int = 72) -> tuple[np.ndarray,
     angle of its largest response; a blur answers 0.5 x its DC gain at every angle.
     """
     k = _kernel(kernel)
-    kh, kw = k.shape
-    n = _SUPERSAMPLE
-    # Sub-pixel centres, in pixels from the kernel's centre; y grows upwards.
-    ys = (kh - 1) / 2 - (np.arange(kh * n) + 0.5) / n + 0.5
-    xs = (np.arange(kw * n) + 0.5) / n - 0.5 - (kw - 1) / 2
-    gy, gx = np.meshgrid(ys, xs, indexing="ij")
-    angles = np.arange(steps) * (360.0 / steps)
-    responses = np.empty(steps)
-    for i, angle in enumerate(np.radians(angles)):
-        # Samples exactly on the edge count half: opposite edges then mirror each other exactly.
-        side = gx * np.cos(angle) + gy * np.sin(angle)
-        bright = np.where(np.abs(side) < 1e-9, 0.5, (side > 0).astype(np.float64))
-        coverage = bright.reshape(kh, n, kw, n).mean(axis=(1, 3))  # area-weighted pixels
-        responses[i] = float((coverage * k).sum())
-    return angles, responses
+    angles, weights = orientation_weights(k.shape[0], k.shape[1], steps)
+    return angles.copy(), weights @ k.ravel()
