@@ -46,6 +46,7 @@ from playground.engine.errors import BankError
 from playground.lessons import LESSONS
 from playground.sources.camera import CAMERA_SIZES, list_cameras
 from playground.sources.patterns import PATTERNS
+from playground.ui.analysis_panel import KernelAnalysisPanel
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
 from playground.ui.kernel_grid import KernelEditor
@@ -180,6 +181,16 @@ class MainWindow(QMainWindow):
             "Probe", "probeDock", self.probe_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.splitDockWidget(self.kernel_dock, self.probe_dock, Qt.Orientation.Vertical)
+        self.analysis_panel = KernelAnalysisPanel()
+        self.analysis_dock = self._dock(
+            "Kernel analysis",
+            "analysisDock",
+            self.analysis_panel,
+            Qt.DockWidgetArea.RightDockWidgetArea,
+        )
+        # Analysis first: it answers "what will this kernel do" before any click on a map.
+        self.tabifyDockWidget(self.probe_dock, self.analysis_dock)
+        self.analysis_dock.raise_()
         self.compare_panel = ComparePanel()
         self.compare_dock = self._dock(
             "A/B compare", "compareDock", self.compare_panel, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -334,6 +345,7 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.bank_dock.toggleViewAction())
         view_menu.addAction(self.kernel_dock.toggleViewAction())
         view_menu.addAction(self.probe_dock.toggleViewAction())
+        view_menu.addAction(self.analysis_dock.toggleViewAction())
         view_menu.addAction(self.compare_dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction(self.pin_action)
@@ -430,11 +442,14 @@ class MainWindow(QMainWindow):
         layer, filt, channel = self.controller.selection
         conv = self.controller.bank.layers[layer]
         self.kernel_dock.setEnabled(isinstance(conv, ConvLayer))
+        if not isinstance(conv, ConvLayer):
+            self.analysis_panel.clear("A pool layer has no kernel: select a conv filter.")
         if isinstance(conv, ConvLayer):
             f = conv.filters[filt]
             self.kernel_editor.setFilter(
                 np.asarray(f.kernels), channel, channel_names(f.in_channels)
             )
+            self.analysis_panel.setKernel(np.asarray(f.kernels[channel]))
             self.story.setStory(
                 f.name or f"filter {filt + 1}",
                 channel_names(f.in_channels),

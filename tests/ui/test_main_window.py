@@ -459,3 +459,16 @@ def test_a_lesson_loads_its_source_bank_and_caption(qtbot, window, name, row):
     assert lesson.caption.splitlines()[1][:30] in window.lesson_banner.text()
     window.open_bank(resource_path("banks", "edges-rgb.json"))
     assert not window.lesson_banner.isVisible()
+
+
+def test_the_kernel_analysis_follows_the_selected_kernel(qtbot, window):
+    panel = window.analysis_panel
+    assert window.analysis_dock.isVisible()
+    assert panel.separabilityText().startswith("separable")  # sobel-x, R
+    assert panel.symmetryText().startswith("odd")
+    model = window.findChild(QAbstractItemView, "kernelGrid").model()
+    model.setData(model.index(0, 0), 5.0, Qt.ItemDataRole.EditRole)  # breaks rank 1
+    assert panel.separabilityText().startswith(("not separable", "near-separable"))
+    assert window.open_bank(resource_path("banks", "line-stack.json"))
+    window.controller.select(1, 0, 0)  # the pool layer
+    assert "pool layer has no kernel" in panel.messageText()
