@@ -455,6 +455,7 @@ class MainWindow(QMainWindow):
                 channel_names(f.in_channels),
                 f.bias,
                 conv.activation,
+                np.asarray(f.kernels),
             )
 
     def _on_panel_selection(self, layer: int, filt: int) -> None:
@@ -619,6 +620,7 @@ class MainWindow(QMainWindow):
         """Show the arithmetic behind pixel (x, y) of layer ``layer``'s map ``index`` (0-based),
         outline its footprint on the input it reads, and keep it live until another click."""
         self._probe_target = (layer, index, x, y)
+        self.probe_dock.raise_()  # in front of the analysis it shares the dock area with
         result = self.controller.last_result
         if result is not None:
             self._update_probe(result)

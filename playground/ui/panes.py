@@ -42,6 +42,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPalette,
     QPen,
+    QPixmap,
 )
 from PySide6.QtWidgets import (
     QDialog,
@@ -61,6 +62,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.controller.pipeline import finite_range
+from playground.ui.kernel_grid import kernel_pixmap
 
 # Row-major (H, W) arrays are what numpy, OpenCV and the engine produce. With pyqtgraph's default
 # (col-major) every frame would have to be transposed, and a transposed view is not C-contiguous,
@@ -164,6 +166,7 @@ class _TitleBar(QWidget):
         self._title = ""
         self._levels_badge = ""
         self._clip_badge = ""
+        self._icon: QPixmap | None = None
         self._bold = QFont(self.font())
         self._bold.setBold(True)
         self._small = QFont(self.font())
@@ -182,6 +185,10 @@ class _TitleBar(QWidget):
             self._title = title
             self.setToolTip(title)
             self.update()
+
+    def setIcon(self, icon: QPixmap | None) -> None:
+        self._icon = icon
+        self.update()
 
     def setBadges(self, levels_badge: str, clip_badge: str) -> None:
         if (levels_badge, clip_badge) != (self._levels_badge, self._clip_badge):
@@ -221,14 +228,19 @@ class _TitleBar(QWidget):
                 self._levels_badge,
             )
             right -= width + 8
+        left = 2
+        if self._icon is not None:
+            side = self.height() - 4
+            painter.drawPixmap(QRect(left, 2, side, side), self._icon)
+            left += side + 4
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         painter.setFont(self._bold)
-        available = max(0, right - 2)
+        available = max(0, right - left)
         text = QFontMetrics(self._bold).elidedText(
             self._title, Qt.TextElideMode.ElideRight, available
         )
         painter.drawText(
-            QRect(2, 0, available, self.height()),
+            QRect(left, 0, available, self.height()),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
             text,
         )
@@ -435,6 +447,13 @@ class FeatureMapPane(QWidget):
     def setTitle(self, title: str) -> None:
         """Set the text shown above the image (elided if long; the full text is the tooltip)."""
         self._title_bar.setTitle(title)
+
+    def setTitleIcon(self, icon: QPixmap | None) -> None:
+        """A small picture before the title (the story shows each partial map's kernel)."""
+        self._title_bar.setIcon(icon)
+
+    def titleIcon(self) -> QPixmap | None:
+        return self._title_bar._icon
 
     def setMap(
         self,
@@ -1181,9 +1200,16 @@ class ChannelStory(QWidget):
         self._rebuild_row(0, 0)
 
     def setStory(
-        self, filter_name: str, channel_names: Sequence[str], bias: float, activation: str
+        self,
+        filter_name: str,
+        channel_names: Sequence[str],
+        bias: float,
+        activation: str,
+        kernels: np.ndarray | None = None,
     ) -> None:
-        """Describe the filter: its name, the input channel names, its bias and activation.
+        """Describe the filter: its name, the input channel names, its bias and activation, and
+        optionally its (C_in, kh, kw) kernels, drawn before each partial map's title on one
+        shared colour scale (the kernel times the channel is that partial map).
 
         Panes are created only when the number of shown channels changes. Over 6 channels, the
         first 5 partial maps are shown, followed by "… N more".
@@ -1193,8 +1219,13 @@ class ChannelStory(QWidget):
         if shown != len(self._partial_panes) or count != self._channel_count:
             self._rebuild_row(shown, count - shown)
         self._channel_count = count
-        for pane, name in zip(self._partial_panes, channel_names):
-            pane.setTitle(f"{name} · partial")
+        scale = float(np.abs(kernels).max()) if kernels is not None else 0.0
+        for c, (pane, name) in enumerate(zip(self._partial_panes, channel_names)):
+            # With its kernel drawn in front, the channel's name is title enough in a narrow pane.
+            pane.setTitle(name if kernels is not None else f"{name} · partial")
+            pane.setTitleIcon(
+                None if kernels is None else kernel_pixmap(kernels[c], 32, scale or None)
+            )
         self._sum_pane.setTitle("sum")
         self._bias_pane.setTitle(f"+ bias {_fmt(bias)}")
         act = activation.strip() or "none"

@@ -212,6 +212,11 @@ def test_story_panes_show_partial_maps_that_sum_to_the_filter(qtbot, window):
     np.testing.assert_allclose(story.partials, partials[0][3], rtol=1e-4, atol=1e-4)
     assert np.abs(story.partials[1]).max() == 0 and np.abs(story.partials[2]).max() == 0
     assert len(window.story.panes()) == 6  # R + G + B = sum -> + bias -> activation
+    # each partial map carries its kernel: the kernel times the channel is that map
+    icons = [pane.titleIcon() for pane in window.story.panes()[:3]]
+    assert all(icon is not None and not icon.isNull() for icon in icons)
+    red = icons[0].toImage()
+    assert red.pixelColor(2, 16) != red.pixelColor(29, 16)  # sobel-x: blue left, red right
 
 
 def test_export_panes_as_png(qtbot, window, tmp_path):
