@@ -483,6 +483,11 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(doc.can_redo())
         self.undo_action.setText(f"&Undo {doc.undo_label()}".strip())
         self.redo_action.setText(f"&Redo {doc.redo_label()}".strip())
+        # The menu names the step; the toolbar button stays short (the tooltip names it).
+        self.undo_action.setIconText("Undo")
+        self.redo_action.setIconText("Redo")
+        self.undo_action.setToolTip(self.undo_action.text().replace("&", ""))
+        self.redo_action.setToolTip(self.redo_action.text().replace("&", ""))
         if doc.path is not None:
             self._settings.setValue("bank/last", str(doc.path))
         # During a drag the timer is already running: at most one write per interval, and the
@@ -595,7 +600,12 @@ class MainWindow(QMainWindow):
             f"<b>{html.escape(lesson.title)}</b><br>{html.escape(what)}<br>"
             f"<i>{html.escape(try_this)}</i>"
         )
-        self.lesson_banner.show()
+        if self.lesson_banner.isHidden():
+            self.lesson_banner.show()
+            # The caption takes its height from the maps below, not from the story's panes.
+            top, rest = self._splitter.sizes()
+            extra = self.lesson_banner.heightForWidth(self.story.width()) + 8
+            self._splitter.setSizes([top + extra, max(100, rest - extra)])
         return True
 
     # --- A/B compare ----------------------------------------------------------------------
