@@ -31,6 +31,9 @@ def parse_bank(text: str | bytes) -> Bank:
         raise BankError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
     except RecursionError:
         raise BankError("not a bank: JSON nested too deeply") from None
+    except ValueError:
+        # json reads integers with int(), which refuses more than sys.get_int_max_str_digits().
+        raise BankError("not valid JSON: a number has too many digits") from None
     return Bank.from_dict(data)
 
 
@@ -48,13 +51,20 @@ def load_bank(path: str | os.PathLike[str]) -> Bank:
         with p.open("rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
-        raise BankError(f"{p}: cannot read: {e.strerror or e}") from None
+        raise BankError(f"{_one_line(str(p))}: cannot read: {e.strerror or e}") from None
     if len(raw) > MAX_FILE_BYTES:
-        raise BankError(f"{p}: larger than {MAX_FILE_BYTES // 2**20} MB; not a bank file")
+        raise BankError(
+            f"{_one_line(str(p))}: larger than {MAX_FILE_BYTES // 2**20} MB; not a bank file"
+        )
     try:
         return parse_bank(raw)
     except BankError as e:
-        raise BankError(f"{p.name}: {e}") from None
+        raise BankError(f"{_one_line(p.name)}: {e}") from None
+
+
+def _one_line(name: str) -> str:
+    # A file name may hold a line break; the message stays one line.
+    return name if name.isprintable() else repr(name)[1:-1]
 
 
 def dumps_bank(bank: Bank) -> str:
@@ -73,6 +83,9 @@ def _format(value: Any, indent: str) -> str:
         return "{\n" + ",\n".join(items) + "\n" + indent + "}"
     if isinstance(value, list) and any(isinstance(v, (list, dict)) for v in value):
         return "[\n" + ",\n".join(inner + _format(v, inner) for v in value) + "\n" + indent + "]"
+    if isinstance(value, str) and not value.isprintable():
+        # Escaped: a lone surrogate ("\ud800" is valid JSON) cannot be written as UTF-8.
+        return json.dumps(value, allow_nan=False)
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 

@@ -49,9 +49,16 @@ def _executor() -> ThreadPoolExecutor:
 
 def _map(fn, items: list, parallel: bool = True) -> list:
     """``[fn(i) for i in items]``, spread over the pool when worth a thread hop."""
+
+    def quiet(item):
+        # Huge weights or pixels overflow float32 to inf (and inf - inf is NaN): that is the
+        # answer, as OpenCV gives it, not a warning. errstate is per thread, so set it here.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return fn(item)
+
     if not parallel or len(items) < 2:
-        return [fn(item) for item in items]
-    return list(_executor().map(fn, items))
+        return [quiet(item) for item in items]
+    return list(_executor().map(quiet, items))
 
 
 # --- geometry --------------------------------------------------------------------------------
@@ -418,11 +425,12 @@ def run_pool(layer: PoolLayer, x: np.ndarray) -> np.ndarray:
         for j in range(kx)
     )
     out = np.array(next(views), dtype=np.float32)
-    if layer.op == "max":
-        for v in views:
-            np.maximum(out, v, out=out)
-    else:
-        for v in views:
-            out += v
-        out *= np.float32(1.0 / (ky * kx))
+    with np.errstate(over="ignore", invalid="ignore"):  # inf, as in _map
+        if layer.op == "max":
+            for v in views:
+                np.maximum(out, v, out=out)
+        else:
+            for v in views:
+                out += v
+            out *= np.float32(1.0 / (ky * kx))
     return out
