@@ -181,12 +181,7 @@ def _pool(spec: PoolLayer, x_in: np.ndarray, layer: int, channel: int, y: int, x
 
 
 def _activate(v: float, activation: str) -> float:
-    if activation == "relu":
-        return max(v, 0.0)
-    if activation == "abs":
-        return abs(v)
-    if activation == "tanh":
-        return float(np.tanh(v))
-    if activation == "sigmoid":
-        return float(1.0 / (1.0 + np.exp(-np.clip(v, -700.0, 700.0))))
-    return v
+    # The engine's own activation, in float64, so the probe cannot drift from the maps.
+    value = np.array([v], dtype=np.float64)
+    convolve.activate(value, activation)
+    return float(value[0])
