@@ -16,7 +16,7 @@ import pytest
 from playground import Bank, ConvLayer, dumps_bank, lessons
 from playground.lessons import LESSONS, Lesson
 from playground.sources import PatternSource
-from tests.engine import reference
+from tests.engine.test_apply import assert_matches_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 IDS = [lesson.name for lesson in LESSONS]
@@ -24,22 +24,8 @@ IDS = [lesson.name for lesson in LESSONS]
 
 def run_both(bank: Bank, image: np.ndarray):
     """The engine's (outputs, partials), checked against the reference on the bank's dict."""
-    outputs, partials = bank.apply(image, partials=True)
-    expected = reference.run(bank.to_dict(), image)
-    assert expected is not None
-    assert len(outputs) == len(expected[0])
-    for got, want in zip(outputs, expected[0]):
-        assert got.dtype == np.float32
-        assert got.shape == want.shape
-        scale = max(1.0, float(np.abs(want).max()))
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5 * scale)
-    for got_layer, want_layer in zip(partials, expected[1]):
-        if want_layer is None:
-            assert got_layer is None
-            continue
-        for got, want in zip(got_layer, want_layer):
-            np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5)
-    return outputs, partials
+    assert_matches_reference(bank.to_dict(), image)
+    return bank.apply(image, partials=True)
 
 
 def one_kernel(bank: Bank, kernel) -> Bank:
