@@ -7,8 +7,10 @@ next to a peer measured moments before, and the ratio is what to read.
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -183,14 +185,15 @@ def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, flo
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings)
+        # Its own autosave folder: the user's must neither be overwritten nor offered back.
+        window = MainWindow(settings=settings, autosave_dir=Path(tmp) / "autosave")
         window.resize(1600, 1000)
         window.show()
         c = window.controller
 
         def run_loop(ms: float) -> None:
             loop = QEventLoop()
-            QTimer.singleShot(int(ms), loop.quit)
+            QTimer.singleShot(max(0, int(ms)), loop.quit)
             loop.exec()
 
         def displayed_fps(path: str, filters: int, k: int) -> tuple[float, float]:
@@ -297,4 +300,291 @@ def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, flo
         )
         for row in rows:
             print(f"  {row[0]:<56} {row[1]:>17}  {row[2]}", file=out)
+    return figures
+
+
+# A soak fails if RSS grows faster than this (pro rata), with this as the floor for short runs.
+SOAK_RSS_LIMIT_MB_PER_10_MIN = 20.0
+SOAK_WARM_UP_S = 2.0  # before the soak: first frames, pane creation, display size settling
+# The RSS baseline is read this far into the soak: the working set takes a minute or two to
+# settle (one step of about 15 MB, native memory, not Python objects), and growth before that
+# is not a leak. 10-minute soaks here: 209 MB at 2 s and at 60 s, 222-234 MB from 2 min to the
+# end, no trend.
+SOAK_BASELINE_FRACTION = 0.2
+SOAK_BASELINE_MIN_S = 2.0
+SOAK_BASELINE_MAX_S = 120.0
+# RSS at the start and at the end is the median of this many readings this far apart (a single
+# reading, even at rest, varies by about 5 MB).
+SOAK_RSS_READINGS = 3
+SOAK_RSS_READING_GAP_MS = 1000
+SOAK_EDIT_MS = 500
+SOAK_PROGRESS_S = 60  # runs of two such periods or more print a progress line each period
+
+
+def release_free_heap() -> bool:
+    """Hand the C heap's free pages back to the OS (glibc's malloc_trim); False elsewhere.
+
+    glibc keeps freed memory in per-thread arenas; with the capture, compute and engine pool
+    threads allocating frame-sized buffers, RSS creeps up for minutes with no live object
+    behind it. Trimming before a reading makes RSS follow live memory, which is what a leak
+    check is about.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return False
+    return True
+
+
+def rss_mb() -> tuple[float, str]:
+    """This process's memory in MB and its name: "RSS", the current resident set size
+    (/proc/self/statm); "max RSS", the peak (getrusage, where there is no /proc); or NaN."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20, "RSS"
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource
+    except ImportError:
+        return math.nan, "RSS"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    unit = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return peak * unit / 2**20, "max RSS"
+
+
+def soak(minutes: float, out: TextIO | None = None) -> dict[str, float]:
+    """Run the live pipeline in the real window, offscreen, for ``minutes``: a looping 640x480
+    MJPG video through 8 filters 3x3x3 + ReLU, a weight edit every 0.5 s.
+
+    Prints one line per figure and returns them; ``passed`` is 1.0 unless a pipeline thread
+    died (or had to be restarted), nothing was displayed, or RSS grew by more than 20 MB per
+    10 minutes (20 MB at least). The growth is from a baseline read 20% into the soak (2 s to
+    2 min) to the end; RSS is read with the source paused and the worker idle, after gc and, on
+    glibc, malloc_trim (see ``release_free_heap``), as the median of a few readings; the
+    untrimmed readings are printed too.
+    Raises SourceError if the generated video cannot be opened.
+    """
+    import gc
+    import tempfile
+    from dataclasses import replace
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from playground.sources.image import SourceError
+    from playground.ui.main_window import MainWindow
+
+    def say(line: str) -> None:
+        if out is not None:
+            print(line, file=out, flush=True)
+
+    app = QApplication.instance() or QApplication([])
+    assert app is not None
+    figures: dict[str, float] = {"minutes": minutes}
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, autosave_dir=Path(tmp) / "autosave")
+        window.resize(1600, 1000)
+        window.show()
+        c = window.controller
+        # The pipeline's threads are the controller's own; the soak reads their counters.
+        worker = c.worker
+
+        def run_loop(ms: float) -> None:
+            loop = QEventLoop()
+            QTimer.singleShot(max(0, int(ms)), loop.quit)
+            loop.exec()
+
+        path = os.path.join(tmp, "soak640.avi")
+        _write_video(path, 640, 480, 60.0)
+        bank = random_layer_bank(8, 3)
+        layer = bank.layers[0]
+        assert isinstance(layer, ConvLayer)
+        c.set_bank(replace(bank, layers=(replace(layer, activation="relu"),)), "soak")
+        c.select(0, 0, 0)
+        failures: list[str] = []
+        c.sourceFailed.connect(failures.append)
+        if not c.open_video(path):
+            raise SourceError(failures[-1] if failures else f"cannot open {path}")
+        say(
+            f"soak: {minutes:g} min of the live pipeline, offscreen window 1600x1000, "
+            f"640x480 MJPG video (60 fps file, looping), 8 filters 3x3x3 + ReLU, "
+            f"a weight edit every {SOAK_EDIT_MS / 1000:g} s, {os.cpu_count()} cores"
+        )
+        run_loop(SOAK_WARM_UP_S * 1000)
+
+        # What the controller's poll does once it supervises the worker; harmless twice.
+        def supervise() -> None:
+            message = worker.ensure_alive()
+            if message is not None:
+                say(f"  ! {message}")
+
+        supervisor = QTimer()
+        supervisor.timeout.connect(supervise)
+        supervisor.start(100)
+
+        model = window.kernel_editor.grid.model()
+        edits = [0]
+
+        def edit() -> None:
+            n = edits[0]
+            cell = model.index(n % 3, n // 3 % 3)
+            if model.setData(cell, round(0.1 * (n % 21) - 1.0, 3), Qt.ItemDataRole.EditRole):
+                edits[0] += 1
+
+        editor = QTimer()
+        editor.timeout.connect(edit)
+        displayed = [0]
+
+        def count_displayed() -> None:
+            displayed[0] += 1
+
+        c.resultDisplayed.connect(count_displayed)
+        trims = [False]
+        reading = [False]  # a quiet_rss is under way (a progress tick must not nest one)
+        paused_s = [0.0]  # time the source spent paused for readings
+
+        def quiet_rss() -> tuple[float, float]:
+            """(RSS after gc and a heap trim, RSS before them) with the pipeline at rest.
+
+            Between frames several full-size results are in flight (about 20 MB each here), so a
+            reading taken while it runs moves by tens of MB; paused, with no edit pending, only
+            the displayed result is alive and readings compare from start to end.
+            """
+            reading[0] = True
+            pause = time.monotonic()
+            editing = editor.isActive()
+            editor.stop()
+            c.set_paused(True)
+            last, deadline = -1, time.monotonic() + 3.0
+            while worker.computations != last and time.monotonic() < deadline:
+                last = worker.computations
+                run_loop(200)  # idle once no computation happened for 200 ms
+            raw = rss_mb()[0]
+            gc.collect()
+            trims[0] = release_free_heap()
+            trimmed = rss_mb()[0]
+            c.set_paused(False)
+            if editing:
+                editor.start(SOAK_EDIT_MS)
+            reading[0] = False
+            paused_s[0] += time.monotonic() - pause
+            return trimmed, raw
+
+        def settled_rss() -> tuple[float, float]:
+            """The medians of a few quiet_rss readings: (trimmed, untrimmed)."""
+            readings = []
+            for i in range(SOAK_RSS_READINGS):
+                if i:
+                    run_loop(SOAK_RSS_READING_GAP_MS)
+                readings.append(quiet_rss())
+            return (
+                statistics.median(r[0] for r in readings),
+                statistics.median(r[1] for r in readings),
+            )
+
+        def progress() -> None:
+            elapsed = (time.monotonic() - started) / 60
+            if minutes - elapsed < 0.1 or reading[0]:
+                return  # the final figures follow, or a reading is under way
+            say(
+                f"  [{elapsed:.1f} min] frames captured {worker.frames_received - received0}, "
+                f"results displayed {displayed[0]}, edits {edits[0]}, "
+                f"{rss_mb()[1]} {quiet_rss()[0]:.1f} MB"
+            )
+
+        reporter = QTimer()
+        reporter.timeout.connect(progress)
+
+        received0, computed0 = worker.frames_received, worker.frames_computed
+        restarts0 = worker.restarts
+        started = time.monotonic()
+        editor.start(SOAK_EDIT_MS)
+        if minutes * 60 >= 2 * SOAK_PROGRESS_S:
+            reporter.start(SOAK_PROGRESS_S * 1000)
+        baseline_s = min(
+            max(SOAK_BASELINE_FRACTION * minutes * 60, SOAK_BASELINE_MIN_S), SOAK_BASELINE_MAX_S
+        )
+        run_loop(baseline_s * 1000)
+        rss_start, raw_start = settled_rss()
+        rss_kind = rss_mb()[1]
+
+        settling_ms = (SOAK_RSS_READINGS - 1) * SOAK_RSS_READING_GAP_MS
+        run_loop(minutes * 60_000 - (time.monotonic() - started) * 1000 - settling_ms)
+        rss_end, raw_end = settled_rss()
+        editor.stop()
+        reporter.stop()
+        seconds = time.monotonic() - started - paused_s[0]  # with the source running
+        received = worker.frames_received - received0
+        computed = worker.frames_computed - computed0
+        restarts = worker.restarts - restarts0
+        capture = c.capture
+        capture_alive = capture is not None and capture.is_alive()
+        compute_alive = worker.is_alive()
+        supervisor.stop()
+        c.resultDisplayed.disconnect(count_displayed)
+        c.document.mark_saved(Path(tmp) / "soak.json")
+        window.close()
+
+    growth = rss_end - rss_start
+    limit = max(SOAK_RSS_LIMIT_MB_PER_10_MIN, SOAK_RSS_LIMIT_MB_PER_10_MIN * minutes / 10)
+    dropped = max(0, received - computed)
+    problems = []
+    if not capture_alive:
+        problems.append("the capture thread died" + (f" ({failures[-1]})" if failures else ""))
+    if not compute_alive:
+        problems.append("the compute thread died")
+    if restarts:
+        times = "once" if restarts == 1 else f"{restarts} times"
+        problems.append(f"the compute thread died and was restarted {times}")
+    if displayed[0] == 0:
+        problems.append("nothing was displayed")
+    if growth > limit:
+        problems.append(f"{rss_kind} grew by {growth:.1f} MB, more than {limit:.1f} MB")
+    figures.update(
+        seconds_running=seconds,
+        frames_captured=received,
+        results_displayed=displayed[0],
+        dropped_frames=dropped,
+        edits=edits[0],
+        worker_restarts=restarts,
+        rss_baseline_s=baseline_s,
+        rss_start_mb=rss_start,
+        rss_end_mb=rss_end,
+        rss_growth_mb=growth,
+        rss_limit_mb=limit,
+        capture_alive=float(capture_alive),
+        compute_alive=float(compute_alive),
+        passed=float(not problems),
+    )
+    yes = {True: "yes", False: "no"}
+    say(f"  frames captured: {received} ({received / seconds:.1f} per s running)")
+    say(f"  results displayed: {displayed[0]} ({displayed[0] / seconds:.1f} per s running)")
+    say(f"  dropped frames: {dropped} ({100 * dropped / max(received, 1):.1f}% of captured)")
+    say(f"  edits made: {edits[0]}")
+    say(f"  worker restarts: {restarts}")
+    if rss_kind == "max RSS":
+        say("  (no /proc/self/statm on this OS: peak RSS from getrusage, which never shrinks)")
+    elif math.isnan(rss_start):
+        say("  (RSS is not measured on this OS: no /proc/self/statm, no getrusage)")
+    how = f"median of {SOAK_RSS_READINGS} readings, pipeline paused, after gc"
+    if trims[0]:
+        how += " and malloc_trim"
+    start_note = f"{baseline_s:g} s into the soak; {how}"
+    end_note = how
+    if trims[0]:
+        start_note += f"; {raw_start:.1f} MB untrimmed"
+        end_note += f"; {raw_end:.1f} MB untrimmed"
+    say(f"  {rss_kind} at start: {rss_start:.1f} MB ({start_note})")
+    say(f"  {rss_kind} at end: {rss_end:.1f} MB ({end_note})")
+    say(f"  {rss_kind} growth: {growth:+.1f} MB (limit {limit:.1f} MB)")
+    say(f"  threads alive: capture {yes[capture_alive]}, compute {yes[compute_alive]}")
+    say("  result: " + ("ok" if not problems else "FAILED: " + "; ".join(problems)))
     return figures

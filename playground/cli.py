@@ -1,7 +1,7 @@
 """The `filter-playground` command: apply a bank, list presets, benchmark.
 
 Every expected failure (bad bank, missing or corrupt image, unwritable folder) prints one line to
-stderr and exits 2; tracebacks are for bugs only.
+stderr and exits 2; tracebacks are for bugs only. `bench --soak` exits 1 when the soak fails.
 """
 
 from __future__ import annotations
@@ -99,6 +99,19 @@ def _sizes(text: str) -> list[tuple[int, int]]:
     return sizes
 
 
+def _minutes(text: str) -> float:
+    """Soak minutes: more than 0, at most a day; fractions allowed."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected minutes like 10 or 0.5, got {text!r}") from None
+    if not 0 < value <= 1440:  # also refuses NaN
+        raise argparse.ArgumentTypeError(
+            f"minutes must be more than 0 and at most 1440 (a day), got {text!r}"
+        )
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="filter-playground",
@@ -125,10 +138,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--kernels", type=_ints, default="3,5,11", help="kernel sizes, e.g. 3,5")
     b.add_argument("--filters", type=int, default=8, help="filters in the layer")
-    b.add_argument(
+    mode = b.add_mutually_exclusive_group()
+    mode.add_argument(
         "--live",
         action="store_true",
         help="measure the real window offscreen: displayed fps, edit latency, GUI stalls",
+    )
+    mode.add_argument(
+        "--soak",
+        type=_minutes,
+        metavar="MINUTES",
+        help="run the live pipeline offscreen this long (e.g. 10 or 0.5) with an edit every "
+        "0.5 s; report frames, drops, thread restarts and memory growth; exit 1 if a thread "
+        "died or memory grew more than 20 MB per 10 minutes",
     )
     return parser
 
@@ -147,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "bench":
             from playground import bench
 
+            if args.soak is not None:
+                return 0 if bench.soak(args.soak, out=sys.stdout)["passed"] else 1
             if args.live:
                 bench.live_table(out=sys.stdout)
             else:

@@ -332,7 +332,21 @@ class Controller(QObject):
         selected = (layer, filt) if filt >= 0 else None
         self._worker.put_job(Job(self.bank, self._generation, selected, self._display_size))
 
+    @property
+    def worker(self) -> Worker:
+        """The compute worker (its counters and health, for the soak benchmark)."""
+        return self._worker
+
+    @property
+    def capture(self) -> Capture | None:
+        """The capture thread of the source being shown, if any."""
+        return self._capture
+
     def _on_poll(self) -> None:
+        # No thread dies silently: a compute thread that stopped is restarted and reported.
+        restarted = self._worker.ensure_alive()
+        if restarted is not None:
+            self.message.emit(restarted)
         while True:
             try:
                 capture, kind, payload = self._events.get_nowait()

@@ -25,6 +25,12 @@ from playground.sources.base import Source
 from playground.sources.image import SourceError
 
 
+def _one_line(error: BaseException) -> str:
+    """``error`` as one line: its type, and its message's first line if it has one."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
 class LatestSlot:
     """A one-entry mailbox: ``put`` overwrites, ``take`` empties. Thread-safe."""
 
@@ -207,7 +213,8 @@ class Capture:
     Opening happens on this thread too, so a camera that takes seconds to open (or never
     does) never blocks the GUI. Events for the GUI go to ``events(capture, kind, payload)``:
     ("opened", the source) or ("failed", a one-line message). The thread ends after a still's
-    only frame.
+    only frame, and on any failure, which is always reported: a source error, a source bug, or
+    an exception from ``on_frame`` ("the capture stopped: ...").
     """
 
     def __init__(
@@ -233,6 +240,10 @@ class Capture:
         else:
             self._paused.clear()
 
+    def is_alive(self) -> bool:
+        """True while the capture thread runs (it ends after a still's frame, or on failure)."""
+        return self._thread.is_alive()
+
     def stop(self) -> None:
         """Stop reading and close the source; returns once the thread has let go of it."""
         self._stop.set()
@@ -253,41 +264,58 @@ class Capture:
             self._events(self, "failed", f"could not open the source: {e}")
             return
         self.source = source
-        self._events(self, "opened", source)
+        try:
+            self._events(self, "opened", source)
+            self._read_loop(source)
+        except Exception as e:  # e.g. from on_frame: report it rather than end silently
+            traceback.print_exc()
+            self._events(self, "failed", f"the capture stopped: {_one_line(e)}")
+        finally:
+            try:
+                source.close()
+            except Exception:
+                traceback.print_exc()
+
+    def _read_loop(self, source: Source) -> None:
         period = 1.0 / source.fps if source.fps else 0.0
         due = time.monotonic()
-        try:
-            while not self._stop.is_set():
-                if self._paused.is_set():
-                    self._stop.wait(0.05)
-                    due = time.monotonic()
-                    continue
-                try:
-                    image = source.read()
-                except SourceError as e:
-                    self._events(self, "failed", str(e))
+        while not self._stop.is_set():
+            if self._paused.is_set():
+                self._stop.wait(0.05)
+                due = time.monotonic()
+                continue
+            try:
+                image = source.read()
+            except SourceError as e:
+                self._events(self, "failed", str(e))
+                return
+            except Exception as e:
+                traceback.print_exc()
+                self._events(self, "failed", f"the source stopped: {e}")
+                return
+            if image is not None:
+                self._on_frame(image)
+                if not source.live:
                     return
-                except Exception as e:
-                    traceback.print_exc()
-                    self._events(self, "failed", f"the source stopped: {e}")
-                    return
-                if image is not None:
-                    self._on_frame(image)
-                    if not source.live:
-                        return
-                if period:
-                    due += period
-                    delay = due - time.monotonic()
-                    if delay > 0:
-                        self._stop.wait(delay)
-                    else:
-                        due = time.monotonic()  # fell behind: don't try to catch up
-        finally:
-            source.close()
+            if period:
+                due += period
+                delay = due - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+                else:
+                    due = time.monotonic()  # fell behind: don't try to catch up
 
 
 class Worker:
-    """The compute worker: newest frame x newest job -> latest-result slot."""
+    """The compute worker: newest frame x newest job -> latest-result slot.
+
+    The thread is supervised: ``compute`` errors become a Result with ``error``, and anything
+    that escapes the loop (a bug in the result slot or the ``on_result`` callback) ends the
+    thread with ``last_failure`` recorded; ``ensure_alive``, called from the GUI's poll, then
+    starts a fresh thread, which recomputes the newest frame with the newest job. Restarts in
+    a row back off (0 s, then 0.1 s doubling to 5 s) so a failure that repeats on every result
+    cannot spin.
+    """
 
     def __init__(self, results: LatestSlot, on_result: Callable[[], None] | None = None) -> None:
         self._results = results
@@ -298,8 +326,21 @@ class Worker:
         self._stopping = False
         self._next_index = 0
         self.last_compute_ms = 0.0
-        self._thread = threading.Thread(target=self._run, name="compute", daemon=True)
-        self._thread.start()
+        # Supervision and counters; written under self._cond.
+        self.restarts = 0
+        self.last_failure = ""
+        self._unreported: str | None = None  # the failure ensure_alive has yet to report
+        self._failures_in_a_row = 0
+        self._restart_at = 0.0
+        self._frames_computed = 0
+        self._computations = 0
+        self._last_computed_index = -1
+        self._thread = self._start_thread()
+
+    def _start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self._supervised, name="compute", daemon=True)
+        thread.start()
+        return thread
 
     def put_frame(self, image: np.ndarray) -> None:
         """Called from the capture thread: replaces any frame not yet computed."""
@@ -313,14 +354,71 @@ class Worker:
             self._job = job
             self._cond.notify()
 
+    @property
+    def frames_received(self) -> int:
+        """Frames handed to ``put_frame`` so far."""
+        with self._cond:
+            return self._next_index
+
+    @property
+    def frames_computed(self) -> int:
+        """Distinct frames computed so far; received minus computed were dropped (overwritten)."""
+        with self._cond:
+            return self._frames_computed
+
+    @property
+    def computations(self) -> int:
+        """Results made so far: frames computed plus recomputations of a frame after edits."""
+        with self._cond:
+            return self._computations
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def ensure_alive(self) -> str | None:
+        """Restart the compute thread if it ended unexpectedly. Call it from the GUI's poll.
+
+        Returns a one-line message when it restarted the thread, else None (alive, stopped on
+        purpose, or waiting out the back-off after failures in a row).
+        """
+        with self._cond:
+            if self._stopping or self._thread.is_alive():
+                return None
+            if self._unreported is None:  # ended without passing through _supervised's record
+                self._record_failure("it ended without an error")
+            if time.monotonic() < self._restart_at:
+                return None
+            failure, self._unreported = self._unreported, None
+            self.restarts += 1
+            self._thread = self._start_thread()
+            return f"the compute thread stopped ({failure}); restarted it (restart {self.restarts})"
+
+    def _record_failure(self, failure: str) -> None:
+        # Under self._cond. The first failure after a good result restarts at once; failures in
+        # a row wait 0.1 s, 0.2 s, ... up to 5 s.
+        self.last_failure = self._unreported = failure
+        self._failures_in_a_row += 1
+        n = self._failures_in_a_row
+        self._restart_at = time.monotonic() + (0.0 if n == 1 else min(0.1 * 2 ** (n - 2), 5.0))
+
     def stop(self) -> None:
         with self._cond:
             self._stopping = True
             self._cond.notify()
         self._thread.join(timeout=5.0)
 
+    def _supervised(self) -> None:
+        # Runs on the compute thread: whatever escapes the loop is recorded, never silent.
+        try:
+            self._run()
+        except BaseException as e:
+            traceback.print_exc()
+            with self._cond:
+                self._record_failure(_one_line(e))
+
     def _run(self) -> None:
-        # Runs on the compute thread.
+        # Runs on the compute thread. A restarted thread starts afresh: it recomputes the newest
+        # frame with the newest job (the result that was lost when the last thread died).
         done: tuple[int, int] = (-1, -1)
         previous: Result | None = None
         while True:
@@ -352,9 +450,17 @@ class Worker:
                 )
             previous = result if result.run is not None else None
             self.last_compute_ms = result.compute_ms
+            with self._cond:
+                self._computations += 1
+                if frame.index != self._last_computed_index:
+                    self._last_computed_index = frame.index
+                    self._frames_computed += 1
             self._results.put(result)
             if self._on_result is not None:
                 self._on_result()
+            if self._failures_in_a_row:
+                with self._cond:
+                    self._failures_in_a_row = 0  # a result went out: the back-off starts over
 
     def _has_work(self, done: tuple[int, int]) -> bool:
         return (

@@ -290,3 +290,26 @@ def test_the_controller_needs_no_widgets():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[0] == "1"
+
+
+def test_a_compute_thread_that_dies_is_restarted_and_reported(qtbot, controller, monkeypatch):
+    frame = random_frames(1)[0]
+    controller.open_source(FakeSource([frame], live=False))
+    wait_for_frame(qtbot, controller, frame)
+    slot, calls = controller._results, []
+    put = slot.put
+
+    def put_failing_once(value):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("slot broke")
+        put(value)
+
+    monkeypatch.setattr(slot, "put", put_failing_once)
+    with qtbot.waitSignal(controller.message, timeout=WAIT_MS) as message:
+        controller.set_kernel(np.ones((3, 3)))
+    assert "compute thread" in message.args[0] and "RuntimeError: slot broke" in message.args[0]
+    wait_for_frame(qtbot, controller, frame)  # the lost result was recomputed and shown
+    controller.set_kernel(np.zeros((3, 3)))
+    wait_for_frame(qtbot, controller, frame)
+    assert controller.worker.restarts == 1
