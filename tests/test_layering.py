@@ -33,6 +33,7 @@ MODULES = (
     "playground.engine.probe",
     "playground.engine.analysis",
     "playground.lessons",
+    "playground.engine.snapshot",
     "playground.sources",
     "playground.sources.image",
     "playground.sources.base",

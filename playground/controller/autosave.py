@@ -8,8 +8,6 @@ every bank save, so a kill mid-write leaves the previous autosave whole.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths
 
 from playground.engine.bank import Bank
-from playground.engine.bankfile import load_bank, save_bank
+from playground.engine.bankfile import load_bank, save_bank, write_atomic
 from playground.engine.errors import BankError
 
 
@@ -54,7 +52,7 @@ class Autosave:
             raise BankError(f"cannot autosave to {self.directory}: {e.strerror or e}") from None
         # The origin first: a kill between the two writes leaves a bank with its last known
         # origin, never a bank attributed to another file's name.
-        self._write_text(self._origin_file, "" if origin is None else str(origin))
+        write_atomic(self._origin_file, ("" if origin is None else str(origin)).encode("utf-8"))
         save_bank(bank, self._bank_file)
 
     def clear(self) -> None:
@@ -80,18 +78,3 @@ class Autosave:
             origin_text = ""
         written = datetime.fromtimestamp(self._bank_file.stat().st_mtime)
         return Recovered(bank, Path(origin_text) if origin_text else None, written)
-
-    def _write_text(self, path: Path, text: str) -> None:
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except OSError as e:
-            raise BankError(f"cannot autosave to {path.parent}: {e.strerror or e}") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError as e:
-            Path(tmp).unlink(missing_ok=True)
-            raise BankError(f"cannot autosave to {path.parent}: {e.strerror or e}") from None

@@ -10,6 +10,7 @@ from typing import Any
 
 from playground.engine.bank import Bank
 from playground.engine.errors import BankError
+from playground.engine.snapshot import PNG_SIGNATURE, bank_text_from_png
 
 # A bank of 1024 filters of 101x101 weights is a few hundred MB of JSON; nobody designs that by
 # hand, and reading it whole would stall whoever asked.
@@ -57,6 +58,9 @@ def load_bank(path: str | os.PathLike[str]) -> Bank:
             f"{_one_line(str(p))}: larger than {MAX_FILE_BYTES // 2**20} MB; not a bank file"
         )
     try:
+        if raw.startswith(PNG_SIGNATURE):
+            # A snapshot: the maps as a picture, the bank that made them in its metadata.
+            return parse_bank(bank_text_from_png(raw))
         return parse_bank(raw)
     except BankError as e:
         raise BankError(f"{_one_line(p.name)}: {e}") from None
@@ -90,21 +94,26 @@ def _format(value: Any, indent: str) -> str:
 
 
 def save_bank(bank: Bank, path: str | os.PathLike[str]) -> None:
-    """Write ``bank`` to ``path`` atomically.
+    """Write ``bank`` to ``path`` atomically (see `write_atomic`). Raises BankError with the
+    reason on failure."""
+    write_atomic(path, dumps_bank(bank).encode("utf-8"))
 
-    The text goes to a temporary file in the same folder, is flushed to disk, then renamed over
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that it is either the old file or the new one, whole.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, then renamed over
     ``path``: a failed save (full disk, no permission) leaves the user's old file as it was.
     Raises BankError with the reason on failure.
     """
     p = Path(path)
-    text = dumps_bank(bank).encode("utf-8")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     except OSError as e:
         raise BankError(f"cannot save {p}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(text)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         if p.exists():

@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QRectF, QSettings, Qt, QTimer
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -41,8 +41,9 @@ from playground.controller.autosave import Autosave, default_directory
 from playground.controller.pipeline import Result
 from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
-from playground.engine.bankfile import load_bank
+from playground.engine.bankfile import load_bank, write_atomic
 from playground.engine.errors import BankError
+from playground.engine.snapshot import png_with_bank
 from playground.lessons import LESSONS
 from playground.sources.camera import CAMERA_SIZES, list_cameras
 from playground.sources.patterns import PATTERNS
@@ -785,7 +786,10 @@ class MainWindow(QMainWindow):
         if not self._confirm_discard():
             return
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open bank", self._dialog_dir(), "Filter banks (*.json);;All files (*)"
+            self,
+            "Open bank",
+            self._dialog_dir(),
+            "Filter banks (*.json);;Snapshots with a bank (*.png);;All files (*)",
         )
         if path:
             self._remember_dir(path)
@@ -830,10 +834,21 @@ class MainWindow(QMainWindow):
             self.export_png(path)
 
     def export_png(self, path: str | Path) -> bool:
-        """Save a picture of the source, the channel story and every feature map."""
-        ok = self._splitter.grab().save(str(path), "PNG")
-        self._show_message(f"Exported {path}" if ok else f"cannot write {path}")
-        return ok
+        """Save a picture of the source, the channel story and every feature map, with the bank
+        embedded in the PNG's metadata: File ▸ Open bank reopens it as the bank."""
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not self._splitter.grab().save(buffer, "PNG"):
+            self._show_message(f"cannot encode the picture for {path}")
+            return False
+        try:
+            write_atomic(path, png_with_bank(bytes(data.data()), self.controller.bank))
+        except BankError as e:
+            self._show_message(str(e))
+            return False
+        self._show_message(f"Exported {path} (the bank is inside: open it as a bank)")
+        return True
 
     # --- recent banks and layout ------------------------------------------------------------------
 

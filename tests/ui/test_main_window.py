@@ -219,11 +219,15 @@ def test_story_panes_show_partial_maps_that_sum_to_the_filter(qtbot, window):
     assert red.pixelColor(2, 16) != red.pixelColor(29, 16)  # sobel-x: blue left, red right
 
 
-def test_export_panes_as_png(qtbot, window, tmp_path):
+def test_export_panes_as_png_with_the_bank_inside(qtbot, window, tmp_path):
     path = tmp_path / "maps.png"
     assert window.export_png(path)
     image = cv2.imread(str(path))
     assert image is not None and image.shape[0] > 200 and image.shape[1] > 400
+    # the snapshot reopens as the bank that made it
+    assert playground.load_bank(path) == window.controller.bank
+    assert window.open_bank(path)
+    assert window.controller.bank == playground.load_bank(resource_path("banks", "edges-rgb.json"))
 
 
 def test_quit_with_unsaved_changes_asks_first(qtbot, window, monkeypatch):

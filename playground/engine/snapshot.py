@@ -1,0 +1,86 @@
+"""Snapshots: a PNG of the feature maps that carries the bank that made them.
+
+The bank's JSON goes into an iTXt chunk (keyword ``filter-playground.bank``), which every image
+viewer ignores and `load_bank` reads back: a picture shared in a chat reopens as the bank.
+Plain chunk surgery on the PNG bytes; no image library is involved.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+from playground.engine.bank import Bank
+from playground.engine.errors import BankError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+KEYWORD = b"filter-playground.bank"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def _chunks(png: bytes):
+    """(kind, data, start offset) of each chunk; BankError on a truncated or foreign file."""
+    if not png.startswith(PNG_SIGNATURE):
+        raise BankError("not a PNG file")
+    offset = len(PNG_SIGNATURE)
+    while offset + 8 <= len(png):
+        (length,) = struct.unpack(">I", png[offset : offset + 4])
+        kind = png[offset + 4 : offset + 8]
+        end = offset + 12 + length
+        if end > len(png):
+            raise BankError("the PNG file is truncated")
+        yield kind, png[offset + 8 : offset + 8 + length], offset
+        if kind == b"IEND":
+            return
+        offset = end
+    raise BankError("the PNG file is truncated")
+
+
+def png_with_bank(png: bytes, bank: Bank) -> bytes:
+    """``png`` with ``bank`` embedded (replacing a bank it already carried)."""
+    from playground.engine.bankfile import dumps_bank
+
+    text = dumps_bank(bank).encode("utf-8")
+    # iTXt: keyword, NUL, compression flag 1 + method 0 (zlib), empty language and translated
+    # keyword (each NUL-terminated), then the compressed UTF-8 text.
+    itxt = _chunk(b"iTXt", KEYWORD + b"\x00\x01\x00\x00\x00" + zlib.compress(text, 9))
+    out = [PNG_SIGNATURE]
+    for kind, data, _ in _chunks(png):
+        if kind == b"iTXt" and data.startswith(KEYWORD + b"\x00"):
+            continue
+        if kind == b"IEND":
+            out.append(itxt)
+        out.append(_chunk(kind, data))
+    return b"".join(out)
+
+
+def bank_text_from_png(png: bytes) -> bytes:
+    """The bank JSON a snapshot carries; BankError when it carries none."""
+    for kind, data, _ in _chunks(png):
+        if kind == b"iTXt" and data.startswith(KEYWORD + b"\x00"):
+            rest = data[len(KEYWORD) + 1 :]
+            if len(rest) < 2:
+                break
+            compressed, method = rest[0], rest[1]
+            # Skip the language tag and translated keyword (both NUL-terminated).
+            parts = rest[2:].split(b"\x00", 2)
+            if len(parts) < 3:
+                break
+            body = parts[2]
+            if not compressed:
+                return body
+            if method != 0:
+                break
+            try:
+                return zlib.decompress(body)
+            except zlib.error:
+                break
+    raise BankError("this PNG carries no filter bank (not a Filter Playground snapshot)")
