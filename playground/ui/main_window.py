@@ -11,6 +11,7 @@ import contextlib
 import html
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
@@ -20,6 +21,7 @@ from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
     QDropEvent,
+    QImage,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -59,6 +61,8 @@ VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpe
 MAX_RECENT = 8
 # Edits reach the autosave within this long; a drag writes at most once per interval.
 AUTOSAVE_MS = 300
+# Recordings play at this rate; frames are written as the panes update.
+RECORD_FPS = 30.0
 DEFAULT_BANK = ("banks", "edges-rgb.json")
 DEFAULT_IMAGE = ("images", "coffee.jpg")
 
@@ -198,6 +202,8 @@ class MainWindow(QMainWindow):
         )
         self.compare_dock.hide()  # shown by the first pin
         self._probe_target: tuple[int, int, int, int] | None = None  # layer, filter, x, y
+        self._recording: tuple[cv2.VideoWriter, tuple[int, int], Path] | None = None
+        self._recorded = 0
 
         self._source_label = QLabel()
         self._size_label = QLabel()
@@ -265,6 +271,13 @@ class MainWindow(QMainWindow):
             None,
             "Save a picture of the source and every feature map",
         )
+        self.record_action = self._action(
+            "&Record panes to video…",
+            self._on_record,
+            None,
+            "Record the source, the story and the feature maps to a video file (MJPG .avi)",
+            checkable=True,
+        )
         self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = self._action("&Undo", c.undo, QKeySequence.StandardKey.Undo)
         self.redo_action = self._action("&Redo", c.redo, QKeySequence.StandardKey.Redo)
@@ -305,7 +318,12 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
         self.recent_menu = menu.addMenu("Open &recent")
         menu.addSeparator()
-        for action in (self.save_action, self.save_as_action, self.export_action):
+        for action in (
+            self.save_action,
+            self.save_as_action,
+            self.export_action,
+            self.record_action,
+        ):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.quit_action)
@@ -392,6 +410,7 @@ class MainWindow(QMainWindow):
         c.sourceFailed.connect(self._on_source_failed)
         c.message.connect(self._show_message)
         c.statsChanged.connect(self._on_stats)
+        c.resultDisplayed.connect(self._record_frame)
 
         self.bank_panel.bankEdited.connect(lambda bank, label: c.set_bank(bank, label))
         self.bank_panel.selectionChanged.connect(self._on_panel_selection)
@@ -850,6 +869,65 @@ class MainWindow(QMainWindow):
         self._show_message(f"Exported {path} (the bank is inside: open it as a bank)")
         return True
 
+    # --- recording --------------------------------------------------------------------------
+
+    def _on_record(self, checked: bool) -> None:
+        if not checked:
+            self.stop_recording()
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Record panes to video",
+            str(Path(self._dialog_dir()) / "feature-maps.avi"),
+            "Motion JPEG video (*.avi)",
+        )
+        if not path or not self.start_recording(path):
+            self.record_action.setChecked(False)
+
+    def start_recording(self, path: str | Path) -> bool:
+        """Write every displayed frame of the panes to ``path`` (MJPG in AVI: OpenCV encodes it
+        on every platform without external codecs) until `stop_recording`."""
+        size = self._splitter.size() * self.devicePixelRatioF()
+        width, height = size.width() // 2 * 2, size.height() // 2 * 2
+        writer = cv2.VideoWriter(
+            str(path), cv2.VideoWriter_fourcc(*"MJPG"), RECORD_FPS, (width, height)
+        )
+        if not writer.isOpened():
+            self._show_message(f"cannot record to {path}: OpenCV could not open a video writer")
+            return False
+        self._recording = (writer, (width, height), Path(path))
+        self._recorded = 0
+        self.record_action.setChecked(True)
+        self._show_message(f"Recording to {path}")
+        return True
+
+    def stop_recording(self) -> int:
+        """Close the video; returns the number of frames written."""
+        if self._recording is None:
+            return 0
+        writer, _, path = self._recording
+        writer.release()
+        self._recording = None
+        self.record_action.setChecked(False)
+        self._show_message(f"Recorded {self._recorded} frames to {path}")
+        return self._recorded
+
+    def _record_frame(self) -> None:
+        if self._recording is None:
+            return
+        writer, (width, height), _ = self._recording
+        image = self._splitter.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+        rgb = (
+            np.frombuffer(image.constBits(), np.uint8)
+            .reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
+            .reshape(image.height(), image.width(), 3)
+        )
+        if (image.width(), image.height()) != (width, height):
+            # A resized window keeps the video's size: the frame is scaled to it.
+            rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        self._recorded += 1
+
     # --- recent banks and layout ------------------------------------------------------------------
 
     def _recent(self) -> list[str]:
@@ -939,6 +1017,7 @@ class MainWindow(QMainWindow):
             return
         self._settings.setValue("window/geometry", self.saveGeometry())
         self._settings.setValue("window/state", self.saveState())
+        self.stop_recording()
         self._autosave_timer.stop()
         self.autosave.clear()  # saved or discarded: nothing left to restore
         self._settings.setValue("window/story_splitter", self._splitter.saveState())

@@ -481,3 +481,26 @@ def test_the_kernel_analysis_follows_the_selected_kernel(qtbot, window):
     assert window.open_bank(resource_path("banks", "line-stack.json"))
     window.controller.select(1, 0, 0)  # the pool layer
     assert "pool layer has no kernel" in panel.messageText()
+
+
+def test_recording_the_panes_writes_a_video(qtbot, window, tmp_path):
+    with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS):
+        window.controller.open_pattern("moving-bars")
+    path = tmp_path / "maps ümlaut.avi"
+    assert window.start_recording(path)
+    assert window.record_action.isChecked()
+    qtbot.waitUntil(lambda: window._recorded >= 5, timeout=WAIT_MS)
+    frames = window.stop_recording()
+    assert frames >= 5 and not window.record_action.isChecked()
+    video = cv2.VideoCapture(str(path))
+    count = 0
+    while True:
+        ok, frame = video.read()
+        if not ok:
+            break
+        count += 1
+        height, width = frame.shape[:2]
+    video.release()
+    assert count == frames
+    size = window._splitter.size() * window.devicePixelRatioF()
+    assert (width, height) == (size.width() // 2 * 2, size.height() // 2 * 2)
