@@ -34,6 +34,7 @@ MODULES = (
     "playground.engine.analysis",
     "playground.lessons",
     "playground.engine.snapshot",
+    "playground.engine.learn",
     "playground.sources",
     "playground.sources.image",
     "playground.sources.base",

@@ -1,0 +1,306 @@
+"""Filters are learned: fit a kernel to a target map, in closed form or step by step.
+
+A conv filter is linear in its weights: each output pixel is ``bias + sum_c sum_ij K[c,i,j] *
+Xpad[c, y+i, x+j]`` (stride 1, dilation 1, no flip, no activation). Collect, for every output
+pixel, the patch of input pixels it sees as one row of a **design matrix** A (C_in*kh*kw columns,
+plus a column of ones for the bias); then ``A @ w`` is the filter's output, and finding the
+filter whose output best matches a target map is ordinary least squares.
+
+:func:`fit_kernel` solves it in one go; :class:`KernelDescent` walks there by full-batch gradient
+descent on the same objective, one step at a time, so the UI can animate a kernel being learned;
+:func:`canny_target` makes a ready-made target (an edge map) from an image.
+
+The patches are read exactly as the engine pads: "same" puts the extra pixel of an odd total at
+the bottom/right, and the borders are numpy's pad modes (reflect = numpy 'reflect', the mirror
+without repeating the edge pixel, as OpenCV's BORDER_REFLECT_101). So a fitted filter put in a
+``ConvLayer(padding=..., border=...)`` with the same settings reproduces the fit.
+
+Large images: when there are more than :data:`MAX_ROWS` output pixels (or the design matrix would
+hold more than :data:`MAX_DESIGN` numbers, for big kernels), a random subset of pixels is used,
+drawn with a fixed seed (:data:`SUBSAMPLE_SEED`), so the same inputs always give the same filter.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import cv2
+import numpy as np
+
+from playground.engine.bank import (
+    BORDERS,
+    INPUT_MODES,
+    LUMA,
+    MAX_KERNEL,
+    Filter,
+    _choice,
+    _pair,
+)
+from playground.engine.convolve import same_padding
+from playground.engine.errors import BankError
+
+PADDINGS = ("same", "valid")
+NUMPY_PAD_MODES = {"zero": "constant", "reflect": "reflect", "replicate": "edge", "wrap": "wrap"}
+
+# At most this many output pixels (rows of the design matrix) are used; more are subsampled.
+MAX_ROWS = 200_000
+# ... and at most this many numbers in the design matrix (rows x columns), for big kernels.
+MAX_DESIGN = 20_000_000
+SUBSAMPLE_SEED = 0
+
+
+# --- the least-squares problem ---------------------------------------------------------------
+
+
+def _planes(image: Any, mode: str) -> np.ndarray:
+    """The image as (C, H, W) float64 planes, by the engine's rules (Bank.input_planes).
+
+    uint8 is scaled by 1/255, floats and other integers are taken as they are; HxWx4 drops alpha;
+    gray is BT.601 luma. Computed in float64 so a fit is not limited by float32 rounding.
+    """
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[2] in (1, 3, 4):
+        img = img[:, :, 0] if img.shape[2] == 1 else img[:, :, :3]
+    elif img.ndim != 2:
+        raise BankError(f"an image is HxW or HxWx3, got shape {img.shape}")
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise BankError(f"the image is empty ({img.shape[0]}x{img.shape[1]})")
+    if img.dtype == np.uint8:
+        x = img.astype(np.float64) / 255.0
+    elif np.issubdtype(img.dtype, np.floating) or np.issubdtype(img.dtype, np.integer):
+        x = img.astype(np.float64)
+        if not np.all(np.isfinite(x)):
+            raise BankError("the image contains NaN or infinity")
+    else:
+        raise BankError(f"images are uint8 or float, got {img.dtype}")
+    if mode == "gray":
+        return (x @ LUMA if x.ndim == 3 else x)[None]
+    return np.stack([x, x, x]) if x.ndim == 2 else np.moveaxis(x, 2, 0).copy()
+
+
+def _target_map(target: Any) -> np.ndarray:
+    """The target as an HxW float64 map: uint8 scaled by 1/255, RGB made gray (BT.601)."""
+    try:
+        return _planes(target, "gray")[0]
+    except BankError as e:
+        raise BankError(f"target: {e}") from None
+
+
+class _Problem:
+    """The design matrix A (rows x (C*kh*kw [+1])) and target vector t of one fit."""
+
+    def __init__(
+        self,
+        image: Any,
+        target: Any,
+        size: Any,
+        input: str,
+        padding: str,
+        border: str,
+        bias: bool,
+    ) -> None:
+        _choice(input, "input", INPUT_MODES)
+        _choice(padding, "padding", PADDINGS)
+        _choice(border, "border", BORDERS)
+        kh, kw = _pair(size, "kernel size", 1, MAX_KERNEL)
+        x = _planes(image, input)
+        t = _target_map(target)
+        c, h, w = x.shape
+        if padding == "same":
+            top, bottom = same_padding(h, kh, 1, 1)
+            left, right = same_padding(w, kw, 1, 1)
+        else:
+            top = bottom = left = right = 0
+        ho, wo = h + top + bottom - kh + 1, w + left + right - kw + 1
+        if ho < 1 or wo < 1:
+            raise BankError(
+                f"a {kh}x{kw} kernel with padding 'valid' leaves nothing of the {h}x{w} image"
+            )
+        if t.shape != (ho, wo):
+            raise BankError(
+                f"the target is {t.shape[0]}x{t.shape[1]} but a {kh}x{kw} kernel with padding "
+                f"{padding!r} makes a {ho}x{wo} output from the {h}x{w} image"
+            )
+        xp = np.pad(x, ((0, 0), (top, bottom), (left, right)), mode=NUMPY_PAD_MODES[border])
+        # (C, Ho, Wo, kh, kw): every output pixel's patch, as a view (nothing copied yet).
+        windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))
+        columns = c * kh * kw + (1 if bias else 0)
+        n = ho * wo
+        rows = min(n, MAX_ROWS, max(MAX_DESIGN // columns, 1))
+        if rows < n:
+            pick = np.sort(np.random.default_rng(SUBSAMPLE_SEED).choice(n, rows, replace=False))
+            ys, xs = np.divmod(pick, wo)
+            patches = windows[:, ys, xs]  # (C, rows, kh, kw)
+            tv = t[ys, xs]
+        else:
+            patches = windows.reshape(c, n, kh, kw)
+            tv = t.reshape(n)
+        a = np.empty((rows, columns), np.float64)
+        a[:, : c * kh * kw] = np.moveaxis(patches, 1, 0).reshape(rows, c * kh * kw)
+        if bias:
+            a[:, -1] = 1.0
+        self.a, self.t = a, tv
+        self.shape = (c, kh, kw)
+        self.bias = bias
+        self.subsampled = rows < n
+
+    def filter(self, w: np.ndarray, name: str = "") -> Filter:
+        c, kh, kw = self.shape
+        return Filter(w[: c * kh * kw].reshape(c, kh, kw), float(w[-1]) if self.bias else 0.0, name)
+
+
+def fit_kernel(
+    image: Any,
+    target: Any,
+    size: int | tuple[int, int] = (3, 3),
+    input: str = "rgb",
+    padding: str = "same",
+    border: str = "reflect",
+    bias: bool = True,
+    ridge: float = 0.0,
+) -> Filter:
+    """The filter whose output on ``image`` is closest to ``target``, in the least-squares sense.
+
+    Parameters
+    ----------
+    image : HxW or HxWx3(x4) image, uint8 (scaled by 1/255) or float, as :meth:`Bank.apply`.
+    target : HxW map to imitate: a feature map (float), an edge map image (uint8, scaled by
+        1/255; RGB is made gray with BT.601), e.g. :func:`canny_target`. Its size must be the
+        filter's output size: the image's for "same", (H-kh+1)x(W-kw+1) for "valid".
+    size : (kh, kw) or one int for a square kernel.
+    input : "rgb" (3 kernels) or "gray" (1 kernel), as the bank's input mode.
+    padding, border : the conv layer settings the filter is fitted for ("same" or "valid";
+        "zero", "reflect", "replicate" or "wrap"). Stride and dilation are 1, flip is off.
+    bias : fit a bias too (otherwise it is 0).
+    ridge : >= 0; minimises mean((A w - t)^2) + ridge * sum(K^2) (the bias is not penalised),
+        which keeps the kernel small where the image does not pin it down (e.g. flat images).
+
+    Returns a :class:`Filter` with kernels (C_in, kh, kw). Raises BankError when the target's
+    size does not match (naming both), or for a bad setting. Beyond :data:`MAX_ROWS` output
+    pixels a fixed-seed random subset of them is fitted (see the module docstring).
+    """
+    ridge = float(ridge)
+    if not math.isfinite(ridge) or ridge < 0:
+        raise BankError(f"ridge must be a finite number >= 0, got {ridge!r}")
+    p = _Problem(image, target, size, input, padding, border, bias)
+    a, t = p.a, p.t
+    if ridge > 0:
+        # Ridge as extra rows: sqrt(ridge * rows) * I on the kernel weights, with target 0.
+        k = p.shape[0] * p.shape[1] * p.shape[2]
+        extra = np.zeros((k, a.shape[1]))
+        extra[np.arange(k), np.arange(k)] = math.sqrt(ridge * a.shape[0])
+        a, t = np.vstack([a, extra]), np.concatenate([t, np.zeros(k)])
+    w = np.linalg.lstsq(a, t, rcond=None)[0]
+    return p.filter(w)
+
+
+# --- gradient descent, for the animation -----------------------------------------------------
+
+
+class KernelDescent:
+    """Full-batch gradient descent on :func:`fit_kernel`'s objective, one step at a time.
+
+    The loss is the mean squared error ``mean((A w - t)^2)`` between the filter's output and the
+    target (the same pixels as fit_kernel, subsampled the same way), so the kernel converges to
+    fit_kernel's answer (ridge 0). ``learning_rate`` None picks 1/L, L = 2 * the largest
+    eigenvalue of the normal matrix A^T A / rows (the gradient's Lipschitz constant): the loss
+    then falls at every step.
+
+    Attributes: ``kernel`` (C_in, kh, kw) and ``bias`` (the current weights, float64),
+    ``losses`` (the loss before any step, then after each step), ``learning_rate``.
+    """
+
+    def __init__(
+        self,
+        image: Any,
+        target: Any,
+        size: int | tuple[int, int] = (3, 3),
+        input: str = "rgb",
+        padding: str = "same",
+        border: str = "reflect",
+        learning_rate: float | None = None,
+        init: str = "zeros",
+        seed: int = 0,
+        bias: bool = True,
+    ) -> None:
+        _choice(init, "init", ("zeros", "random"))
+        self._p = _Problem(image, target, size, input, padding, border, bias)
+        a = self._p.a
+        rows, columns = a.shape
+        if learning_rate is None:
+            lipschitz = 2.0 * _largest_eigenvalue(a) / rows
+            learning_rate = 1.0 / lipschitz if lipschitz > 0 else 1.0
+        else:
+            learning_rate = float(learning_rate)
+            if not math.isfinite(learning_rate) or learning_rate <= 0:
+                raise BankError(f"learning rate must be a finite number > 0, got {learning_rate}")
+        self.learning_rate = learning_rate
+        self._w = np.zeros(columns)
+        if init == "random":
+            k = columns - (1 if bias else 0)
+            self._w[:k] = np.random.default_rng(seed).standard_normal(k) / math.sqrt(k)
+        self._residual = a @ self._w - self._p.t
+        self.losses: list[float] = [float(np.mean(self._residual**2))]
+
+    @property
+    def kernel(self) -> np.ndarray:
+        c, kh, kw = self._p.shape
+        return self._w[: c * kh * kw].reshape(c, kh, kw).copy()
+
+    @property
+    def bias(self) -> float:
+        return float(self._w[-1]) if self._p.bias else 0.0
+
+    def step(self, n: int = 1) -> float:
+        """Take ``n`` steps; returns the mean squared error after them (also in ``losses``)."""
+        a = self._p.a
+        scale = 2.0 * self.learning_rate / a.shape[0]
+        for _ in range(int(n)):
+            self._w -= scale * (a.T @ self._residual)
+            self._residual = a @ self._w - self._p.t
+            self.losses.append(float(np.mean(self._residual**2)))
+        return self.losses[-1]
+
+    def filter(self, name: str = "") -> Filter:
+        """The current weights as a Filter (BankError if a too-large rate blew them up)."""
+        return self._p.filter(self._w, name)
+
+
+def _largest_eigenvalue(a: np.ndarray) -> float:
+    """The largest eigenvalue of A^T A: exact for small ones, else power iteration (+10%)."""
+    columns = a.shape[1]
+    if columns <= 2048:
+        return float(np.linalg.eigvalsh(a.T @ a)[-1])
+    v = np.random.default_rng(0).standard_normal(columns)
+    estimate = 0.0
+    for _ in range(100):
+        u = a.T @ (a @ v)
+        estimate = float(np.linalg.norm(u))
+        if estimate == 0:
+            return 0.0
+        v = u / estimate
+    return 1.1 * estimate
+
+
+# --- ready-made targets ----------------------------------------------------------------------
+
+
+def canny_target(image: Any, low: float = 50, high: float = 150) -> np.ndarray:
+    """An edge map of ``image`` to fit a filter to: HxW float32, 1.0 on edges, 0.0 elsewhere.
+
+    The image is made gray (BT.601, as a gray bank's input) and quantised to uint8 (float images
+    are taken as [0, 1] and clipped), then ``cv2.Canny(gray, low, high)`` marks edges with
+    hysteresis thresholds ``low`` and ``high`` on the gradient magnitude (0..255 scale; 3x3 Sobel,
+    L1 norm). The map is the image's size, the target for padding "same".
+    """
+    gray = _planes(image, "gray")[0]
+    gray8 = np.clip(np.rint(gray * 255.0), 0, 255).astype(np.uint8)
+    return (cv2.Canny(gray8, float(low), float(high)) > 0).astype(np.float32)
+
+
+__all__ = [
+    "KernelDescent",
+    "canny_target",
+    "fit_kernel",
+]
