@@ -53,6 +53,7 @@ from playground.ui.analysis_panel import KernelAnalysisPanel
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
 from playground.ui.kernel_grid import KernelEditor
+from playground.ui.learn_dialog import LearnDialog
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
 from playground.ui.probe_panel import ProbePanel
 
@@ -331,6 +332,12 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&Edit")
         menu.addAction(self.undo_action)
         menu.addAction(self.redo_action)
+        menu.addSeparator()
+        self.learn_action = menu.addAction("&Learn this kernel from an example…")
+        self.learn_action.setStatusTip(
+            "Fit the selected filter to a target map: at once, or step by step"
+        )
+        self.learn_action.triggered.connect(self.open_learn_dialog)
 
         source_menu = self.menuBar().addMenu("&Source")
         self.camera_menu = source_menu.addMenu("&Camera")
@@ -597,6 +604,12 @@ class MainWindow(QMainWindow):
                 ranges=story.ranges,
             )
         self._update_display_size()
+
+    def open_learn_dialog(self) -> LearnDialog:
+        dialog = LearnDialog(self.controller, self)
+        dialog.setModal(False)
+        dialog.show()
+        return dialog
 
     # --- lessons ----------------------------------------------------------------------------
 

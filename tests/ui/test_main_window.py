@@ -504,3 +504,33 @@ def test_recording_the_panes_writes_a_video(qtbot, window, tmp_path):
     assert count == frames
     size = window._splitter.size() * window.devicePixelRatioF()
     assert (width, height) == (size.width() // 2 * 2, size.height() // 2 * 2)
+
+
+def test_learning_a_kernel_recovers_another_filters_kernel(qtbot, window):
+    from playground.engine import editing
+
+    linear = editing.set_layer_settings(window.controller.bank, 0, activation="none")
+    window.controller.set_bank(linear, "linear")
+    wait_for_outputs(qtbot, window, linear, sample())
+    window.controller.select(0, 0, 0)
+    dialog = window.open_learn_dialog()
+    qtbot.addWidget(dialog)
+    index = dialog.target_box.findText("the map of sobel-y")
+    assert index > 0
+    dialog.target_box.setCurrentIndex(index)
+    assert dialog.fit()
+    learned = window.controller.bank.layers[0].filters[0]
+    target = linear.layers[0].filters[1]
+    np.testing.assert_allclose(learned.kernels, target.kernels, atol=1e-3)
+    assert learned.name == "sobel-x"  # the filter keeps its name; undo brings the old one back
+    window.undo_action.trigger()
+    assert window.controller.bank == linear
+
+    assert dialog.descend()
+    qtbot.waitUntil(lambda: not dialog.isLearning(), timeout=WAIT_MS)
+    losses = dialog._descent.losses
+    assert all(b < a for a, b in zip(losses, losses[1:]))  # it learns at every step
+    assert losses[-1] < losses[0] / 2
+    assert window.controller.document.can_undo()
+    window.undo_action.trigger()  # the whole descent is one undo step
+    assert window.controller.bank == linear
