@@ -13,6 +13,7 @@ from playground.engine import presets
 from playground.engine.bank import Bank, ConvLayer, Filter, Layer, PoolLayer
 from playground.engine.bankfile import dumps_bank, load_bank, parse_bank, save_bank
 from playground.engine.errors import BankError
+from playground.engine.weights import export_npy, export_snippet, import_weights
 
 __version__ = "0.1.0"
 
@@ -24,6 +25,9 @@ __all__ = [
     "Layer",
     "PoolLayer",
     "dumps_bank",
+    "export_npy",
+    "export_snippet",
+    "import_weights",
     "load_bank",
     "parse_bank",
     "presets",

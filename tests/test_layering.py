@@ -35,6 +35,7 @@ MODULES = (
     "playground.lessons",
     "playground.engine.snapshot",
     "playground.engine.learn",
+    "playground.engine.weights",
     "playground.sources",
     "playground.sources.image",
     "playground.sources.base",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -529,7 +530,7 @@ def test_learning_a_kernel_recovers_another_filters_kernel(qtbot, window):
     assert dialog.descend()
     qtbot.waitUntil(lambda: not dialog.isLearning(), timeout=WAIT_MS)
     losses = dialog._descent.losses
-    assert all(b < a for a, b in zip(losses, losses[1:]))  # it learns at every step
+    assert all(b < a for a, b in itertools.pairwise(losses))  # it learns at every step
     assert losses[-1] < losses[0] / 2
     assert window.controller.document.can_undo()
     window.undo_action.trigger()  # the whole descent is one undo step

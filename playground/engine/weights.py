@@ -1,0 +1,608 @@
+"""Trained first-layer weights in and out: import arrays as a bank, export a bank's first layer.
+
+Import (`import_weights`) reads a conv weight array and makes a one-layer bank of its C_out
+filters. Files are read without ever unpickling: ``.npy``/``.npz`` with
+``np.load(allow_pickle=False)``; ``.safetensors`` (a plain tensor format) and ``.onnx`` with their
+own packages, imported only when such a file is read; PyTorch ``.pt``/``.pth`` only through
+``torch.load(weights_only=True)``, which refuses arbitrary objects.
+
+Layouts
+-------
+``"torch"``: (C_out, C_in, kh, kw), as PyTorch, ONNX and Caffe store conv weights.
+``"keras"``: (kh, kw, C_in, C_out), as Keras and TensorFlow do.
+
+``layout="auto"`` decides from the shape (a, b, c, d) by two rules, in order:
+
+1. Channels. A first layer reads the image, so C_in is 1 (gray) or 3 (rgb) (only the one the
+   ``input`` argument names, when it is given). Torch puts C_in at axis 1 (b), Keras at axis 2
+   (c). If only one of them fits, that is the layout.
+2. Square kernels. Kernels are nearly always square: torch has them at the end (c == d), Keras
+   at the start (a == b). If both readings fit the channels and only one is square, that is the
+   layout. If only one reading fits the channels but its kernels are not square while the other
+   reading's are (e.g. (4, 2, 3, 3)), the shape is not trusted either way, unless the ``input``
+   argument named the channel count.
+
+Otherwise (e.g. (3, 3, 3, 3), or (3, 3, 3, 5)) the shape does not say, and a `BankError` asks for
+``layout='torch'`` or ``'keras'``, unless both readings give the very same filters. A 3-D array
+is one filter, (C_in, kh, kw) in torch order or (kh, kw, C_in) in Keras order, decided by the
+same rules; a 2-D array (kh, kw) is one gray kernel.
+
+ONNX and PyTorch files are torch layout by definition, so "auto" means "torch" for them.
+
+The bank gets padding "same": a trained first layer is usually run with "same" padding, and it
+keeps each feature map the size of the image, so maps line up with the picture in the viewer.
+Stride 1, dilation 1, zero border, no flip (frameworks cross-correlate, as the engine does without
+flip) and no activation: the layer's raw responses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from playground.engine.bank import (
+    INPUT_CHANNELS,
+    MAX_FILTERS,
+    MAX_KERNEL,
+    Bank,
+    ConvLayer,
+    Filter,
+)
+from playground.engine.errors import BankError
+
+LAYOUTS = ("auto", "torch", "keras")
+EXPORT_LAYOUTS = ("torch", "keras")
+FRAMEWORKS = ("numpy", "pytorch", "keras")
+
+_WEIGHT_WORDS = ("weight", "kernel")
+_NUMPY_BORDERS = {"zero": "constant", "reflect": "reflect", "replicate": "edge", "wrap": "wrap"}
+_TORCH_BORDERS = {"zero": "constant", "reflect": "reflect", "replicate": "replicate",
+                  "wrap": "circular"}  # fmt: skip
+
+
+# --- reading files -----------------------------------------------------------------------------
+
+
+def _optional(module: str, package: str, suffix: str) -> Any:
+    """Import an optional package, or a BankError saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise BankError(
+            f"reading {suffix} needs the '{package}' package: pip install {package}"
+        ) from None
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".npy", ".npz", ".safetensors", ".onnx"):
+        return suffix
+    if suffix in (".pt", ".pth"):
+        return ".pt"
+    raise BankError(
+        f"{path.name}: unknown weight file type {suffix or '(none)'}; "
+        "reads .npy, .npz, .safetensors, .onnx, .pt/.pth"
+    )
+
+
+def _plain(array: Any, path: Path, name: str) -> np.ndarray:
+    """A real-number array, or a BankError naming it."""
+    a = np.asarray(array)
+    where = f"{path.name}" if not name else f"{path.name}, array '{name}'"
+    if a.dtype == object:
+        raise BankError(
+            f"{where} holds pickled Python objects; only plain numeric arrays are read"
+        )
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise BankError(f"{where} holds {a.dtype} values; only real numbers are read")
+    return a
+
+
+def _load_numpy(path: Path) -> Any:
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as e:  # numpy refuses pickled data (an object array, a pickled file)
+        if "allow_pickle" in str(e):
+            raise BankError(
+                f"{path.name} holds pickled Python objects; only plain numeric arrays are read"
+            ) from None
+        raise BankError(f"{path.name} is not a readable numpy file: {e}") from None
+    except OSError as e:
+        raise BankError(f"cannot read {path.name}: {e}") from None
+
+
+def _read_all(path: Path) -> dict[str, np.ndarray]:
+    """Every array in the file by name (a .npy file's one array is named "")."""
+    kind = _kind(path)
+    if kind == ".npy":
+        return {"": _plain(_load_numpy(path), path, "")}
+    if kind == ".npz":
+        npz = _load_numpy(path)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            return {"": _plain(npz, path, "")}
+        out = {}
+        with npz:
+            for name in npz.files:
+                try:
+                    out[name] = _plain(npz[name], path, name)
+                except ValueError as e:
+                    if isinstance(e, BankError):
+                        raise
+                    raise BankError(
+                        f"{path.name}, array '{name}' holds pickled Python objects; "
+                        "only plain numeric arrays are read"
+                    ) from None
+        return out
+    if kind == ".safetensors":
+        st = _optional("safetensors.numpy", "safetensors", ".safetensors")
+        try:
+            loaded = st.load_file(str(path))
+        except Exception as e:  # a broken file, or a dtype numpy lacks (bfloat16)
+            raise BankError(f"cannot read {path.name}: {e}") from None
+        return {k: _plain(v, path, k) for k, v in loaded.items()}
+    if kind == ".onnx":
+        onnx = _optional("onnx", "onnx", ".onnx")
+        try:
+            helper = importlib.import_module("onnx.numpy_helper")
+            model = onnx.load(str(path))
+            loaded = {t.name: helper.to_array(t) for t in model.graph.initializer}
+        except Exception as e:
+            raise BankError(f"cannot read {path.name}: {e}") from None
+        return {k: _plain(v, path, k) for k, v in loaded.items()}
+    torch = _optional("torch", "torch", ".pt")
+    try:
+        data = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:  # weights_only refuses anything but tensors and plain containers
+        raise BankError(f"{path.name}: not a plain PyTorch weights file ({e})") from None
+    out: dict[str, np.ndarray] = {}
+    _torch_tensors(data, "", out, torch)
+    return {k: _plain(v, path, k) for k, v in out.items()}
+
+
+def _torch_tensors(data: Any, prefix: str, out: dict[str, np.ndarray], torch: Any) -> None:
+    if isinstance(data, torch.Tensor):
+        out[prefix] = data.detach().cpu().double().numpy()
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            _torch_tensors(v, f"{prefix}.{k}" if prefix else str(k), out, torch)
+
+
+def conv_tensors(path: str | Path) -> list[tuple[str, tuple[int, ...]]]:
+    """The 4-D arrays in a weight file, as (name, shape), in file order: what ``array=`` picks.
+
+    A .npy file's one array is named "".
+    """
+    path = Path(path)
+    if _kind(path) == ".safetensors":
+        st = _optional("safetensors", "safetensors", ".safetensors")
+        try:
+            with st.safe_open(str(path), framework="numpy") as f:
+                shapes = [(k, tuple(f.get_slice(k).get_shape())) for k in f.keys()]  # noqa: SIM118
+        except Exception as e:
+            raise BankError(f"cannot read {path.name}: {e}") from None
+        return [(k, s) for k, s in shapes if len(s) == 4]
+    return [(k, a.shape) for k, a in _read_all(path).items() if a.ndim == 4]
+
+
+def _listing(arrays: dict[str, np.ndarray]) -> str:
+    if not arrays:
+        return "no arrays"
+    return ", ".join(f"'{k}' {a.shape}" for k, a in arrays.items())
+
+
+def _pick_weight(arrays: dict[str, np.ndarray], path: Path, array: str | None) -> str:
+    if array is not None:
+        if array not in arrays:
+            raise BankError(f"{path.name} has no array '{array}'; found {_listing(arrays)}")
+        return array
+    if len(arrays) == 1:
+        return next(iter(arrays))
+    four = [k for k, a in arrays.items() if a.ndim == 4]
+    named = [k for k in four if any(w in k.lower() for w in _WEIGHT_WORDS)]
+    for group in (named, four):
+        if len(group) == 1:
+            return group[0]
+    if not four:
+        lower = [k for k, a in arrays.items() if a.ndim in (2, 3)]
+        named = [k for k in lower if any(w in k.lower() for w in _WEIGHT_WORDS)]
+        for group in (named, lower):
+            if len(group) == 1:
+                return group[0]
+    raise BankError(
+        f"{path.name}: cannot tell which array is the conv weight; found {_listing(arrays)}; "
+        "pass array='name'"
+    )
+
+
+def _pick_bias(
+    arrays: dict[str, np.ndarray], weight: str, c_out: int, path: Path, bias: str | None
+) -> np.ndarray | None:
+    if bias is not None:
+        if bias not in arrays:
+            raise BankError(f"{path.name} has no array '{bias}'; found {_listing(arrays)}")
+        b = arrays[bias]
+        if b.shape != (c_out,):
+            raise BankError(
+                f"{path.name}: bias '{bias}' has shape {b.shape}; the weights have "
+                f"{c_out} filters, so it must be ({c_out},)"
+            )
+        return b
+    fits = {k for k, a in arrays.items() if a.shape == (c_out,) and "bias" in k.lower()}
+    for word in _WEIGHT_WORDS:  # "conv1.weight" -> "conv1.bias", "conv/kernel" -> "conv/bias"
+        at = weight.lower().rfind(word)
+        if at >= 0:
+            twin = weight[:at] + "bias" + weight[at + len(word) :]
+            if twin in fits:
+                return arrays[twin]
+    if len(fits) == 1:
+        return arrays[fits.pop()]
+    if len(fits) > 1:
+        raise BankError(
+            f"{path.name}: several arrays could be the bias ({', '.join(sorted(fits))}); "
+            "pass bias='name'"
+        )
+    return None
+
+
+# --- layouts -----------------------------------------------------------------------------------
+
+
+def _to_torch(w: np.ndarray, layout: str, wanted: tuple[int, ...], what: str) -> np.ndarray:
+    """The weights as (C_out, C_in, kh, kw), the layout decided as the module docstring says."""
+    if w.ndim == 2:
+        return w[None, None]
+    if w.ndim not in (3, 4):
+        raise BankError(
+            f"{what} has shape {w.shape}; conv weights are 4-D (torch (C_out, C_in, kh, kw) or "
+            "keras (kh, kw, C_in, C_out)), or 2-D/3-D for one filter"
+        )
+    if w.ndim == 3:  # one filter: torch (C_in, kh, kw), keras (kh, kw, C_in)
+        torch_view, keras_view = w[None], np.moveaxis(w, 2, 0)[None]
+    else:
+        torch_view, keras_view = w, w.transpose(3, 2, 0, 1)
+    if layout == "torch":
+        return torch_view
+    if layout == "keras":
+        return keras_view
+    fits = {
+        name: view
+        for name, view in (("torch", torch_view), ("keras", keras_view))
+        if view.shape[1] in wanted
+    }
+    if not fits:
+        c_t, c_k = torch_view.shape[1], keras_view.shape[1]
+        raise BankError(
+            f"{what} has shape {w.shape}: {c_t} input channels read as torch, {c_k} as keras; "
+            "a first layer reads the image, so it needs "
+            + " or ".join(f"{c} ({'rgb' if c == 3 else 'gray'})" for c in wanted)
+        )
+    square = {
+        n for n, v in (("torch", torch_view), ("keras", keras_view)) if v.shape[2] == v.shape[3]
+    }
+    if len(fits) == 2 and len(square) == 1:
+        fits = {n: v for n, v in fits.items() if n in square}
+    elif len(fits) == 1 and len(wanted) > 1 and square and not square & set(fits):
+        fits = {}  # the channels fit only a reading with odd kernels; the other has square ones
+    if len(fits) != 1:
+        if torch_view.shape == keras_view.shape and np.array_equal(torch_view, keras_view):
+            return torch_view
+        raise BankError(
+            f"{what} has shape {w.shape}: the layout is ambiguous: pass layout='torch' or 'keras'"
+        )
+    return next(iter(fits.values()))
+
+
+# --- import ------------------------------------------------------------------------------------
+
+
+def import_weights(
+    path: str | Path,
+    layout: str = "auto",
+    input: str | None = None,
+    name: str | None = None,
+    array: str | None = None,
+    bias: str | None = None,
+) -> Bank:
+    """A one-layer bank from a trained conv weight array (see the module docstring).
+
+    Parameters
+    ----------
+    path : .npy, .npz, .safetensors, .onnx or .pt/.pth file.
+    layout : "auto", "torch" (C_out, C_in, kh, kw) or "keras" (kh, kw, C_in, C_out).
+    input : "rgb" or "gray" to require that many input channels (3 or 1); None takes it from
+        the weights.
+    name : the bank's name; the file's stem by default.
+    array : the weight array's name in a file holding several (see `conv_tensors`).
+    bias : the bias array's name; by default the one named like the weight ("conv1.weight" ->
+        "conv1.bias") or the only 1-D array of length C_out with "bias" in its name.
+
+    Raises BankError (a ValueError) with a one-line message for anything it cannot read.
+    """
+    path = Path(path)
+    if layout not in LAYOUTS:
+        raise BankError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
+    if input is not None and input not in INPUT_CHANNELS:
+        raise BankError(f"input must be rgb, gray or None; got {input!r}")
+    kind = _kind(path)
+    arrays = _read_all(path)
+    key = _pick_weight(arrays, path, array)
+    w = arrays[key]
+    what = f"{path.name}" + (f", array '{key}'" if key else "")
+    if layout == "auto" and kind in (".onnx", ".pt"):
+        layout = "torch"
+    wanted = (INPUT_CHANNELS[input],) if input else (1, 3)
+    if w.ndim in (3, 4) and max(w.shape) > max(MAX_FILTERS, MAX_KERNEL):
+        raise BankError(f"{what} has shape {w.shape}; too large for a bank")
+    t = _to_torch(w, layout, wanted, what)
+    c_out, c_in, kh, kw = t.shape
+    if c_in not in wanted:
+        raise BankError(
+            f"{what} has {c_in} input channels as {layout}; a first layer reads the image, so it "
+            "needs " + " or ".join(f"{c} ({'rgb' if c == 3 else 'gray'})" for c in wanted)
+        )
+    if c_out > MAX_FILTERS or kh > MAX_KERNEL or kw > MAX_KERNEL:
+        raise BankError(
+            f"{what}: {c_out} filters of {kh}x{kw}; at most {MAX_FILTERS} filters of "
+            f"{MAX_KERNEL}x{MAX_KERNEL} are supported"
+        )
+    b = _pick_bias(arrays, key, c_out, path, bias)
+    try:
+        filters = tuple(Filter(t[o], 0.0 if b is None else float(b[o])) for o in range(c_out))
+        layer = ConvLayer(filters, name=key, padding="same")
+        return Bank(
+            (layer,), input="rgb" if c_in == 3 else "gray", name=path.stem if name is None else name
+        )
+    except BankError as e:
+        raise BankError(f"{what}: {e}") from None
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def _first_conv(bank: Bank) -> tuple[ConvLayer, np.ndarray, np.ndarray]:
+    """The first conv layer, its weights as applied (flip done) (C_out, C_in, kh, kw) and bias."""
+    layer = next((x for x in bank.layers if isinstance(x, ConvLayer)), None)
+    if layer is None:
+        raise BankError("the bank has no conv layer to export")
+    if bank.layers[0] is not layer:
+        raise BankError("the first layer is a pool layer; only a leading conv layer is exported")
+    sizes = {f.size for f in layer.filters}
+    if len(sizes) > 1:
+        raise BankError(
+            "the first layer's filters have different sizes "
+            f"({', '.join(f'{h}x{w}' for h, w in sorted(sizes))}); one weight array needs one size"
+        )
+    w = np.stack([f.kernels for f in layer.filters])
+    if layer.flip:
+        w = w[:, :, ::-1, ::-1]
+    return layer, np.ascontiguousarray(w), np.array([f.bias for f in layer.filters])
+
+
+def export_npy(bank: Bank, path: str | Path, layout: str = "torch") -> Path:
+    """Write the first conv layer's weights as one 4-D float32 array in ``layout``.
+
+    A path ending in .npz gets a file with "weight" and "bias" arrays; any other path gets a .npy
+    file of the weights only. The weights are written as applied: a flipped layer's kernels are
+    written flipped, since frameworks cross-correlate. Stride, padding and the rest are not part
+    of the file (`export_snippet` carries them). Returns the path written.
+    """
+    if layout not in EXPORT_LAYOUTS:
+        raise BankError(f"layout must be torch or keras; got {layout!r}")
+    _, w, b = _first_conv(bank)
+    if layout == "keras":
+        w = w.transpose(2, 3, 1, 0)
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        np.savez(path, weight=w, bias=b.astype(np.float32))
+    else:
+        np.save(path, w, allow_pickle=False)
+        if path.suffix.lower() != ".npy":  # np.save appends .npy
+            path = path.with_name(path.name + ".npy")
+    return path
+
+
+def _pair_text(pair: tuple[int, int]) -> str:
+    return f"({pair[0]}, {pair[1]})"
+
+
+def _nested(array: np.ndarray, indent: str) -> str:
+    """Exact (repr) values as a nested list literal, one top-level item a line."""
+    rows = [indent + "    " + repr(item) + "," for item in array.tolist()]
+    return "[\n" + "\n".join(rows) + "\n" + indent + "]"
+
+
+_PADDING_CODE = '''
+
+def padding_amounts(h, w):
+    """(top, bottom, left, right) pixels of padding on an h x w input."""
+    if PADDING == "valid":
+        return 0, 0, 0, 0
+    if PADDING == "same":  # output ceil(size / stride), extra pixel after
+        amounts = []
+        for size, k, s, d in ((h, KH, STRIDE[0], DILATION[0]), (w, KW, STRIDE[1], DILATION[1])):
+            total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
+            amounts += [total // 2, total - total // 2]
+        return tuple(amounts)
+    return PADDING[0], PADDING[0], PADDING[1], PADDING[1]
+'''
+
+
+def _header(layer: ConvLayer, w: np.ndarray) -> str:
+    padding = repr(layer.padding) if isinstance(layer.padding, str) else _pair_text(layer.padding)
+    return (
+        f"KH, KW = {w.shape[2]}, {w.shape[3]}\n"
+        f"STRIDE = {_pair_text(layer.stride)}\n"
+        f"DILATION = {_pair_text(layer.dilation)}\n"
+        f"PADDING = {padding}  # 'same', 'valid' or (y, x) pixels each side\n"
+        f"BORDER = {layer.border!r}  # how padding is filled\n"
+        f"ACTIVATION = {layer.activation!r}\n"
+    )
+
+
+def export_snippet(bank: Bank, framework: str = "numpy") -> str:
+    """Ready-to-paste Python that builds the bank's first conv layer with its weights.
+
+    framework "numpy": functions ``conv_layer(x)`` on (C_in, H, W) float planes and
+    ``apply(image)`` on an HxW or HxWx3 image (uint8 scaled by 1/255, as the engine does), which
+    reproduce the engine's first layer (padding, border, stride, dilation, flip, activation).
+    "pytorch": ``conv_layer(x)`` on (N, C_in, H, W) tensors, with F.pad and F.conv2d.
+    "keras": a ``tf.keras.layers.Conv2D`` holding the weights and ``conv_layer(x)`` on
+    (N, H, W, C_in) tensors that pads like the engine first. Weights are written with repr, so
+    their values are exact; a flipped layer's kernels are written flipped.
+    """
+    if framework not in FRAMEWORKS:
+        raise BankError(f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}")
+    layer, w, b = _first_conv(bank)
+    head = _header(layer, w)
+    if framework == "numpy":
+        return _numpy_snippet(bank, w, b, head)
+    if framework == "pytorch":
+        return _torch_snippet(layer, w, b, head)
+    return _keras_snippet(layer, w, b, head)
+
+
+def _numpy_snippet(bank: Bank, w: np.ndarray, b: np.ndarray, head: str) -> str:
+    layer = bank.layers[0]
+    assert isinstance(layer, ConvLayer)
+    return f'''"""First layer of the filter bank {bank.name!r}, in plain numpy."""
+
+import numpy as np
+
+INPUT = {bank.input!r}  # 'rgb': 3 input channels, 'gray': 1 (BT.601 luma)
+# Weights as applied (cross-correlation), (C_out, C_in, KH, KW).
+WEIGHT = np.array({_nested(w, "")}, dtype=np.float64)
+BIAS = np.array({b.tolist()!r}, dtype=np.float64)
+{head}NUMPY_BORDER = {_NUMPY_BORDERS[layer.border]!r}
+{_PADDING_CODE}
+
+def activate(v):
+    if ACTIVATION == "relu":
+        return np.maximum(v, 0)
+    if ACTIVATION == "abs":
+        return np.abs(v)
+    if ACTIVATION == "sigmoid":
+        return 1 / (1 + np.exp(-np.clip(v, -80, 80)))
+    if ACTIVATION == "tanh":
+        return np.tanh(v)
+    return v
+
+
+def conv_layer(x):
+    """(C_in, H, W) float planes -> (C_out, H', W') feature maps."""
+    x = np.asarray(x, dtype=np.float64)
+    _, h, w = x.shape
+    top, bottom, left, right = padding_amounts(h, w)
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right)), mode=NUMPY_BORDER)
+    (sy, sx), (dy, dx) = STRIDE, DILATION
+    ho = (h + top + bottom - dy * (KH - 1) - 1) // sy + 1
+    wo = (w + left + right - dx * (KW - 1) - 1) // sx + 1
+    out = np.zeros((WEIGHT.shape[0], ho, wo)) + BIAS[:, None, None]
+    for i in range(KH):
+        for j in range(KW):
+            window = xp[:, i * dy : i * dy + sy * (ho - 1) + 1 : sy,
+                        j * dx : j * dx + sx * (wo - 1) + 1 : sx]
+            out += np.einsum("oc,chw->ohw", WEIGHT[:, :, i, j], window)
+    return activate(out)
+
+
+def to_planes(image):
+    """HxW or HxWx3(+alpha) image -> (C_in, H, W) float planes; uint8 is scaled by 1/255."""
+    img = np.asarray(image)
+    x = img.astype(np.float64) / 255.0 if img.dtype == np.uint8 else img.astype(np.float64)
+    if x.ndim == 3:
+        x = x[:, :, :3] if x.shape[2] >= 3 else x[:, :, 0]
+    if INPUT == "gray":
+        if x.ndim == 3:
+            x = 0.299 * x[:, :, 0] + 0.587 * x[:, :, 1] + 0.114 * x[:, :, 2]
+        return x[None]
+    return np.stack([x, x, x]) if x.ndim == 2 else np.moveaxis(x, 2, 0)
+
+
+def apply(image):
+    return conv_layer(to_planes(image))
+'''
+
+
+def _torch_snippet(layer: ConvLayer, w: np.ndarray, b: np.ndarray, head: str) -> str:
+    return f'''"""A filter bank's first conv layer in PyTorch."""
+
+import torch
+import torch.nn.functional as F
+
+# Weights as applied (PyTorch cross-correlates), (C_out, C_in, KH, KW).
+WEIGHT = torch.tensor({_nested(w, "")}, dtype=torch.float32)
+BIAS = torch.tensor({b.tolist()!r}, dtype=torch.float32)
+{head}TORCH_BORDER = {_TORCH_BORDERS[layer.border]!r}
+{_PADDING_CODE}
+ACTIVATIONS = {{"none": lambda v: v, "relu": torch.relu, "abs": torch.abs,
+               "sigmoid": torch.sigmoid, "tanh": torch.tanh}}
+
+
+def conv_layer(x):
+    """(N, C_in, H, W) float tensor -> (N, C_out, H', W')."""
+    top, bottom, left, right = padding_amounts(x.shape[-2], x.shape[-1])
+    if TORCH_BORDER == "constant":
+        x = F.pad(x, (left, right, top, bottom))
+    else:
+        x = F.pad(x, (left, right, top, bottom), mode=TORCH_BORDER)
+    y = F.conv2d(x, WEIGHT, BIAS, stride=STRIDE, dilation=DILATION)
+    return ACTIVATIONS[ACTIVATION](y)
+'''
+
+
+def _keras_snippet(layer: ConvLayer, w: np.ndarray, b: np.ndarray, head: str) -> str:
+    kw = w.transpose(2, 3, 1, 0)  # (KH, KW, C_in, C_out)
+    act = {"none": "None", "relu": '"relu"', "abs": "tf.abs", "sigmoid": '"sigmoid"',
+           "tanh": '"tanh"'}[layer.activation]  # fmt: skip
+    return f'''"""A filter bank's first conv layer in Keras / TensorFlow (channels last)."""
+
+import numpy as np
+import tensorflow as tf
+
+# Weights as applied (Keras cross-correlates), (KH, KW, C_in, C_out).
+WEIGHT = np.array({_nested(kw, "")}, dtype=np.float32)
+BIAS = np.array({b.tolist()!r}, dtype=np.float32)
+{head}{_PADDING_CODE}
+
+# Padding is done by pad_axis() below, the engine's way; the stride by slicing the stride-1
+# output (TensorFlow cannot combine strides > 1 with dilation > 1 in one Conv2D).
+conv = tf.keras.layers.Conv2D(
+    {w.shape[0]}, (KH, KW), strides=1, padding="valid", dilation_rate=DILATION,
+    activation={act},
+)
+conv.build((None, None, None, {w.shape[1]}))
+conv.set_weights([WEIGHT, BIAS])
+
+
+def pad_axis(x, axis, before, after):
+    """Pad one axis of x the engine's way (BORDER)."""
+    if before == 0 and after == 0:
+        return x
+    n = x.shape[axis]
+    if BORDER == "zero":
+        pads = [[0, 0]] * 4
+        pads[axis] = [before, after]
+        return tf.pad(x, pads)
+    if BORDER == "reflect":
+        pads = [[0, 0]] * 4
+        pads[axis] = [before, after]
+        return tf.pad(x, pads, mode="REFLECT")
+    if BORDER == "replicate":
+        idx = tf.clip_by_value(tf.range(-before, n + after), 0, n - 1)
+        return tf.gather(x, idx, axis=axis)
+    return tf.gather(x, tf.range(-before, n + after) % n, axis=axis)  # wrap
+
+
+def conv_layer(x):
+    """(N, H, W, C_in) float tensor -> (N, H', W', C_out)."""
+    top, bottom, left, right = padding_amounts(x.shape[1], x.shape[2])
+    x = pad_axis(pad_axis(x, 1, top, bottom), 2, left, right)
+    return conv(x)[:, :: STRIDE[0], :: STRIDE[1], :]
+'''
+
+
+__all__ = ["conv_tensors", "export_npy", "export_snippet", "import_weights"]

@@ -1,0 +1,518 @@
+"""Importing trained weights, exporting them and the code snippets, against the reference."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from playground import Bank, BankError, ConvLayer, Filter, PoolLayer
+from playground.engine import weights
+from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
+from tests.engine import reference
+
+RNG = np.random.default_rng(7)
+
+
+def torch_weights(c_out=4, c_in=3, kh=3, kw=3):
+    return RNG.normal(size=(c_out, c_in, kh, kw))
+
+
+def first_filters(bank):
+    layer = bank.layers[0]
+    return np.stack([f.kernels for f in layer.filters]), np.array([f.bias for f in layer.filters])
+
+
+def expected_maps(w, b, image, input_mode):
+    """The reference's output for torch weights w and bias b, padding 'same'."""
+    d = {
+        "format": "filter-playground.bank",
+        "version": 1,
+        "input": input_mode,
+        "layers": [
+            {
+                "type": "conv",
+                "padding": "same",
+                "filters": [{"kernels": k.tolist(), "bias": float(v)} for k, v in zip(w, b)],
+            }
+        ],
+    }
+    return reference.run(d, image)[0][0]
+
+
+def assert_close(got, want):
+    scale = max(1.0, float(np.abs(want).max()))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5 * scale)
+
+
+# --- layouts -----------------------------------------------------------------------------------
+
+
+def test_torch_layout(tmp_path):
+    w = torch_weights(5, 3, 5, 5)
+    np.save(tmp_path / "w.npy", w)
+    bank = import_weights(tmp_path / "w.npy", layout="torch")
+    got, bias = first_filters(bank)
+    np.testing.assert_array_equal(got, w)
+    np.testing.assert_array_equal(bias, 0)
+    assert bank.input == "rgb"
+    assert bank.name == "w"
+    layer = bank.layers[0]
+    assert layer.padding == "same" and layer.stride == (1, 1) and not layer.flip
+    image = RNG.random((9, 11, 3))
+    assert_close(bank.apply(image)[0], expected_maps(w, np.zeros(5), image, "rgb"))
+
+
+def test_keras_layout(tmp_path):
+    w = torch_weights(6, 1, 3, 5)
+    np.save(tmp_path / "k.npy", w.transpose(2, 3, 1, 0))  # (kh, kw, C_in, C_out)
+    bank = import_weights(tmp_path / "k.npy", layout="keras", name="mine")
+    got, _ = first_filters(bank)
+    np.testing.assert_array_equal(got, w)
+    assert bank.input == "gray" and bank.name == "mine"
+    image = RNG.random((8, 7))
+    assert_close(bank.apply(image)[0], expected_maps(w, np.zeros(6), image, "gray"))
+
+
+def test_keras_layout_explicit_element():
+    # One weight placed by hand: keras [i, j, c, o] is torch [o, c, i, j].
+    k = np.zeros((3, 5, 3, 2))
+    k[1, 4, 2, 1] = 7.0
+    t = weights._to_torch(k, "keras", (1, 3), "k")
+    assert t.shape == (2, 3, 3, 5)
+    assert t[1, 2, 1, 4] == 7.0 and np.count_nonzero(t) == 1
+
+
+@pytest.mark.parametrize(
+    "shape, layout",
+    [
+        ((16, 3, 5, 5), "torch"),  # only axis 1 is 1 or 3
+        ((5, 5, 3, 16), "keras"),  # only axis 2 is 1 or 3
+        ((64, 3, 3, 3), "torch"),  # both fit; only the torch kernels (3x3) are square
+        ((3, 3, 3, 64), "keras"),  # both fit; only the keras kernels (3x3) are square
+        ((8, 1, 7, 7), "torch"),
+        ((7, 7, 1, 8), "keras"),
+    ],
+)
+def test_auto_detection(tmp_path, shape, layout):
+    w = RNG.normal(size=shape)
+    np.save(tmp_path / "w.npy", w)
+    got, _ = first_filters(import_weights(tmp_path / "w.npy"))
+    want = w if layout == "torch" else w.transpose(3, 2, 0, 1)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("shape", [(3, 3, 3, 3), (5, 3, 3, 5), (3, 1, 1, 3)])
+def test_ambiguous_layout(tmp_path, shape):
+    np.save(tmp_path / "w.npy", RNG.normal(size=shape))
+    with pytest.raises(BankError, match="layout is ambiguous: pass layout='torch' or 'keras'"):
+        import_weights(tmp_path / "w.npy")
+    assert import_weights(tmp_path / "w.npy", layout="keras").layers[0].out_channels == shape[3]
+
+
+def test_input_argument_settles_the_layout(tmp_path):
+    # torch reads C_in 3 with 1x3 kernels, keras C_in 1 with 3x3: auto picks the square keras
+    # reading, and an input mode that only one reading fits decides instead.
+    w = RNG.normal(size=(3, 3, 1, 3))
+    np.save(tmp_path / "w.npy", w)
+    auto = import_weights(tmp_path / "w.npy")
+    np.testing.assert_array_equal(first_filters(auto)[0], w.transpose(3, 2, 0, 1))
+    gray = import_weights(tmp_path / "w.npy", input="gray")
+    assert gray.input == "gray"
+    np.testing.assert_array_equal(first_filters(gray)[0], w.transpose(3, 2, 0, 1))
+    rgb = import_weights(tmp_path / "w.npy", input="rgb")
+    np.testing.assert_array_equal(first_filters(rgb)[0], w)
+
+
+def test_identical_readings_are_not_ambiguous(tmp_path):
+    np.save(tmp_path / "w.npy", np.full((1, 1, 1, 1), 2.5))
+    got, _ = first_filters(import_weights(tmp_path / "w.npy"))
+    assert got.shape == (1, 1, 1, 1) and got[0, 0, 0, 0] == 2.5
+
+
+def test_single_filter_2d_and_3d(tmp_path):
+    k = RNG.normal(size=(3, 5))
+    np.save(tmp_path / "k2.npy", k)
+    bank = import_weights(tmp_path / "k2.npy")
+    assert bank.input == "gray"
+    np.testing.assert_array_equal(first_filters(bank)[0], k[None, None])
+
+    f = RNG.normal(size=(3, 5, 5))  # torch (C_in, kh, kw); keras would read C_in 5
+    np.save(tmp_path / "k3.npy", f)
+    bank = import_weights(tmp_path / "k3.npy")
+    assert bank.input == "rgb"
+    np.testing.assert_array_equal(first_filters(bank)[0], f[None])
+
+    np.save(tmp_path / "k3k.npy", f.transpose(1, 2, 0))  # keras (kh, kw, C_in)
+    np.testing.assert_array_equal(first_filters(import_weights(tmp_path / "k3k.npy"))[0], f[None])
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def test_pickled_object_array_refused(tmp_path):
+    objects = np.array([{"a": 1}, [1, 2]], dtype=object)
+    np.save(tmp_path / "x.npy", objects, allow_pickle=True)
+    with pytest.raises(ValueError, match=r"^x\.npy holds pickled Python objects; only plain"):
+        import_weights(tmp_path / "x.npy")
+    np.savez(tmp_path / "x.npz", weight=objects)
+    with pytest.raises(BankError, match="holds pickled Python objects"):
+        import_weights(tmp_path / "x.npz")
+
+
+def test_pickle_is_never_loaded(tmp_path, monkeypatch):
+    import pickle
+
+    calls = []
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: calls.append(a))
+    np.save(tmp_path / "x.npy", np.array([object()], dtype=object), allow_pickle=True)
+    with pytest.raises(BankError):
+        import_weights(tmp_path / "x.npy")
+    assert calls == []
+
+
+@pytest.mark.parametrize("layout, shape", [("torch", (4, 2, 3, 3)), ("keras", (3, 3, 4, 8))])
+def test_wrong_channel_count(tmp_path, layout, shape):
+    np.save(tmp_path / "w.npy", RNG.normal(size=shape))
+    with pytest.raises(BankError, match=r"needs 1 \(gray\) or 3 \(rgb\)"):
+        import_weights(tmp_path / "w.npy", layout=layout)
+    # auto: the only reading that fits the channels has odd (non-square) kernels
+    with pytest.raises(BankError, match="layout is ambiguous"):
+        import_weights(tmp_path / "w.npy")
+    np.save(tmp_path / "w5.npy", RNG.normal(size=(4, 5, 2, 2)))  # fits no reading
+    with pytest.raises(BankError, match=r"first layer reads the image, so it needs 1 \(gray\)"):
+        import_weights(tmp_path / "w5.npy")
+
+
+def test_input_mode_must_match(tmp_path):
+    np.save(tmp_path / "w.npy", torch_weights(2, 3))
+    with pytest.raises(BankError, match=r"needs 1 \(gray\)"):
+        import_weights(tmp_path / "w.npy", layout="torch", input="gray")
+
+
+def test_bad_arguments_and_files(tmp_path):
+    np.save(tmp_path / "w.npy", torch_weights())
+    with pytest.raises(BankError, match="layout must be"):
+        import_weights(tmp_path / "w.npy", layout="caffe")
+    with pytest.raises(BankError, match="input must be"):
+        import_weights(tmp_path / "w.npy", input="rgba")
+    with pytest.raises(BankError, match="unknown weight file type"):
+        import_weights(tmp_path / "w.txt")
+    with pytest.raises(BankError, match="cannot read"):
+        import_weights(tmp_path / "missing.npy")
+    np.save(tmp_path / "c.npy", np.ones((2, 3, 3, 3), dtype=np.complex64))
+    with pytest.raises(BankError, match="only real numbers"):
+        import_weights(tmp_path / "c.npy")
+    np.save(tmp_path / "n.npy", np.full((2, 3, 3, 3), np.nan))
+    with pytest.raises(BankError, match="NaN"):
+        import_weights(tmp_path / "n.npy")
+    np.save(tmp_path / "five.npy", np.ones((1, 1, 3, 3, 3)))
+    with pytest.raises(BankError, match="conv weights are 4-D"):
+        import_weights(tmp_path / "five.npy")
+
+
+# --- npz ---------------------------------------------------------------------------------------
+
+
+def test_npz_weight_and_bias_applied(tmp_path):
+    w, b = torch_weights(4, 3, 3, 3), RNG.normal(size=4)
+    np.savez(
+        tmp_path / "m.npz",
+        **{"conv1.weight": w, "conv1.bias": b, "fc.weight": RNG.normal(size=(10, 4))},
+    )
+    bank = import_weights(tmp_path / "m.npz")
+    got_w, got_b = first_filters(bank)
+    np.testing.assert_array_equal(got_w, w)
+    np.testing.assert_array_equal(got_b, b)
+    assert bank.layers[0].name == "conv1.weight"
+    image = RNG.random((10, 9, 3))
+    out = bank.apply(image)[0]
+    assert_close(out, expected_maps(w, b, image, "rgb"))
+    # The bias is really added: without it every map is lower by exactly its bias.
+    assert_close(out - b[:, None, None], expected_maps(w, np.zeros(4), image, "rgb"))
+
+
+def test_npz_keras_names(tmp_path):
+    w, b = torch_weights(3, 3, 5, 5), RNG.normal(size=3)
+    np.savez(tmp_path / "k.npz", **{"conv/kernel": w.transpose(2, 3, 1, 0), "conv/bias": b})
+    got_w, got_b = first_filters(import_weights(tmp_path / "k.npz"))
+    np.testing.assert_array_equal(got_w, w)
+    np.testing.assert_array_equal(got_b, b)
+
+
+def test_npz_several_weights_needs_array(tmp_path):
+    w1, w2 = torch_weights(4, 3), torch_weights(8, 1, 5, 5)
+    b1, b2 = RNG.normal(size=4), RNG.normal(size=8)
+    np.savez(tmp_path / "two.npz", a_weight=w1, a_bias=b1, b_weight=w2, b_bias=b2)
+    with pytest.raises(BankError, match=r"found 'a_weight' \(4, 3, 3, 3\), .*pass array='name'"):
+        import_weights(tmp_path / "two.npz")
+    bank = import_weights(tmp_path / "two.npz", array="b_weight")
+    got_w, got_b = first_filters(bank)
+    np.testing.assert_array_equal(got_w, w2)
+    np.testing.assert_array_equal(got_b, b2)  # b_weight -> b_bias
+    assert conv_tensors(tmp_path / "two.npz") == [
+        ("a_weight", (4, 3, 3, 3)),
+        ("b_weight", (8, 1, 5, 5)),
+    ]
+    with pytest.raises(BankError, match="has no array 'nope'"):
+        import_weights(tmp_path / "two.npz", array="nope")
+
+
+def test_npz_bias_by_name_and_errors(tmp_path):
+    w = torch_weights(2, 3)
+    np.savez(tmp_path / "b.npz", w=w, bias_x=np.ones(2), bias_y=np.full(2, 2.0))
+    with pytest.raises(BankError, match="several arrays could be the bias"):
+        import_weights(tmp_path / "b.npz", array="w")
+    _, b = first_filters(import_weights(tmp_path / "b.npz", array="w", bias="bias_y"))
+    np.testing.assert_array_equal(b, [2.0, 2.0])
+    np.savez(tmp_path / "bad.npz", weight=w, bias=np.ones(3))
+    _, b = first_filters(import_weights(tmp_path / "bad.npz"))  # wrong length: not the bias
+    np.testing.assert_array_equal(b, 0)
+    with pytest.raises(BankError, match=r"must be \(2,\)"):
+        import_weights(tmp_path / "bad.npz", bias="bias")
+
+
+def test_npz_without_conv_weight(tmp_path):
+    np.savez(tmp_path / "none.npz", a=np.ones(3), b=np.ones((2, 2, 2, 2, 2)))
+    with pytest.raises(BankError, match=r"found 'a' \(3,\), 'b' \(2, 2, 2, 2, 2\)"):
+        import_weights(tmp_path / "none.npz")
+
+
+# --- optional formats --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "suffix, module, message",
+    [
+        (".safetensors", "safetensors", "pip install safetensors"),
+        (".onnx", "onnx", "pip install onnx"),
+        (".pt", "torch", "pip install torch"),
+        (".pth", "torch", "pip install torch"),
+    ],
+)
+def test_missing_optional_library(tmp_path, monkeypatch, suffix, module, message):
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
+    if module == "safetensors":
+        monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    path = tmp_path / f"w{suffix}"
+    path.write_bytes(b"\0" * 16)
+    want = f"reading {'.pt' if module == 'torch' else suffix} needs the '{module}' package"
+    with pytest.raises(BankError, match=f"^{want}: {message}$"):
+        import_weights(path)
+    with pytest.raises(BankError, match=message):
+        conv_tensors(path)
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def _bank(w, b, input_mode, **layer):
+    filters = tuple(Filter(k, float(v)) for k, v in zip(w, b))
+    return Bank((ConvLayer(filters, **layer),), input=input_mode)
+
+
+@pytest.mark.parametrize("layout", ["torch", "keras"])
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_export_round_trip(tmp_path, layout, suffix):
+    w, b = torch_weights(4, 3, 5, 5), RNG.normal(size=4)
+    bank = _bank(w, b, "rgb", padding="same")
+    path = export_npy(bank, tmp_path / f"out{suffix}", layout=layout)
+    assert path == tmp_path / f"out{suffix}"
+    back = import_weights(path, layout=layout)
+    got_w, got_b = first_filters(back)
+    np.testing.assert_array_equal(got_w, w.astype(np.float32))
+    if suffix == ".npz":
+        np.testing.assert_array_equal(got_b, b.astype(np.float32))
+        with np.load(path) as z:
+            assert sorted(z.files) == ["bias", "weight"]
+            assert z["weight"].dtype == np.float32
+    else:
+        np.testing.assert_array_equal(got_b, 0)
+        raw = np.load(path)
+        assert raw.dtype == np.float32
+        assert raw.shape == ((4, 3, 5, 5) if layout == "torch" else (5, 5, 3, 4))
+    assert back == import_weights(path)  # auto detects what was written
+
+
+def test_export_writes_flip_as_applied(tmp_path):
+    w = torch_weights(2, 1, 3, 3)
+    bank = _bank(w, [0.0, 0.0], "gray", padding="same", flip=True)
+    back = import_weights(export_npy(bank, tmp_path / "f.npz"))
+    image = RNG.random((7, 8))
+    assert_close(back.apply(image)[0], bank.apply(image)[0])
+
+
+def test_export_suffix_added_and_errors(tmp_path):
+    bank = _bank(torch_weights(2, 1), [0, 0], "gray")
+    assert export_npy(bank, tmp_path / "w") == tmp_path / "w.npy"
+    assert (tmp_path / "w.npy").exists()
+    with pytest.raises(BankError, match="layout must be torch or keras"):
+        export_npy(bank, tmp_path / "x.npy", layout="auto")
+    pooled = Bank((PoolLayer(), *bank.layers), input="gray")
+    with pytest.raises(BankError, match="pool layer"):
+        export_npy(pooled, tmp_path / "x.npy")
+    mixed = Bank(
+        (ConvLayer((Filter(np.ones((1, 3, 3))), Filter(np.ones((1, 5, 5)))), padding="same"),),
+        input="gray",
+    )
+    with pytest.raises(BankError, match="different sizes"):
+        export_npy(mixed, tmp_path / "x.npy")
+
+
+# --- snippets ----------------------------------------------------------------------------------
+
+SNIPPET_LAYERS = [
+    dict(padding="same"),
+    dict(padding="same", border="reflect", activation="relu", flip=True),
+    dict(padding="valid", stride=2, dilation=(1, 2), activation="tanh"),
+    dict(padding=(2, 1), border="replicate", activation="abs", stride=(1, 2)),
+    dict(padding="same", border="wrap", stride=3, activation="sigmoid", dilation=2),
+]
+
+
+@pytest.mark.parametrize("settings", SNIPPET_LAYERS)
+@pytest.mark.parametrize("input_mode", ["rgb", "gray"])
+def test_numpy_snippet_reproduces_engine(settings, input_mode):
+    c_in = 3 if input_mode == "rgb" else 1
+    w, b = torch_weights(3, c_in, 3, 4), RNG.normal(size=3)
+    bank = _bank(w, b, input_mode, **settings)
+    code = export_snippet(bank, "numpy")
+    namespace: dict = {}
+    exec(compile(code, "<snippet>", "exec"), namespace)  # our own generated code
+    for image in (RNG.random((13, 12, 3)), (RNG.random((9, 10)) * 255).astype(np.uint8)):
+        want = bank.apply(image)[0]
+        got = namespace["apply"](image)
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
+        # and the reference agrees
+        assert_close(got, reference.run(bank.to_dict(), image)[0][0])
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "keras"])
+@pytest.mark.parametrize("settings", SNIPPET_LAYERS)
+def test_framework_snippets_compile_and_hold_exact_weights(framework, settings):
+    w, b = torch_weights(2, 3, 3, 3), RNG.normal(size=2)
+    bank = _bank(w, b, "rgb", **settings)
+    code = export_snippet(bank, framework)
+    compile(code, "<snippet>", "exec")
+    applied = w[:, :, ::-1, ::-1] if settings.get("flip") else w
+    for v in applied.ravel().tolist() + b.tolist():
+        assert repr(v) in code
+    assert ("F.conv2d" if framework == "pytorch" else "tf.keras.layers.Conv2D") in code
+
+
+def test_snippet_padding_helper_matches_reference():
+    # The pytorch/keras snippets share the numpy snippet's padding_amounts; check it directly.
+    bank = _bank(torch_weights(1, 1, 4, 5), [0.0], "gray", padding="same", stride=(2, 3))
+    code = export_snippet(bank, "pytorch")
+    assert weights._PADDING_CODE in code
+    ns: dict = {}
+    w = np.stack([f.kernels for f in bank.layers[0].filters])
+    exec(weights._header(bank.layers[0], w) + weights._PADDING_CODE, ns)
+    layer = bank.to_dict()["layers"][0]
+    for h, w in [(7, 8), (10, 11), (1, 1)]:
+        top, bottom = reference.padding_amounts(layer, h, 4, 2, 1)
+        left, right = reference.padding_amounts(layer, w, 5, 3, 1)
+        assert ns["padding_amounts"](h, w) == (top, bottom, left, right)
+
+
+def test_snippet_bad_framework():
+    bank = _bank(torch_weights(1, 1), [0.0], "gray")
+    with pytest.raises(BankError, match="framework must be"):
+        export_snippet(bank, "jax")
+
+
+def test_reexported():
+    import playground
+
+    assert playground.import_weights is import_weights
+    assert playground.export_npy is export_npy
+    assert playground.export_snippet is export_snippet
+
+
+# Stand-ins for the optional libraries (not installed here), to test how their results are used.
+
+
+class _FakeSlice:
+    def __init__(self, a):
+        self.a = a
+
+    def get_shape(self):
+        return list(self.a.shape)
+
+
+class _FakeSafeOpen:
+    def __init__(self, tensors):
+        self.tensors = tensors
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def keys(self):
+        return list(self.tensors)
+
+    def get_slice(self, k):
+        return _FakeSlice(self.tensors[k])
+
+
+def test_safetensors_with_the_library(tmp_path, monkeypatch):
+    import types
+
+    w, b = torch_weights(4, 3, 3, 3), RNG.normal(size=4)
+    tensors = {"stem.conv.weight": w, "stem.conv.bias": b, "head.weight": RNG.normal(size=(2, 4))}
+    numpy_mod = types.ModuleType("safetensors.numpy")
+    numpy_mod.load_file = lambda p: dict(tensors)
+    top = types.ModuleType("safetensors")
+    top.safe_open = lambda p, framework: _FakeSafeOpen(tensors)
+    monkeypatch.setitem(sys.modules, "safetensors", top)
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", numpy_mod)
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"")
+    assert conv_tensors(path) == [("stem.conv.weight", (4, 3, 3, 3))]
+    got_w, got_b = first_filters(import_weights(path, array="stem.conv.weight"))
+    np.testing.assert_array_equal(got_w, w)
+    np.testing.assert_array_equal(got_b, b)
+
+
+def test_torch_file_uses_weights_only(tmp_path, monkeypatch):
+    import types
+
+    w, b = torch_weights(2, 1, 5, 5), RNG.normal(size=2)
+
+    class Tensor:
+        def __init__(self, a):
+            self.a = a
+
+        def detach(self):
+            return self
+
+        def cpu(self):
+            return self
+
+        def double(self):
+            return self
+
+        def numpy(self):
+            return self.a
+
+    calls = []
+
+    def load(path, map_location=None, weights_only=False):
+        calls.append(weights_only)
+        return {"state_dict": {"conv.weight": Tensor(w), "conv.bias": Tensor(b)}, "epoch": 3}
+
+    fake = types.ModuleType("torch")
+    fake.Tensor, fake.load = Tensor, load
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    path = tmp_path / "m.pt"
+    path.write_bytes(b"")
+    got_w, got_b = first_filters(import_weights(path))
+    assert calls == [True]
+    np.testing.assert_array_equal(got_w, w)
+    np.testing.assert_array_equal(got_b, b)
+    assert conv_tensors(path) == [("state_dict.conv.weight", (2, 1, 5, 5))]
