@@ -25,8 +25,10 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -46,6 +48,7 @@ from playground.engine.bank import Bank, ConvLayer, Filter
 from playground.engine.bankfile import load_bank, write_atomic
 from playground.engine.errors import BankError
 from playground.engine.snapshot import png_with_bank
+from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
 from playground.lessons import LESSONS
 from playground.sources.camera import CAMERA_SIZES, list_cameras
 from playground.sources.patterns import PATTERNS
@@ -272,6 +275,18 @@ class MainWindow(QMainWindow):
             None,
             "Save a picture of the source and every feature map",
         )
+        self.import_action = self._action(
+            "&Import trained weights…",
+            self._on_import_weights,
+            None,
+            "A conv layer's weights (.npy, .npz, .safetensors, .onnx, .pt) as a bank",
+        )
+        self.export_weights_action = self._action(
+            "Export &weights…",
+            self._on_export_weights,
+            None,
+            "The first layer's weights as .npz (weight, bias), in PyTorch or Keras layout",
+        )
         self.record_action = self._action(
             "&Record panes to video…",
             self._on_record,
@@ -326,6 +341,14 @@ class MainWindow(QMainWindow):
             self.record_action,
         ):
             menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.import_action)
+        menu.addAction(self.export_weights_action)
+        self.snippet_menu = menu.addMenu("&Copy code for the first layer")
+        for framework, label in (("pytorch", "PyTorch"), ("keras", "Keras"), ("numpy", "numpy")):
+            action = self.snippet_menu.addAction(label)
+            action.setStatusTip(f"Copy code that builds the first layer in {label}")
+            action.triggered.connect(lambda _=False, f=framework: self.copy_snippet(f))
         menu.addSeparator()
         menu.addAction(self.quit_action)
 
@@ -880,6 +903,88 @@ class MainWindow(QMainWindow):
             self._show_message(str(e))
             return False
         self._show_message(f"Exported {path} (the bank is inside: open it as a bank)")
+        return True
+
+    # --- weights exchange -------------------------------------------------------------------
+
+    def _on_import_weights(self) -> None:
+        if not self._confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Import trained weights",
+            self._dialog_dir(),
+            "Conv weights (*.npy *.npz *.safetensors *.onnx *.pt *.pth);;All files (*)",
+        )
+        if path:
+            self._remember_dir(path)
+            self.import_weights_file(path)
+
+    def import_weights_file(self, path: str | Path) -> bool:
+        """Open a file of trained conv weights as a new, unsaved bank. Asks for the layout
+        when the shape does not tell, and for the tensor when the file holds several."""
+        options: dict[str, str] = {}
+        for _ in range(3):  # at most: choose the tensor, then the layout
+            try:
+                bank = import_weights(path, **options)
+            except BankError as e:
+                message = str(e)
+                if "ambiguous" in message and "layout" not in options:
+                    layouts = ["torch (C_out, C_in, kh, kw)", "keras (kh, kw, C_in, C_out)"]
+                    choice, ok = QInputDialog.getItem(
+                        self, "Weight layout", f"{message}\nThe array's layout:", layouts, 0, False
+                    )
+                    if not ok:
+                        return False
+                    options["layout"] = choice.split()[0]
+                    continue
+                if "array=" in message and "array" not in options:
+                    tensors = conv_tensors(path)
+                    items = [f"{name} {tuple(shape)}" for name, shape in tensors]
+                    choice, ok = QInputDialog.getItem(
+                        self, "Which weights", "The conv weights to import:", items, 0, False
+                    )
+                    if not ok:
+                        return False
+                    options["array"] = tensors[items.index(choice)][0]
+                    continue
+                self._show_message(message)
+                return False
+            self.controller.new_bank(bank)
+            self.controller.document.forget_saved()
+            self.lesson_banner.hide()
+            self._show_message(f"Imported {Path(path).name}: {bank.layers[0].out_channels} filters")
+            return True
+        return False
+
+    def _on_export_weights(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Export weights",
+            str(Path(self._dialog_dir()) / "weights.npz"),
+            "PyTorch layout (*.npz);;Keras layout (*.npz)",
+        )
+        if path:
+            self.export_weights_file(path, "keras" if chosen.startswith("Keras") else "torch")
+
+    def export_weights_file(self, path: str | Path, layout: str) -> bool:
+        try:
+            written = export_npy(self.controller.bank, path, layout)
+        except BankError as e:
+            self._show_message(str(e))
+            return False
+        self._show_message(f"Exported the first layer's weights to {written} ({layout} layout)")
+        return True
+
+    def copy_snippet(self, framework: str) -> bool:
+        """Put code that builds the first layer (with its weights) on the clipboard."""
+        try:
+            code = export_snippet(self.controller.bank, framework)
+        except BankError as e:
+            self._show_message(str(e))
+            return False
+        QApplication.clipboard().setText(code)
+        self._show_message(f"Copied {framework} code for the first layer to the clipboard")
         return True
 
     # --- recording --------------------------------------------------------------------------

@@ -535,3 +535,43 @@ def test_learning_a_kernel_recovers_another_filters_kernel(qtbot, window):
     assert window.controller.document.can_undo()
     window.undo_action.trigger()  # the whole descent is one undo step
     assert window.controller.bank == linear
+
+
+def test_importing_trained_weights_asks_what_the_file_cannot_tell(
+    qtbot, window, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QInputDialog
+
+    rng = np.random.default_rng(4)
+    keras = rng.standard_normal((3, 3, 3, 3)).astype(np.float32)  # (kh, kw, C_in, C_out)
+    other = rng.standard_normal((8, 3, 5, 5)).astype(np.float32)
+    np.savez(tmp_path / "model.npz", first=keras, second=other)
+    asked = []
+
+    def get_item(parent, title, label, items, current, editable):
+        asked.append(title)
+        wanted = "first" if title == "Which weights" else "keras"
+        return next(i for i in items if i.startswith(wanted)), True
+
+    monkeypatch.setattr(QInputDialog, "getItem", get_item)
+    assert window.import_weights_file(tmp_path / "model.npz")
+    assert asked == ["Which weights", "Weight layout"]
+    bank = window.controller.bank
+    assert bank.input == "rgb" and bank.layers[0].out_channels == 3
+    for o, f in enumerate(bank.layers[0].filters):
+        np.testing.assert_array_equal(f.kernels, keras[:, :, :, o].transpose(2, 0, 1))
+    assert window.controller.document.dirty  # an import is a new, unsaved bank
+    wait_for_outputs(qtbot, window, bank, sample())
+
+
+def test_exporting_weights_and_code(qtbot, window, tmp_path):
+    bank = window.controller.bank
+    assert window.export_weights_file(tmp_path / "w.npz", "torch")
+    with np.load(tmp_path / "w.npz", allow_pickle=False) as saved:
+        weight = saved["weight"]
+    assert weight.shape == (4, 3, 3, 3)
+    np.testing.assert_allclose(weight[2], bank.layers[0].filters[2].kernels, atol=1e-6)
+    assert window.copy_snippet("numpy")
+    from PySide6.QtWidgets import QApplication
+
+    assert "def conv_layer" in QApplication.clipboard().text()
