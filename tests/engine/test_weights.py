@@ -435,48 +435,43 @@ def test_reexported():
 # Stand-ins for the optional libraries (not installed here), to test how their results are used.
 
 
-class _FakeSlice:
-    def __init__(self, a):
-        self.a = a
-
-    def get_shape(self):
-        return list(self.a.shape)
-
-
-class _FakeSafeOpen:
-    def __init__(self, tensors):
-        self.tensors = tensors
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def keys(self):
-        return list(self.tensors)
-
-    def get_slice(self, k):
-        return _FakeSlice(self.tensors[k])
-
-
-def test_safetensors_with_the_library(tmp_path, monkeypatch):
-    import types
+def test_safetensors_file(tmp_path):
+    from safetensors.numpy import save_file
 
     w, b = torch_weights(4, 3, 3, 3), RNG.normal(size=4)
     tensors = {"stem.conv.weight": w, "stem.conv.bias": b, "head.weight": RNG.normal(size=(2, 4))}
-    numpy_mod = types.ModuleType("safetensors.numpy")
-    numpy_mod.load_file = lambda p: dict(tensors)
-    top = types.ModuleType("safetensors")
-    top.safe_open = lambda p, framework: _FakeSafeOpen(tensors)
-    monkeypatch.setitem(sys.modules, "safetensors", top)
-    monkeypatch.setitem(sys.modules, "safetensors.numpy", numpy_mod)
     path = tmp_path / "m.safetensors"
-    path.write_bytes(b"")
+    save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(path))
     assert conv_tensors(path) == [("stem.conv.weight", (4, 3, 3, 3))]
     got_w, got_b = first_filters(import_weights(path, array="stem.conv.weight"))
     np.testing.assert_array_equal(got_w, w)
     np.testing.assert_array_equal(got_b, b)
+
+
+def test_onnx_file_offers_its_conv_weights(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = torch_weights(2, 1, 5, 5).astype(np.float32)
+    b = RNG.normal(size=2).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "conv.weight", "conv.bias"], ["y"], pads=[2, 2, 2, 2])],
+        "net",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 8, 8])],
+        initializer=[
+            numpy_helper.from_array(w, "conv.weight"),
+            numpy_helper.from_array(b, "conv.bias"),
+        ],
+    )
+    path = tmp_path / "net.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    assert conv_tensors(path) == [("conv.weight", (2, 1, 5, 5))]
+    bank = import_weights(path)
+    assert bank.input == "gray"
+    got_w, got_b = first_filters(bank)
+    np.testing.assert_allclose(got_w, w, atol=1e-7)
+    np.testing.assert_allclose(got_b, b, atol=1e-7)
 
 
 def test_torch_file_uses_weights_only(tmp_path, monkeypatch):
