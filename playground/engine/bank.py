@@ -407,6 +407,50 @@ def _same_filter(f: Filter, g: Filter) -> bool:
     )
 
 
+def image_planes(image: Any, mode: str, dtype: type = np.float32) -> np.ndarray:
+    """An image as first-layer input planes (C, H, W): the format's rules in one place.
+
+    HxW or HxWxC (C = 1, 3 or 4; alpha dropped). uint8 is scaled by 1/255; floats and other
+    integers are taken as they are. ``mode`` "gray" is BT.601 luma, "rgb" three planes (a gray
+    image repeated). ``dtype`` float32 for the engine, float64 where a fit needs the precision.
+    Raises BankError for empty, non-finite or non-numeric images.
+    """
+    img = np.asarray(image)
+    if img.ndim == 3 and img.shape[2] in (1, 3, 4):
+        img = img[:, :, 0] if img.shape[2] == 1 else img[:, :, :3]
+    elif img.ndim != 2:
+        raise BankError(f"an image is HxW or HxWx3, got shape {img.shape}")
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise BankError(f"the image is empty ({img.shape[0]}x{img.shape[1]})")
+    if img.dtype == np.uint8:
+        scale = 1.0 / 255.0
+    elif np.issubdtype(img.dtype, np.floating) or np.issubdtype(img.dtype, np.integer):
+        scale = 1.0
+        if not np.issubdtype(img.dtype, np.integer) and not np.all(np.isfinite(img)):
+            raise BankError("the image contains NaN or infinity")
+        if (
+            dtype == np.float32
+            and img.dtype.kind == "f"
+            and img.dtype.itemsize > 4
+            and np.abs(img).max() > _F32_MAX
+        ):
+            # float32 would hold them as infinity (and warn); refused like infinity.
+            raise BankError(f"the image has pixel values beyond ±{_F32_MAX:.3g}")
+    else:
+        raise BankError(f"images are uint8 or float, got {img.dtype}")
+    if mode == "gray":
+        if img.ndim == 3:
+            gray = img.astype(dtype) @ (LUMA * scale).astype(dtype)
+        else:
+            gray = img.astype(dtype) * dtype(scale)
+        return np.ascontiguousarray(gray[None])
+    planes = np.empty((3, img.shape[0], img.shape[1]), dtype)
+    for c in range(3):
+        # One pass per channel: read strided (or broadcast gray), scale, write the planes.
+        np.multiply(img if img.ndim == 2 else img[:, :, c], dtype(scale), out=planes[c])
+    return planes
+
+
 @dataclass(frozen=True)
 class Bank:
     """The input mode ("rgb" or "gray") and an ordered stack of layers.
@@ -615,35 +659,7 @@ class Bank:
 
     def input_planes(self, image: np.ndarray) -> np.ndarray:
         """The image as this bank's first-layer input: (C, H, W) float32 planes."""
-        img = np.asarray(image)
-        if img.ndim == 3 and img.shape[2] in (1, 3, 4):
-            img = img[:, :, 0] if img.shape[2] == 1 else img[:, :, :3]
-        elif img.ndim != 2:
-            raise BankError(f"an image is HxW or HxWx3, got shape {img.shape}")
-        if img.shape[0] < 1 or img.shape[1] < 1:
-            raise BankError(f"the image is empty ({img.shape[0]}x{img.shape[1]})")
-        if img.dtype == np.uint8:
-            scale = 1.0 / 255.0
-        elif np.issubdtype(img.dtype, np.floating) or np.issubdtype(img.dtype, np.integer):
-            scale = 1.0
-            if not np.issubdtype(img.dtype, np.integer) and not np.all(np.isfinite(img)):
-                raise BankError("the image contains NaN or infinity")
-            if img.dtype.kind == "f" and img.dtype.itemsize > 4 and np.abs(img).max() > _F32_MAX:
-                # float32 would hold them as infinity (and warn); refused like infinity.
-                raise BankError(f"the image has pixel values beyond ±{_F32_MAX:.3g}")
-        else:
-            raise BankError(f"images are uint8 or float, got {img.dtype}")
-        if self.input == "gray":
-            if img.ndim == 3:
-                gray = img.astype(np.float32) @ (LUMA * scale).astype(np.float32)
-            else:
-                gray = img.astype(np.float32) * np.float32(scale)
-            return np.ascontiguousarray(gray[None])
-        planes = np.empty((3, img.shape[0], img.shape[1]), np.float32)
-        for c in range(3):
-            # One pass per channel: read strided (or broadcast gray), scale, write float32.
-            np.multiply(img if img.ndim == 2 else img[:, :, c], np.float32(scale), out=planes[c])
-        return planes
+        return image_planes(image, self.input)
 
     # --- editing: each returns a new bank ------------------------------------------------------
 

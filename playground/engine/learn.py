@@ -31,11 +31,11 @@ import numpy as np
 from playground.engine.bank import (
     BORDERS,
     INPUT_MODES,
-    LUMA,
     MAX_KERNEL,
     Filter,
     _choice,
     _pair,
+    image_planes,
 )
 from playground.engine.convolve import same_padding
 from playground.engine.errors import BankError
@@ -54,29 +54,9 @@ SUBSAMPLE_SEED = 0
 
 
 def _planes(image: Any, mode: str) -> np.ndarray:
-    """The image as (C, H, W) float64 planes, by the engine's rules (Bank.input_planes).
-
-    uint8 is scaled by 1/255, floats and other integers are taken as they are; HxWx4 drops alpha;
-    gray is BT.601 luma. Computed in float64 so a fit is not limited by float32 rounding.
-    """
-    img = np.asarray(image)
-    if img.ndim == 3 and img.shape[2] in (1, 3, 4):
-        img = img[:, :, 0] if img.shape[2] == 1 else img[:, :, :3]
-    elif img.ndim != 2:
-        raise BankError(f"an image is HxW or HxWx3, got shape {img.shape}")
-    if img.shape[0] < 1 or img.shape[1] < 1:
-        raise BankError(f"the image is empty ({img.shape[0]}x{img.shape[1]})")
-    if img.dtype == np.uint8:
-        x = img.astype(np.float64) / 255.0
-    elif np.issubdtype(img.dtype, np.floating) or np.issubdtype(img.dtype, np.integer):
-        x = img.astype(np.float64)
-        if not np.all(np.isfinite(x)):
-            raise BankError("the image contains NaN or infinity")
-    else:
-        raise BankError(f"images are uint8 or float, got {img.dtype}")
-    if mode == "gray":
-        return (x @ LUMA if x.ndim == 3 else x)[None]
-    return np.stack([x, x, x]) if x.ndim == 2 else np.moveaxis(x, 2, 0).copy()
+    """The image as (C, H, W) planes by the engine's rules, in float64 so a fit is not limited
+    by float32 rounding."""
+    return image_planes(image, mode, np.float64)
 
 
 def _target_map(target: Any) -> np.ndarray:
