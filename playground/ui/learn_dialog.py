@@ -96,25 +96,18 @@ class LearnDialog(QDialog):
             else "Select a filter of layer 1: learning fits a kernel to the source image."
         )
 
-    def _problem(self):
-        """(frame, target, size, filter index) or None with the reason shown."""
+    def _problem(self) -> tuple | None:
+        """The arguments `fit_kernel` and `KernelDescent` share (image, target, size, input,
+        padding, border), or None with the reason shown."""
         result = self.controller.last_result
         if result is None or result.outputs is None:
             self.status.setText("No frame to learn from yet.")
             return None
-        frame = result.frame
-        conv = self.controller.bank.layers[0]
+        bank = self.controller.bank
+        conv = bank.layers[0]
         assert isinstance(conv, ConvLayer)
-        if (
-            conv.padding not in ("same", "valid")
-            or conv.stride != (1, 1)
-            or conv.dilation
-            != (
-                1,
-                1,
-            )
-            or conv.flip
-        ):
+        plain = conv.stride == (1, 1) and conv.dilation == (1, 1) and not conv.flip
+        if conv.padding not in ("same", "valid") or not plain:
             self.status.setText(
                 "Learning fits layer 1 as stride 1, dilation 1, no flip, 'same' or 'valid' "
                 "padding: change those layer settings first."
@@ -122,16 +115,13 @@ class LearnDialog(QDialog):
             return None
         choice = self.target_box.currentData()
         if choice is None:
-            target = canny_target(frame)
+            target = canny_target(result.frame)
         else:
             # The chosen filter's map before its activation: a target a linear filter can match.
-            bank = self.controller.bank
-            conv = bank.layers[0]
-            assert isinstance(conv, ConvLayer)
             linear = replace(bank, layers=(replace(conv, activation="none"),))
-            target = linear.apply(frame)[0][choice]
+            target = linear.apply(result.frame)[0][choice]
         size = self.size_box.value()
-        return frame, target, size, self.controller.selection[1]
+        return result.frame, target, (size, size), bank.input, conv.padding, conv.border
 
     def _apply(self, learned: Filter, label: str) -> None:
         bank = self.controller.bank
@@ -148,13 +138,8 @@ class LearnDialog(QDialog):
         problem = self._problem()
         if problem is None:
             return False
-        frame, target, size, _ = problem
-        conv = self.controller.bank.layers[0]
-        assert isinstance(conv, ConvLayer)
         try:
-            learned = fit_kernel(
-                frame, target, (size, size), self.controller.bank.input, conv.padding, conv.border
-            )
+            learned = fit_kernel(*problem)
         except BankError as e:
             self.status.setText(str(e))
             return False
@@ -166,13 +151,8 @@ class LearnDialog(QDialog):
         problem = self._problem()
         if problem is None:
             return False
-        frame, target, size, _ = problem
-        conv = self.controller.bank.layers[0]
-        assert isinstance(conv, ConvLayer)
         try:
-            self._descent = KernelDescent(
-                frame, target, (size, size), self.controller.bank.input, conv.padding, conv.border
-            )
+            self._descent = KernelDescent(*problem)
         except BankError as e:
             self.status.setText(str(e))
             return False
