@@ -93,9 +93,7 @@ def _plain(array: Any, path: Path, name: str) -> np.ndarray:
     a = np.asarray(array)
     where = f"{path.name}" if not name else f"{path.name}, array '{name}'"
     if a.dtype == object:
-        raise BankError(
-            f"{where} holds pickled Python objects; only plain numeric arrays are read"
-        )
+        raise BankError(f"{where} holds pickled Python objects; only plain numeric arrays are read")
     if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
         raise BankError(f"{where} holds {a.dtype} values; only real numbers are read")
     return a
