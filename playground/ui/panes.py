@@ -1315,9 +1315,9 @@ class ChannelStory(QWidget):
 
     def _story_pane(self, title: str) -> FeatureMapPane:
         pane = FeatureMapPane(title, self._row_host)
-        # Narrower than grid panes: a 3-channel story (six panes) fits beside both docks in
-        # a 1600 px window without scrolling.
-        pane.setMinimumSize(96, 90)
+        # Narrower than grid panes: a 3-channel story (six panes) fits beside both docks in the
+        # default 1400 px window without scrolling.
+        pane.setMinimumSize(72, 80)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
         pane.setSizePolicy(policy)
