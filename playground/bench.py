@@ -6,15 +6,16 @@ next to a peer measured moments before, and the ratio is what to read.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -168,33 +169,55 @@ def _write_video(path: str, width: int, height: int, fps: float, frames: int = 9
     writer.release()
 
 
-def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, float]:
-    """Measure the real window, offscreen: displayed fps, edit latency, worst GUI stall.
-
-    Runs the GUI event loop on this thread; returns the figures it printed.
-    """
+@contextlib.contextmanager
+def _offscreen_window() -> Iterator[tuple[Any, Path]]:
+    """The real main window, offscreen, with its own settings and autosave folder (the user's
+    must neither be overwritten nor offered back); yields (window, scratch folder)."""
     import tempfile
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from playground.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
-    figures: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
-        # Its own autosave folder: the user's must neither be overwritten nor offered back.
-        window = MainWindow(settings=settings, autosave_dir=Path(tmp) / "autosave")
+    assert app is not None
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, autosave_dir=tmp / "autosave")
         window.resize(1600, 1000)
         window.show()
-        c = window.controller
+        try:
+            yield window, tmp
+        finally:
+            window.controller.document.mark_saved(tmp / "bench.json")  # no unsaved prompt
+            window.close()
 
-        def run_loop(ms: float) -> None:
-            loop = QEventLoop()
-            QTimer.singleShot(max(0, int(ms)), loop.quit)
-            loop.exec()
+
+def _run_loop(ms: float) -> None:
+    """Let the GUI event loop run for ``ms`` milliseconds."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(max(0, int(ms)), loop.quit)
+    loop.exec()
+
+
+def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, float]:
+    """Measure the real window, offscreen: displayed fps, edit latency, worst GUI stall.
+
+    Runs the GUI event loop on this thread; returns the figures it printed.
+    """
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    figures: dict[str, float] = {}
+    with _offscreen_window() as (window, tmp):
+        app = QApplication.instance()
+        c = window.controller
+        run_loop = _run_loop
 
         def displayed_fps(path: str, filters: int, k: int) -> tuple[float, float]:
             """(displayed fps, worst gap between GUI event-loop turns in ms) on a video."""
@@ -290,8 +313,6 @@ def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, flo
                 f"bank ({full_ms:.0f} ms)",
             )
         )
-        window.controller.document.mark_saved(Path(tmp) / "bench.json")
-        window.close()
     if out is not None:
         print(
             f"live pipeline, offscreen window 1600x1000, {os.cpu_count()} cores, "
@@ -371,36 +392,22 @@ def soak(minutes: float, out: TextIO | None = None) -> dict[str, float]:
     Raises SourceError if the generated video cannot be opened.
     """
     import gc
-    import tempfile
     from dataclasses import replace
 
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import Qt, QTimer
 
     from playground.sources.image import SourceError
-    from playground.ui.main_window import MainWindow
 
     def say(line: str) -> None:
         if out is not None:
             print(line, file=out, flush=True)
 
-    app = QApplication.instance() or QApplication([])
-    assert app is not None
     figures: dict[str, float] = {"minutes": minutes}
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings, autosave_dir=Path(tmp) / "autosave")
-        window.resize(1600, 1000)
-        window.show()
+    with _offscreen_window() as (window, tmp):
         c = window.controller
         # The pipeline's threads are the controller's own; the soak reads their counters.
         worker = c.worker
-
-        def run_loop(ms: float) -> None:
-            loop = QEventLoop()
-            QTimer.singleShot(max(0, int(ms)), loop.quit)
-            loop.exec()
+        run_loop = _run_loop
 
         path = os.path.join(tmp, "soak640.avi")
         _write_video(path, 640, 480, 60.0)
@@ -530,8 +537,6 @@ def soak(minutes: float, out: TextIO | None = None) -> dict[str, float]:
         compute_alive = worker.is_alive()
         supervisor.stop()
         c.resultDisplayed.disconnect(count_displayed)
-        c.document.mark_saved(Path(tmp) / "soak.json")
-        window.close()
 
     growth = rss_end - rss_start
     limit = max(SOAK_RSS_LIMIT_MB_PER_10_MIN, SOAK_RSS_LIMIT_MB_PER_10_MIN * minutes / 10)
