@@ -158,10 +158,8 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
     displays: list[list[np.ndarray]] = []
     ranges: list[list[tuple[float, float]]] = []
     for n, out in enumerate(run.outputs):
-        if same_size and all((n, o) in run.reused for o in range(len(out))):
-            displays.append(previous.displays[n])
-            ranges.append(previous.ranges[n])
-            continue
+        # A reused map keeps its index (Bank.run carries filter o over from filter o), but the
+        # layer may have lost filters since: only its maps, one by one, are carried over.
         displays.append([])
         ranges.append([])
         for o, m in enumerate(out):

@@ -555,8 +555,7 @@ class Bank:
                 # them. The story filter still computes its per-channel maps, alone.
                 out = reuse.outputs[n]
                 reused.update((n, o) for o in range(out.shape[0]))
-                if story is not None:
-                    assert plan is not None
+                if story is not None and plan is not None:  # a pool's channels have no story
                     one = replace(plan, filters=(plan.filters[story],))
                     partials = convolve.run_conv(one, x, story=0)[1][0]
             else:
@@ -590,10 +589,17 @@ class Bank:
 
         Returns (out, the story filter's partial maps or None, the filters carried over).
         """
+        shape = layer.output_size(x.shape[1], x.shape[2])
+        # A resize under "valid" or explicit padding changes the output size of every filter of
+        # the layer: nothing carried over would fit, so every filter recomputes.
+        fits = reuse.outputs[n].shape[1:] == shape
         kept = [
             o
             for o, f in enumerate(layer.filters)
-            if o != story and o < len(before.filters) and _same_filter(f, before.filters[o])
+            if fits
+            and o != story
+            and o < len(before.filters)
+            and _same_filter(f, before.filters[o])
         ]
         todo = [o for o in range(len(layer.filters)) if o not in set(kept)]
         fresh, maps = reuse.outputs[n][:0], None  # a removed filter leaves nothing to compute
@@ -601,9 +607,7 @@ class Bank:
             sub = replace(plan, filters=tuple(plan.filters[o] for o in todo))
             story_index = None if story is None else todo.index(story)
             fresh, maps = convolve.run_conv(sub, x, story=story_index)
-        # Same settings and input: a filter that kept its size kept its output size, and a
-        # layer's filters share one size (validation), so the carried-over maps fit.
-        out = np.empty((len(layer.filters), *reuse.outputs[n].shape[1:]), np.float32)
+        out = np.empty((len(layer.filters), *shape), np.float32)
         # Plane by plane: fancy indexing would build a temporary copy of all kept maps first.
         for o in kept:
             out[o] = reuse.outputs[n][o]
