@@ -76,6 +76,7 @@ class Story:
     activated: np.ndarray
     displays: list[np.ndarray] = field(default_factory=list)  # same order, reduced
     ranges: list[tuple[float, float]] = field(default_factory=list)  # same order: finite min, max
+    floor: float = 0.0  # the filter's float32 round-off: values within it are zero
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Result:
     compute_ms: float
     run: Run | None = None  # what the next computation on the same frame may reuse
     display_size: tuple[int, int] = (0, 0)
+    floors: list[list[float]] = field(default_factory=list)  # per layer, per filter: round-off
 
 
 def reduce_for_display(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -124,6 +126,51 @@ def finite_range(values: np.ndarray) -> tuple[float, float]:
     if finite.size == 0:
         return 0.0, 0.0
     return float(finite.min()), float(finite.max())
+
+
+# float32 sums of products carry a relative error of a few units of float32's resolution per
+# term; a map whose whole spread is below this many of them, relative to the magnitude of the
+# terms that made it, holds round-off and nothing else.
+_ROUND_OFF_ULPS = 8.0
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+def round_off_floors(
+    bank: Bank, run: Run, ranges: list[list[tuple[float, float]]]
+) -> list[list[float]]:
+    """Per layer, per map: the size of float32 round-off in that map. Runs on the worker thread.
+
+    A conv map's round-off grows with the magnitude of what it sums, sum_c |K_c|_1 * max|x_c|
+    plus the bias, and it carries the round-off of its inputs through the same weights. Pools
+    pass their inputs' round-off on. Values within it are indistinguishable from zero.
+    """
+    magnitude = [max(abs(float(p.min())), abs(float(p.max()))) for p in run.inputs]
+    floor = [_EPS32 * m for m in magnitude]
+    floors: list[list[float]] = []
+    for layer, layer_ranges in zip(bank.layers, ranges):
+        if isinstance(layer, ConvLayer):
+            out = []
+            for f in layer.filters:
+                l1 = np.abs(f.kernels).sum(axis=(1, 2))
+                terms = float(l1 @ np.asarray(magnitude)) + abs(f.bias)
+                out.append(_ROUND_OFF_ULPS * _EPS32 * terms + float(l1 @ np.asarray(floor)))
+            floor = out
+        floors.append(list(floor))
+        magnitude = [max(abs(lo), abs(hi)) for lo, hi in layer_ranges]
+    return floors
+
+
+def shown_range(value_range: tuple[float, float], floor: float) -> tuple[float, float]:
+    """The range a pane shows: a spread within round-off is flat, and values within it are 0.
+
+    Auto levels stretch whatever spread a map has to full contrast; without this a filter
+    that does not respond at all (sobel-y on vertical bars) shows bold stripes of 1e-8.
+    """
+    lo, hi = value_range
+    if hi - lo <= floor:
+        mid = (lo + hi) / 2
+        return (0.0, 0.0) if abs(mid) <= floor else (mid, mid)
+    return (0.0 if abs(lo) <= floor else lo, 0.0 if abs(hi) <= floor else hi)
 
 
 def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
@@ -189,6 +236,9 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
             (total_range[0] + float(bias), total_range[1] + float(bias)),
             ranges[n][f],
         ]
+    floors = round_off_floors(job.bank, run, ranges)
+    if story is not None:
+        story.floor = floors[story.layer][story.filter]
     return Result(
         job.generation,
         frame.index,
@@ -202,6 +252,7 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
         (time.perf_counter() - start) * 1000,
         run,
         job.display_size,
+        floors,
     )
 
 

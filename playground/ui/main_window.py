@@ -602,11 +602,11 @@ class MainWindow(QMainWindow):
                 pane.setMessage(result.error)
             return
         assert result.outputs is not None
-        for n, (maps, displays, ranges) in enumerate(
-            zip(result.outputs, result.displays, result.ranges)
+        for n, (maps, displays, ranges, floors) in enumerate(
+            zip(result.outputs, result.displays, result.ranges, result.floors)
         ):
             for i, display in enumerate(displays):
-                self.pane_grid.pane(n, i).setMap(display, maps[i], ranges[i])
+                self.pane_grid.pane(n, i).setMap(display, maps[i], ranges[i], floors[i])
         if self._probe_target is not None:
             self._update_probe(result)  # the probed pixel follows the live frames
         pinned = self.compare_panel.target()
@@ -625,6 +625,7 @@ class MainWindow(QMainWindow):
                 d[c + 2],
                 full=(list(story.partials), story.total, story.biased, story.activated),
                 ranges=story.ranges,
+                floor=story.floor,
             )
         self._update_display_size()
 

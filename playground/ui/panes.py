@@ -61,7 +61,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.controller.pipeline import finite_range
+from playground.controller.pipeline import finite_range, shown_range
 from playground.ui.kernel_grid import kernel_pixmap
 
 # Row-major (H, W) arrays are what numpy, OpenCV and the engine produce. With pyqtgraph's default
@@ -374,6 +374,8 @@ class FeatureMapPane(QWidget):
         self._full: np.ndarray | None = None
         self._is_rgb = False
         self._stats = (0.0, 0.0)
+        self._floor = 0.0
+        self._round_off = False  # the map holds float32 round-off and nothing else
         self._levels = (0.0, 1.0)
         self._clipped = 0.0
         self._shape_key: tuple | None = None
@@ -460,6 +462,7 @@ class FeatureMapPane(QWidget):
         display: np.ndarray,
         full: np.ndarray | None = None,
         value_range: tuple[float, float] | None = None,
+        floor: float = 0.0,
     ) -> None:
         """Show a new map (the per-frame call).
 
@@ -476,6 +479,9 @@ class FeatureMapPane(QWidget):
         value_range : (float, float), optional
             The finite min and max of `full`, when the caller has them (the compute thread
             does): then this call reads no full-resolution pixel at all.
+        floor : float, optional
+            The map's float32 round-off (the compute thread's estimate): a map whose spread is
+            within it is shown flat, and values within it read as zero.
 
         Notes
         -----
@@ -519,7 +525,10 @@ class FeatureMapPane(QWidget):
             if display.dtype != np.float32 or not display.flags.c_contiguous:
                 display = np.ascontiguousarray(display, dtype=np.float32)
             self._display, self._full = display, full
-            self._stats = finite_range(full) if value_range is None else value_range
+            raw = finite_range(full) if value_range is None else value_range
+            self._floor = floor
+            self._round_off = raw != (0.0, 0.0) and shown_range(raw, floor) == (0.0, 0.0)
+            self._stats = shown_range(raw, floor)
             if self._auto_style:
                 self._apply_auto_style()
             self._levels = _levels_for(self._levels_mode, self._fixed, *self._stats)
@@ -826,6 +835,8 @@ class FeatureMapPane(QWidget):
         if self._is_rgb:
             height, width = self._full.shape[:2]
             return f"{width}×{height} RGB", ""
+        if self._round_off:
+            return "≈ 0 (round-off)", "≈ 0"
         lo, hi = self._stats
         return f"min {_fmt(lo)}  max {_fmt(hi)}", f"{_fmt(lo)} … {_fmt(hi)}"
 
@@ -844,6 +855,8 @@ class FeatureMapPane(QWidget):
             value = (0.299 * r + 0.587 * g + 0.114 * b) / 255.0
             return f"x {x}  y {y}  rgb {r} {g} {b}", f"{x},{y}: {r} {g} {b}", value
         value = float(self._full[y, x])
+        if value != 0 and abs(value) <= self._floor:
+            return f"x {x}  y {y}  value ≈ 0 (round-off)", f"{x},{y}: ≈ 0", value
         return f"x {x}  y {y}  value {_fmt(value)}", f"{x},{y}: {_fmt(value)}", value
 
     def _pixel_at(self, pos: QPoint) -> tuple[int, int] | None:
@@ -1245,6 +1258,7 @@ class ChannelStory(QWidget):
         activated: np.ndarray,
         full: Sequence | None = None,
         ranges: Sequence[tuple[float, float]] | None = None,
+        floor: float = 0.0,
     ) -> None:
         """Show one frame of the story (display-size maps, in the order of `setStory`).
 
@@ -1260,6 +1274,8 @@ class ChannelStory(QWidget):
         ranges : sequence of (float, float), optional
             The finite min and max of each full map, in the order partials, total, biased,
             activated (as the compute thread provides them); computed here when omitted.
+        floor : float, optional
+            The filter's float32 round-off: spreads within it show flat (see `FeatureMapPane`).
         """
         if len(partials) != self._channel_count:
             raise ValueError(
@@ -1282,7 +1298,8 @@ class ChannelStory(QWidget):
         elif len(ranges) != len(maps_full):
             raise ValueError(f"{len(ranges)} value ranges for {len(maps_full)} maps")
         m = 0.0
-        for lo, hi in ranges[: len(partials_full) + 1]:
+        for value_range in ranges[: len(partials_full) + 1]:
+            lo, hi = shown_range(value_range, floor)
             m = max(m, abs(lo), abs(hi))
         if not m > 0:
             m = 1.0
@@ -1294,9 +1311,9 @@ class ChannelStory(QWidget):
         ]
         for pane, display, full_map, value_range in shared:
             pane._prepare_fixed_levels(-m, m)
-            pane.setMap(display, full_map, value_range)
-        self._bias_pane.setMap(biased, biased_full, ranges[c + 1])
-        self._act_pane.setMap(activated, activated_full, ranges[c + 2])
+            pane.setMap(display, full_map, value_range, floor)
+        self._bias_pane.setMap(biased, biased_full, ranges[c + 1], floor)
+        self._act_pane.setMap(activated, activated_full, ranges[c + 2], floor)
 
     def panes(self) -> list[FeatureMapPane]:
         """In layout order: the shown partials, the sum, the +bias and the activation panes."""

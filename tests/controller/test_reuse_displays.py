@@ -25,16 +25,17 @@ def assert_same_result(got, want) -> None:
     if want.error is not None:
         return
     assert [len(d) for d in got.displays] == [len(d) for d in want.displays]
-    for got_layer, want_layer in zip(got.displays, want.displays):
-        for a, b in zip(got_layer, want_layer):
-            assert_same_maps(a, b)
-    for got_layer, want_layer in zip(got.ranges, want.ranges):
-        np.testing.assert_allclose(got_layer, want_layer, rtol=1e-6, atol=1e-6)
+    for got_layer, want_layer, floors in zip(got.displays, want.displays, want.floors):
+        for a, b, floor in zip(got_layer, want_layer, floors):
+            assert_same_maps(a, b, floor)
+    for got_layer, want_layer, floors in zip(got.ranges, want.ranges, want.floors):
+        for a, b, floor in zip(got_layer, want_layer, floors):
+            assert_same_maps(np.array(a), np.array(b), floor)
     assert (got.story is None) == (want.story is None)
     if want.story is not None:
         assert len(got.story.displays) == len(want.story.displays)
         for a, b in zip(got.story.displays, want.story.displays):
-            assert_same_maps(a, b)
+            assert_same_maps(a, b, want.story.floor)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
