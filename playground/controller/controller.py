@@ -206,11 +206,22 @@ class Controller(QObject):
             merge_key=("kernel", layer, filt, channel),
         )
 
-    def _kernel_name(self) -> str:
-        layer, filt, channel = self._selection
+    def set_kernels(self, kernels: np.ndarray) -> bool:
+        """Replace every kernel of the selected filter with (C_in, kh, kw) ``kernels``."""
+        layer, filt, _ = self._selection
+        return self.edit(
+            lambda b: editing.set_kernels(b, layer, filt, kernels),
+            f"Edit kernels ({self._filter_name()})",
+        )
+
+    def _filter_name(self) -> str:
+        layer, filt, _ = self._selection
         conv = self.bank.layers[layer]
         name = conv.filters[filt].name if isinstance(conv, ConvLayer) else ""
-        return f"layer {layer + 1}, {name or f'filter {filt + 1}'}, channel {channel + 1}"
+        return f"layer {layer + 1}, {name or f'filter {filt + 1}'}"
+
+    def _kernel_name(self) -> str:
+        return f"{self._filter_name()}, channel {self._selection[2] + 1}"
 
     def undo(self) -> None:
         if self.document.undo():

@@ -364,6 +364,25 @@ def set_kernel(
     return bank.with_kernel(n, i, c, k)
 
 
+def set_kernels(bank: Bank, layer: int, filter: int, kernels: np.ndarray | Sequence) -> Bank:
+    """Replace every kernel of a filter with (C_in, kh, kw) ``kernels``; another kernel size
+    first resizes the filter (see resize_filter)."""
+    n, conv = _conv(bank, layer)
+    i = _filter_index(conv, n, filter)
+    f = conv.filters[i]
+    k = _array(kernels, "kernels")
+    if k.ndim != 3 or k.shape[0] != f.in_channels:
+        raise BankError(
+            f"filter {i + 1} of layer {n + 1} takes ({f.in_channels}, kh, kw) kernels; "
+            f"got shape {k.shape}"
+        )
+    if k.shape[1:] != f.size:
+        bank = resize_filter(bank, n, i, *_size(k.shape[1:], "kernel size"))
+        conv = bank.layers[n]  # type: ignore[assignment]
+        f = conv.filters[i]
+    return bank.with_layer(n, conv.with_filter(i, replace(f, kernels=k)))
+
+
 def copy_kernel_to_all_channels(bank: Bank, layer: int, filter: int, channel: int) -> Bank:
     """Give every input channel of filter ``filter`` the kernel of channel ``channel``."""
     n, conv = _conv(bank, layer)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -204,6 +205,43 @@ def make_zero_sum(k: np.ndarray) -> np.ndarray:
     """
     array = _kernel(k)
     return _bounded(array - array.mean(), "making the kernel zero-sum")
+
+
+def _filter_kernels(kernels: np.ndarray) -> np.ndarray:
+    """A float64 copy of a filter's (C_in, kh, kw) kernels, or BankError."""
+    array = np.array(kernels, dtype=np.float64)
+    if array.ndim != 3 or array.size == 0:
+        raise BankError(f"a filter's kernels are (C_in, kh, kw); got shape {array.shape}")
+    return array
+
+
+def normalize_filter_sum(kernels: np.ndarray) -> np.ndarray:
+    """Scale every kernel of a filter by one factor so that all its weights sum to 1.
+
+    A flat grey area then keeps its brightness in the filter's summed map, whatever the split of
+    the weights between channels (an RGB channel mean, 1/3 per channel, stays as it is).
+
+    Raises
+    ------
+    BankError
+        If the filter's weights sum to (nearly) zero, or a weight would pass ±MAX_WEIGHT.
+    """
+    array = _filter_kernels(kernels)
+    total = float(array.sum())
+    if abs(total) < ZERO_SUM_TOLERANCE:
+        raise BankError("the filter's weights sum to 0; it cannot be normalised to 1")
+    return _bounded(array / total, "normalising")
+
+
+def make_filter_zero_sum(kernels: np.ndarray) -> np.ndarray:
+    """Make every kernel of a filter zero-sum, so a flat area of any colour gives 0."""
+    array = _filter_kernels(kernels)
+    return np.stack([make_zero_sum(k) for k in array])
+
+
+def each_kernel(operation: Callable[[np.ndarray], np.ndarray], kernels: np.ndarray) -> np.ndarray:
+    """Apply a 2-D kernel operation (a flip, a rotation) to every kernel of a filter."""
+    return np.stack([operation(k) for k in _filter_kernels(kernels)])
 
 
 def flip_horizontal(k: np.ndarray) -> np.ndarray:

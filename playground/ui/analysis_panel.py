@@ -406,8 +406,12 @@ class KernelAnalysisPanel(QWidget):
         # leaves the rest of its height to the kernel grid above.
         return QSize(340, super().sizeHint().height())
 
-    def setKernel(self, kernel: np.ndarray) -> None:
+    def setKernel(self, kernel: np.ndarray, filter_kernels: np.ndarray | None = None) -> None:
         """Analyse and show one 2-D kernel (float weights, any kh x kw).
+
+        ``filter_kernels``: the (C_in, kh, kw) kernels of the filter it belongs to; with more than
+        one channel, the DC gain read is the filter's (what its summed map does to a flat grey
+        area), with this kernel's share beside it.
 
         A kernel that is not a finite 2-D array shows a one-line message instead; nothing raises.
         """
@@ -437,7 +441,15 @@ class KernelAnalysisPanel(QWidget):
         # Explicit levels with autoLevels=False: no min/max sampling per update (see panes.py).
         self._image_item.setImage(self._image, autoLevels=False, levels=levels)
 
-        self.dcGainLabel.setText(_dc_text(analysis.dc_gain(k), scale))
+        gain_text = _dc_text(analysis.dc_gain(k), scale)
+        whole = None if filter_kernels is None else np.asarray(filter_kernels, dtype=np.float64)
+        if whole is not None and whole.ndim == 3 and len(whole) > 1:
+            gain_text = (
+                "filter "
+                + _dc_text(float(whole.sum()), float(np.abs(whole).sum()))
+                + f"; this kernel {_number(analysis.dc_gain(k))}"
+            )
+        self.dcGainLabel.setText(gain_text)
         text, tip = _separability_texts(analysis.separability(k))
         self.separabilityLabel.setText(text)
         self.separabilityLabel.setToolTip(tip)

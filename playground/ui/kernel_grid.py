@@ -1057,18 +1057,19 @@ def preset_kernel(name: str, **params: float) -> np.ndarray:
     return np.array(preset.build(**values), dtype=np.float64)
 
 
-# name, button text, tooltip, operation. Tooltips start with the words of the spec.
+# name, button text, tooltip, operation on one kernel. Tooltips start with the words of the spec.
 _OPERATIONS: tuple[tuple[str, str, str, Callable[[np.ndarray], np.ndarray]], ...] = (
     (
         "normalise",
         "Σ = 1",
-        "Normalise (sum 1): scale the weights so they sum to 1 and keep the image's brightness",
+        "Normalise (sum 1): scale the filter's weights so they sum to 1 and keep the image's "
+        "brightness",
         kernel_ops.normalize_sum,
     ),
     (
         "zero-sum",
         "Σ = 0",
-        "Zero-sum: subtract the mean weight so flat areas give 0",
+        "Zero-sum: subtract each kernel's mean weight so flat areas give 0",
         kernel_ops.make_zero_sum,
     ),
     ("flip-horizontal", "↔", "Flip ↔: mirror left-right", kernel_ops.flip_horizontal),
@@ -1086,6 +1087,28 @@ _OPERATIONS: tuple[tuple[str, str, str, Callable[[np.ndarray], np.ndarray]], ...
         kernel_ops.transpose,
     ),
 )
+
+# The same operations on a whole filter, (C_in, kh, kw) -> (C_in, kh', kw'). Normalising a
+# filter scales all its kernels by one factor: its summed map, not each partial map, keeps a flat
+# grey area's brightness.
+_FILTER_OPERATIONS: dict[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]] = {
+    kernel_ops.normalize_sum: kernel_ops.normalize_filter_sum,
+    kernel_ops.make_zero_sum: kernel_ops.make_filter_zero_sum,
+}
+
+
+def _on_filter(operation: Callable[[np.ndarray], np.ndarray], kernels: np.ndarray) -> np.ndarray:
+    whole = _FILTER_OPERATIONS.get(operation)
+    return whole(kernels) if whole is not None else kernel_ops.each_kernel(operation, kernels)
+
+
+def dc_gain_text(gain: float) -> str:
+    """A DC gain for the readouts: 3 decimals, exponent for tiny non-zero sums."""
+    if abs(gain) < 1e-9:
+        return "0.000"
+    if abs(gain) < 5e-4:
+        return f"{gain:.1e}"
+    return f"{gain:.3f}"
 
 
 class _GridHolder(QWidget):
@@ -1132,7 +1155,11 @@ class KernelEditor(QWidget):
         (re-emitted from the model).
     kernelReplaced(object)
         A whole new 2-D float64 kernel for the current channel from a preset or an operation
-        (normalise, zero-sum, flips, rotate, transpose); its size may differ from the current one.
+        (normalise, zero-sum, flips, rotate, transpose), with "This channel only" checked; its
+        size may differ from the current one.
+    kernelsReplaced(object)
+        New (C_in, kh, kw) float64 kernels for the whole filter: a preset or an operation
+        applied to every kernel (the default).
     kernelResizeRequested(int, int)
         The user asked for kh x kw kernels (crop or zero-pad, see `kernel_ops.resize`).
     copyToAllChannelsRequested()
@@ -1145,6 +1172,7 @@ class KernelEditor(QWidget):
 
     kernelEdited = Signal(object)
     kernelReplaced = Signal(object)
+    kernelsReplaced = Signal(object)
     kernelResizeRequested = Signal(int, int)
     copyToAllChannelsRequested = Signal()
     channelSelected = Signal(int)
@@ -1209,14 +1237,26 @@ class KernelEditor(QWidget):
             "Copy to all channels: give every input channel this kernel",
         )
         copy.clicked.connect(self.copyToAllChannelsRequested)
+        only = self._tool_button(
+            "channel-only",
+            "This channel only",
+            "This channel only: presets and Σ, flip and rotate operations change only the "
+            "kernel shown; otherwise they change every kernel of the filter",
+        )
+        only.setCheckable(True)
 
         self.dcGainLabel = QLabel(self)
         self.dcGainLabel.setObjectName("dcGainLabel")
         self.dcGainLabel.setToolTip(
             "Sum of the weights: how the kernel scales a flat area.\n"
-            "1 keeps the brightness (blurs); 0 gives black on flat areas (edge detectors)."
+            "1 keeps the brightness (blurs); 0 gives black on flat areas (edge detectors).\n"
+            "filter: the sum over all the filter's kernels, what its summed map does to a flat "
+            "grey area."
         )
         self.dcGainLabel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A filter's gain follows the kernel's: in a narrow dock the line wraps rather than
+        # widening the editor.
+        self.dcGainLabel.setWordWrap(True)
 
         self.heightSpin = QSpinBox(self)
         self.widthSpin = QSpinBox(self)
@@ -1261,7 +1301,11 @@ class KernelEditor(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
-        layout.addWidget(self.channelTabs)
+        channels = QHBoxLayout()
+        channels.addWidget(self.channelTabs, 1)
+        # Beside the channel tabs: it says which of them an operation changes.
+        channels.addWidget(self.buttons["channel-only"])
+        layout.addLayout(channels)
         layout.addWidget(self.strip)
         layout.addLayout(tools)
         # The sum and size line above the grid: it stays beside the kernel whatever its size,
@@ -1319,6 +1363,7 @@ class KernelEditor(QWidget):
         self.strip.setCurrent(channel)
         self.strip.setVisible(count > 1)
         self.buttons["copy-to-all"].setEnabled(count > 1)
+        self.buttons["channel-only"].setVisible(count > 1)
         self.grid.kernelModel().setKernel(k[channel])
         # Only a new kernel size resets the spin boxes: a size typed there waits for Resize.
         if resized or not self._size_shown:
@@ -1368,13 +1413,21 @@ class KernelEditor(QWidget):
         self._clear_status()
         self.kernelEdited.emit(kernel)
 
+    def channelOnly(self) -> bool:
+        """True when presets and operations change only the kernel shown: "This channel only"
+        is checked, or the filter has one kernel."""
+        return self.buttons["channel-only"].isChecked() or len(self._kernels) == 1
+
     def _on_operation(self, operation: Callable[[np.ndarray], np.ndarray], *_: object) -> None:
-        self._replace(lambda: operation(self.grid.kernelModel().kernel()))
+        if self.channelOnly():
+            self._replace(lambda: operation(self.grid.kernelModel().kernel()))
+        else:
+            self._replace_all(lambda: _on_filter(operation, self._kernels))
 
     def _on_preset_chosen(self, name: str, *_: object) -> None:
         preset = presets.get(name)
         if not preset.params:
-            self._replace(lambda: preset_kernel(name))
+            self._use_preset(lambda: preset_kernel(name))
             return
         dialog = PresetDialog(preset, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -1385,7 +1438,13 @@ class KernelEditor(QWidget):
     def _on_preset_dialog_accepted(self, dialog: PresetDialog) -> None:
         kernel = dialog.acceptedKernel()
         if kernel is not None:
-            self._replace(lambda: kernel)
+            self._use_preset(lambda: kernel)
+
+    def _use_preset(self, make: Callable[[], np.ndarray]) -> None:
+        if self.channelOnly():
+            self._replace(make)
+        else:
+            self._replace_all(lambda: np.repeat(make()[None], len(self._kernels), axis=0))
 
     def _replace(self, make: Callable[[], np.ndarray]) -> None:
         try:
@@ -1396,6 +1455,15 @@ class KernelEditor(QWidget):
         self._clear_status()
         self.kernelReplaced.emit(kernel)
 
+    def _replace_all(self, make: Callable[[], np.ndarray]) -> None:
+        try:
+            kernels = np.array(make(), dtype=np.float64)
+        except BankError as error:
+            self._show_error(str(error))
+            return
+        self._clear_status()
+        self.kernelsReplaced.emit(kernels)
+
     def _on_resize_clicked(self) -> None:
         self.kernelResizeRequested.emit(self.heightSpin.value(), self.widthSpin.value())
 
@@ -1405,13 +1473,12 @@ class KernelEditor(QWidget):
 
     def _update_dc_gain(self, *_: object) -> None:
         gain = kernel_ops.dc_gain(self.grid.kernelModel().kernel())
-        if abs(gain) < 1e-9:
-            text = "0.000"
-        elif abs(gain) < 5e-4:
-            text = f"{gain:.1e}"
-        else:
-            text = f"{gain:.3f}"
-        self.dcGainLabel.setText(f"sum (DC gain): {text}")
+        text = f"sum (DC gain): {dc_gain_text(gain)}"
+        if len(self._kernels) > 1:
+            # The filter's gain is what its summed map does to a flat grey area.
+            others = np.delete(self._kernels, self._channel, axis=0).sum()
+            text += f" · filter {dc_gain_text(float(others) + gain)}"
+        self.dcGainLabel.setText(text)
 
     def _show_error(self, reason: str) -> None:
         self.statusLabel.setText(reason)

@@ -449,6 +449,7 @@ class MainWindow(QMainWindow):
         editor = self.kernel_editor
         editor.kernelEdited.connect(c.set_kernel)
         editor.kernelReplaced.connect(c.set_kernel)
+        editor.kernelsReplaced.connect(c.set_kernels)
         editor.channelSelected.connect(lambda ch: c.select(c.selection[0], c.selection[1], ch))
         editor.kernelResizeRequested.connect(self._on_resize_kernel)
         editor.copyToAllChannelsRequested.connect(self._on_copy_to_all)
@@ -499,7 +500,7 @@ class MainWindow(QMainWindow):
             self.kernel_editor.setFilter(
                 np.asarray(f.kernels), channel, channel_names(f.in_channels)
             )
-            self.analysis_panel.setKernel(np.asarray(f.kernels[channel]))
+            self.analysis_panel.setKernel(np.asarray(f.kernels[channel]), np.asarray(f.kernels))
             self.story.setStory(
                 f.name or f"filter {filt + 1}",
                 channel_names(f.in_channels),

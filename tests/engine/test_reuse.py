@@ -132,7 +132,9 @@ def starting_banks(draw):
 @given(starting_banks(), st.integers(0, 2**32 - 1))
 def test_random_edit_sequences_with_undo_reuse_exactly_what_a_fresh_run_gives(bank, seed):
     rng = np.random.default_rng(seed)
-    image = rng.integers(0, 256, (int(rng.integers(12, 30)), int(rng.integers(12, 30)), 3), np.uint8)
+    image = rng.integers(
+        0, 256, (int(rng.integers(12, 30)), int(rng.integers(12, 30)), 3), np.uint8
+    )
     history = [bank]
     previous = None
     for _ in range(12):

@@ -385,7 +385,10 @@ def test_cells_are_square_and_fit_without_scroll_bars_up_to_15(qtbot, grid):
 
 
 def test_dc_gain_label_shows_and_follows_the_sum(qtbot, editor):
-    assert editor.dcGainLabel.text() == f"sum (DC gain): {ODD.sum():.3f}"
+    # The shown kernel's sum, and the whole filter's (ODD + 2 ODD - ODD).
+    assert (
+        editor.dcGainLabel.text() == f"sum (DC gain): {ODD.sum():.3f} · filter {2 * ODD.sum():.3f}"
+    )
     editor.setFilter(gaussian(5, 1.0)[None], 0, ["gray"])
     assert editor.dcGainLabel.text() == "sum (DC gain): 1.000"
     model = editor.grid.kernelModel()
@@ -410,6 +413,7 @@ def test_dc_gain_label_shows_and_follows_the_sum(qtbot, editor):
     ],
 )
 def test_operation_buttons_emit_the_replaced_kernel(qtbot, editor, name, expected):
+    editor.buttons["channel-only"].setChecked(True)
     button = editor.buttons[name]
     assert button.toolTip()
     with qtbot.waitSignal(editor.kernelReplaced) as blocker:
@@ -474,6 +478,7 @@ def test_preset_menu_lists_every_preset_with_its_description(editor):
 
 
 def test_fixed_preset_emits_its_kernel(qtbot, editor):
+    editor.buttons["channel-only"].setChecked(True)
     with qtbot.waitSignal(editor.kernelReplaced) as blocker:
         preset_action(editor, "sobel-x").trigger()
     assert np.array_equal(blocker.args[0], SOBEL_X)
@@ -481,6 +486,7 @@ def test_fixed_preset_emits_its_kernel(qtbot, editor):
 
 
 def test_preset_box_keeps_one_ninth_exact(qtbot, editor):
+    editor.buttons["channel-only"].setChecked(True)
     with qtbot.assertNotEmitted(editor.kernelReplaced):
         preset_action(editor, "box").trigger()  # box has a size: the dialog opens first
     dialog = editor.findChild(PresetDialog)
@@ -490,6 +496,7 @@ def test_preset_box_keeps_one_ninth_exact(qtbot, editor):
 
 
 def test_preset_with_parameters_goes_through_the_dialog(qtbot, editor):
+    editor.buttons["channel-only"].setChecked(True)
     preset_action(editor, "gaussian").trigger()
     dialog = editor.findChild(PresetDialog)
     assert dialog is not None
