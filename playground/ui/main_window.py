@@ -11,7 +11,6 @@ import contextlib
 import html
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
@@ -43,6 +42,7 @@ from playground.assets import resource_path
 from playground.controller import Controller
 from playground.controller.autosave import Autosave, default_directory
 from playground.controller.pipeline import Result
+from playground.controller.recorder import Recorder, RecordError
 from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
 from playground.engine.bankfile import load_bank, write_atomic
@@ -66,7 +66,6 @@ MAX_RECENT = 8
 # Edits reach the autosave within this long; a drag writes at most once per interval.
 AUTOSAVE_MS = 300
 # Recordings play at this rate; frames are written as the panes update.
-RECORD_FPS = 30.0
 DEFAULT_BANK = ("banks", "edges-rgb.json")
 DEFAULT_IMAGE = ("images", "coffee.jpg")
 
@@ -206,8 +205,7 @@ class MainWindow(QMainWindow):
         )
         self.compare_dock.hide()  # shown by the first pin
         self._probe_target: tuple[int, int, int, int] | None = None  # layer, filter, x, y
-        self._recording: tuple[cv2.VideoWriter, tuple[int, int], Path] | None = None
-        self._recorded = 0
+        self._recorder: Recorder | None = None
 
         self._source_label = QLabel()
         self._size_label = QLabel()
@@ -1005,48 +1003,44 @@ class MainWindow(QMainWindow):
             self.record_action.setChecked(False)
 
     def start_recording(self, path: str | Path) -> bool:
-        """Write every displayed frame of the panes to ``path`` (MJPG in AVI: OpenCV encodes it
-        on every platform without external codecs) until `stop_recording`."""
+        """Record the panes to ``path`` (MJPG in AVI) until `stop_recording`: the video lasts
+        as long as the recording, whatever rate the panes were updated at."""
+        if self._recorder is not None:
+            self.stop_recording()
         size = self._splitter.size() * self.devicePixelRatioF()
-        width, height = size.width() // 2 * 2, size.height() // 2 * 2
-        writer = cv2.VideoWriter(
-            str(path), cv2.VideoWriter_fourcc(*"MJPG"), RECORD_FPS, (width, height)
-        )
-        if not writer.isOpened():
-            self._show_message(f"cannot record to {path}: OpenCV could not open a video writer")
+        try:
+            self._recorder = Recorder(path, (size.width() // 2 * 2, size.height() // 2 * 2))
+        except RecordError as e:
+            self._show_message(str(e))
             return False
-        self._recording = (writer, (width, height), Path(path))
-        self._recorded = 0
         self.record_action.setChecked(True)
         self._show_message(f"Recording to {path}")
+        self._record_frame()  # the panes as they are now open the video
         return True
 
     def stop_recording(self) -> int:
         """Close the video; returns the number of frames written."""
-        if self._recording is None:
+        if self._recorder is None:
             return 0
-        writer, _, path = self._recording
-        writer.release()
-        self._recording = None
+        recorder, self._recorder = self._recorder, None
+        frames = recorder.stop()
         self.record_action.setChecked(False)
-        self._show_message(f"Recorded {self._recorded} frames to {path}")
-        return self._recorded
+        seconds = frames / recorder.fps
+        self._show_message(f"Recorded {seconds:.1f} s ({frames} frames) to {recorder.path}")
+        return frames
 
     def _record_frame(self) -> None:
-        if self._recording is None:
+        if self._recorder is None:
             return
-        writer, (width, height), _ = self._recording
+        # The grab is the window's size, not the image's; the recorder thread scales and
+        # encodes it.
         image = self._splitter.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
         rgb = (
             np.frombuffer(image.constBits(), np.uint8)
             .reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
             .reshape(image.height(), image.width(), 3)
         )
-        if (image.width(), image.height()) != (width, height):
-            # A resized window keeps the video's size: the frame is scaled to it.
-            rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
-        writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        self._recorded += 1
+        self._recorder.add(rgb.copy())  # the QImage's buffer dies with it
 
     # --- recent banks and layout ------------------------------------------------------------------
 
