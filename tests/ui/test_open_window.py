@@ -10,6 +10,8 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from playground.assets import resource_path
+from playground.engine.bankfile import load_bank
+from playground.engine.snapshot import png_with_bank
 from playground.ui.app import open_window
 
 WAIT_MS = 10_000
@@ -57,3 +59,13 @@ def test_a_bank_path_is_the_document(qtbot, tmp_path, opened):
     window = opened(bank)
     assert window.controller.document.path == bank
     assert window.controller.document.bank.name == "edges (gray)"
+
+
+def test_a_snapshot_path_opens_the_bank_it_carries(qtbot, tmp_path, opened):
+    bank = load_bank(resource_path("banks", "line-stack.json"))
+    ok, buf = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
+    assert ok
+    snapshot = tmp_path / "panes.png"
+    snapshot.write_bytes(png_with_bank(buf.tobytes(), bank))
+    window = opened(snapshot)
+    assert window.controller.document.bank == bank
