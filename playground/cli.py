@@ -246,7 +246,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the window on a test pattern, check the feature map it shows, exit 0 or 1",
     )
-    sub = parser.add_subparsers(dest="command")
+    # prog: subcommands name themselves "filter-playground bench", not after the custom usage.
+    sub = parser.add_subparsers(dest="command", prog="filter-playground")
     p = sub.add_parser("apply", help="run a bank on an image; write layerN.npy and layerN.png")
     p.add_argument("bank", help="bank file (JSON), or a bundled bank's name such as edges-rgb")
     p.add_argument("image", help="image file (PNG, JPEG, ...)")
