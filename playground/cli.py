@@ -1,12 +1,15 @@
-"""The `filter-playground` command: apply a bank, list presets, benchmark.
+"""The `filter-playground` command: open the window (on a file), apply a bank, list presets,
+benchmark.
 
-Every expected failure (bad bank, missing or corrupt image, unwritable folder) prints one line to
-stderr and exits 2; tracebacks are for bugs only. `bench --soak` exits 1 when the soak fails.
+Every expected failure (bad bank, missing or corrupt image, unwritable folder, not enough memory)
+prints one line to stderr and exits 2; tracebacks are for bugs only. `bench --soak` exits 1 when
+the soak fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +17,29 @@ from pathlib import Path
 import numpy as np
 
 EXIT_USAGE = 2
+COMMANDS = ("apply", "presets", "bench")
+
+# QApplication's own options (QGuiApplication's, QApplication's and the X11 ones), which it
+# takes out of argv itself: those that take a value, then the flags. They have one dash and are
+# not ours, so they go to Qt untouched.
+QT_VALUE_OPTIONS = frozenset(
+    {
+        "-platform",
+        "-platformpluginpath",
+        "-platformtheme",
+        "-plugin",
+        "-qmljsdebugger",
+        "-qwindowgeometry",
+        "-qwindowicon",
+        "-qwindowtitle",
+        "-session",
+        "-display",
+        "-geometry",
+        "-style",
+        "-stylesheet",
+    }
+)
+QT_FLAGS = frozenset({"-reverse", "-widgetcount", "-nograb", "-dograb"})
 
 
 class CommandError(Exception):
@@ -33,16 +59,40 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
         raise CommandError(f"cannot write {path}: {e.strerror or e}") from None
 
 
+def bundled_banks() -> dict[str, Path]:
+    """The ready banks shipped with the app, by name (``edges-rgb``: resources/banks/...)."""
+    from playground.assets import resource_path
+
+    return {p.stem: p for p in sorted(resource_path("banks").glob("*.json"))}
+
+
+def bank_file(name_or_path: str) -> Path:
+    """The bank file a user means: a file that exists wins; else a bundled bank's name."""
+    path = Path(name_or_path)
+    if path.exists():
+        return path
+    return bundled_banks().get(name_or_path, path)
+
+
 def apply_command(bank_path: str, image_path: str, out_dir: str) -> list[Path]:
-    """Run a bank on an image; write layerN.npy and layerN.png per layer into ``out_dir``."""
+    """Run a bank on an image; write layerN.npy and layerN.png per layer into ``out_dir``.
+
+    ``bank_path`` is a bank file or the name of a bundled bank (``edges-rgb``)."""
     from playground.engine.bank import ConvLayer
     from playground.engine.bankfile import load_bank
     from playground.engine.montage import montage
     from playground.sources.image import read_image
 
-    bank = load_bank(bank_path)
+    bank = load_bank(bank_file(bank_path))
     image = read_image(image_path)
-    outputs = bank.apply(image)
+    try:
+        outputs = bank.apply(image)
+    except MemoryError:
+        h, w = image.shape[:2]
+        raise CommandError(
+            f"not enough memory to run {bank_path} on {image_path} ({w}x{h}); "
+            "try a smaller image or a bank with fewer filters"
+        ) from None
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -66,7 +116,11 @@ def apply_command(bank_path: str, image_path: str, out_dir: str) -> list[Path]:
 
 
 def presets_command() -> str:
+    """The preset kernels, one a line; then, after a blank line and a heading, the bundled
+    banks (so the first section still reads as before for scripts that parse it)."""
     from playground.engine import presets
+    from playground.engine.bank import ConvLayer
+    from playground.engine.bankfile import load_bank
 
     lines = []
     for name in presets.names():
@@ -75,6 +129,15 @@ def presets_command() -> str:
             f"{q.name}={int(q.default) if q.integer else q.default}" for q in p.params
         )
         lines.append(f"{name:<16} {p.description}" + (f"  ({params})" if params else ""))
+    lines += ["", "bundled banks (filter-playground apply NAME IMAGE --out DIR):"]
+    for name, path in bundled_banks().items():
+        bank = load_bank(path)
+        filters = sum(len(layer.filters) for layer in bank.layers if isinstance(layer, ConvLayer))
+        layers = len(bank.layers)
+        lines.append(
+            f"{name:<16} {bank.name or name}: {bank.input} input, "
+            f"{layers} layer{'s' * (layers != 1)}, {filters} filter{'s' * (filters != 1)}"
+        )
     return "\n".join(lines)
 
 
@@ -112,26 +175,84 @@ def _minutes(text: str) -> float:
     return value
 
 
+def version() -> str:
+    """The installed distribution's version; the package's own when run from a bare checkout."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("filter-playground")
+    except metadata.PackageNotFoundError:
+        from playground import __version__
+
+        return __version__
+
+
+def split_qt_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(Qt's own options with their values, everything else), each in the order given."""
+    qt: list[str] = []
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        name = arg.partition("=")[0]
+        if name in QT_FLAGS or (name in QT_VALUE_OPTIONS and "=" in arg):
+            qt.append(arg)
+        elif name in QT_VALUE_OPTIONS:
+            qt.append(arg)
+            value = next(args, None)
+            if value is not None:
+                qt.append(value)
+        else:
+            rest.append(arg)
+    return qt, rest
+
+
+def take_path(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """The file to open (the first argument that is neither an option nor a command), and the
+    other arguments. A command's own arguments come after it, so they are never taken."""
+    rest = list(argv)
+    for i, arg in enumerate(rest):
+        if arg == "--":
+            if i + 1 < len(rest):
+                return rest[i + 1], rest[:i] + rest[i + 2 :]
+            break
+        if not arg.startswith("-"):
+            if arg in COMMANDS:
+                break
+            return arg, rest[:i] + rest[i + 1 :]
+    return None, rest
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="filter-playground",
+        usage="filter-playground [options] [PATH | COMMAND ...]",
         description="Design and explore convolution filters live. "
-        "With no command, opens the window (camera 0 if one opens, else a sample image).",
+        "With no command, opens the window: on PATH (an image, a video, a bank JSON or a "
+        "snapshot PNG) if given, else camera 0 if one opens, else a sample image. Qt's own "
+        "options (-style fusion, -platform offscreen, -geometry WxH+X+Y, ...) go to Qt.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument(
         "--no-camera", action="store_true", help="start on the sample image, not the camera"
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the window's warnings and errors to stderr too (they always go to the log "
+        "file in the app-data folder)",
     )
     parser.add_argument(
         "--self-test",
         action="store_true",
         help="open the window on a test pattern, check the feature map it shows, exit 0 or 1",
     )
-    sub = parser.add_subparsers(dest="command")
+    # prog: subcommands name themselves "filter-playground bench", not after the custom usage.
+    sub = parser.add_subparsers(dest="command", prog="filter-playground")
     p = sub.add_parser("apply", help="run a bank on an image; write layerN.npy and layerN.png")
-    p.add_argument("bank", help="bank file (JSON)")
+    p.add_argument("bank", help="bank file (JSON), or a bundled bank's name such as edges-rgb")
     p.add_argument("image", help="image file (PNG, JPEG, ...)")
     p.add_argument("--out", required=True, help="output folder (created if missing)")
-    sub.add_parser("presets", help="list the preset kernels")
+    sub.add_parser("presets", help="list the preset kernels and the bundled banks")
     b = sub.add_parser("bench", help="time the engine against reference implementations")
     b.add_argument(
         "--sizes", type=_sizes, default="640x480,1280x720,1920x1080", help="e.g. 1280x720,640x480"
@@ -155,11 +276,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _window_path(path: str) -> str:
+    target = Path(path)
+    if not target.exists():
+        raise CommandError(f"{path}: no such file")
+    if target.is_dir():
+        raise CommandError(f"{path} is a folder; give an image, a video or a bank file")
+    return path
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    try:
+        code = _main(sys.argv[1:] if argv is None else argv)
+        # Inside the try: piped output is buffered, and a reader that has gone shows up here.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped (`presets | head -1`): not an error. Python's documented recipe:
+        # point stdout at devnull so the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return code
+
+
+def _main(argv: Sequence[str]) -> int:
     from playground.engine.errors import BankError
     from playground.sources.image import SourceError
 
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    qt_args, rest = split_qt_args(argv)
+    path, rest = take_path(rest)
+    args = parser.parse_args(rest)
+    if path is not None and args.self_test:
+        parser.error("--self-test opens its own test pattern; it takes no PATH")
     try:
         if args.command == "apply":
             for path in apply_command(args.bank, args.image, args.out):
@@ -178,11 +328,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.self_test:
             from playground.ui.app import self_test
 
-            return self_test([sys.argv[0]])
+            return self_test([sys.argv[0], *qt_args])
         else:
+            if path is not None:
+                path = _window_path(path)
             from playground.ui.app import run
 
-            return run([sys.argv[0]], open_camera=not args.no_camera)
+            return run(
+                [sys.argv[0], *qt_args],
+                open_camera=not args.no_camera,
+                path=path,
+                verbose=args.verbose,
+            )
     except (BankError, SourceError, CommandError) as e:
         print(f"filter-playground: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -7,6 +7,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSettings, QTimer
@@ -14,31 +15,107 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from playground.assets import resource_path
+from playground.controller.logfile import default_path, log, logging_to
+from playground.ui import xcb
+
+if TYPE_CHECKING:
+    from playground.ui.main_window import MainWindow
 
 # The course's 8x8 vertical-line image under the vertical line detector: every row of the 6x6
 # feature map is this.
 SELF_TEST_ROW = [0.0, 0.0, 3.0, 3.0, 0.0, 0.0]
 SELF_TEST_SECONDS = 20.0
+# An expected failure, as the command line's: one line on stderr, status 2.
+EXIT_USAGE = 2
+
+
+def _platform_problem(argv: Sequence[str] | None) -> str | None:
+    """Why Qt's platform plugin will not load (missing system libraries), checked before
+    QApplication, whose own message on that failure is misleading and ends in an abort."""
+    if QApplication.instance() is not None:  # the plugin is loaded already
+        return None
+    return xcb.problem(list(argv if argv is not None else sys.argv)[1:])
+
+
+def _name_app() -> None:
+    # Static, so QStandardPaths finds the app-data folder (the log's) before QApplication exists.
+    QApplication.setApplicationName("Filter Playground")
+    QApplication.setOrganizationName("FilterPlayground")
+
+
+def _report(problem: str) -> int:
+    print(f"filter-playground: {problem}", file=sys.stderr)
+    # Also in the log file: a launch from the menu has no stderr to read.
+    _name_app()
+    with logging_to(default_path()):
+        log.error(problem)
+    return EXIT_USAGE
 
 
 def _application(argv: Sequence[str] | None) -> QApplication:
+    _name_app()
     app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
-    app.setApplicationName("Filter Playground")
-    app.setOrganizationName("FilterPlayground")
     # Matches the installed .desktop file, so desktops group the window under its launcher.
     app.setDesktopFileName("filter-playground")
     app.setWindowIcon(QIcon(str(resource_path("icons", "filter-playground.png"))))
     return app
 
 
-def run(argv: Sequence[str] | None = None, open_camera: bool = True) -> int:
-    """Show the main window and run the event loop until it closes; returns the exit code."""
+def open_window(
+    path: str | Path | None = None,
+    open_camera: bool = True,
+    settings: QSettings | None = None,
+    autosave_dir: Path | None = None,
+) -> MainWindow:
+    """Create and show the main window, on ``path`` if given: an image, a video, a bank JSON or
+    a snapshot PNG. A file asked for replaces the camera, which then is not opened at all."""
     from playground.ui.main_window import MainWindow
 
-    app = _application(argv)
-    window = MainWindow(open_camera=open_camera)
+    window = MainWindow(
+        open_camera=open_camera and path is None, settings=settings, autosave_dir=autosave_dir
+    )
     window.show()
-    return app.exec()
+    if path is not None and _is_snapshot(Path(path)):
+        # open_path shows every PNG as an image; a snapshot is opened for the bank it carries,
+        # as File > Open bank does.
+        window.open_bank(path)
+    elif path is not None:
+        window.open_path(path)
+    return window
+
+
+def _is_snapshot(path: Path) -> bool:
+    """A PNG written by File > Export panes, with the bank in its metadata."""
+    from playground.engine.errors import BankError
+    from playground.engine.snapshot import PNG_SIGNATURE, bank_text_from_png
+
+    try:
+        with path.open("rb") as f:
+            if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                return False
+            bank_text_from_png(PNG_SIGNATURE + f.read())
+    except (OSError, BankError):
+        return False
+    return True
+
+
+def run(
+    argv: Sequence[str] | None = None,
+    open_camera: bool = True,
+    path: str | Path | None = None,
+    verbose: bool = False,
+) -> int:
+    """Show the main window (on ``path`` if given) and run the event loop until it closes;
+    returns the exit code. ``argv`` goes to QApplication (Qt's own options: -style, -platform,
+    ...). Warnings and errors go to the log file, and to stderr too when ``verbose``."""
+    problem = _platform_problem(argv)
+    if problem:
+        return _report(problem)
+    _name_app()
+    with logging_to(default_path(), verbose):
+        app = _application(argv)
+        _window = open_window(path, open_camera)  # referenced, so it lives until exec returns
+        return app.exec()
 
 
 def self_test(argv: Sequence[str] | None = None) -> int:
@@ -47,6 +124,9 @@ def self_test(argv: Sequence[str] | None = None) -> int:
     from playground.engine.bankfile import load_bank
     from playground.ui.main_window import MainWindow
 
+    problem = _platform_problem(argv)
+    if problem:
+        return _report(problem)
     app = _application(argv)
     with tempfile.TemporaryDirectory(prefix="filter-playground-self-test-") as tmp:
         # Its own settings, so a self-test never changes the user's window layout or last bank.

@@ -6,7 +6,9 @@ themselves (or read from the bank JSON), never by calling the engine under test.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -360,15 +362,33 @@ def test_error_message_names_the_place(capsys, tmp_path, case, place):
 # --- presets ---------------------------------------------------------------------------------
 
 
+def preset_section(stdout: str) -> list[str]:
+    """The preset lines of `presets`: everything before the blank line."""
+    return stdout.split("\n\n", 1)[0].splitlines()
+
+
 def test_presets_lists_every_preset_with_its_description(capsys):
     code, stdout, stderr = run(capsys, "presets")
     assert (code, stderr) == (0, "")
-    lines = stdout.splitlines()
+    lines = preset_section(stdout)
     names = presets.names()
     assert len(names) > 10
     assert [line.split(maxsplit=1)[0] for line in lines] == names
     for name, line in zip(names, lines):
         assert presets.get(name).description in line, line
+
+
+def test_presets_lists_the_bundled_banks_in_their_own_section(capsys):
+    code, stdout, stderr = run(capsys, "presets")
+    assert (code, stderr) == (0, "")
+    heading, *banks = stdout.split("\n\n", 1)[1].splitlines()
+    assert heading.startswith("bundled banks")
+    assert [line.split(maxsplit=1)[0] for line in banks] == [
+        p.stem for p in sorted(resource_path("banks").glob("*.json"))
+    ]
+    edges = json.loads(resource_path("banks", "edges-rgb.json").read_text(encoding="utf-8"))
+    filters = len(edges["layers"][0]["filters"])
+    assert f"edges-rgb        {edges['name']}: rgb input, 1 layer, {filters} filters" in banks
 
 
 def test_python_dash_m_playground_runs(tmp_path):
@@ -383,8 +403,29 @@ def test_python_dash_m_playground_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    listed = [line.split(maxsplit=1)[0] for line in result.stdout.splitlines()]
+    listed = [line.split(maxsplit=1)[0] for line in preset_section(result.stdout)]
     assert listed == presets.names()
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
+    # `filter-playground presets | head -1`, made deterministic: the reading end is closed
+    # before the command writes anything.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "playground", "presets"],
+            cwd=tmp_path,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 0
 
 
 # --- bench -----------------------------------------------------------------------------------
@@ -552,8 +593,192 @@ def test_no_command_launches_the_window(capsys, monkeypatch, argv, camera):
 
     launched = []
     monkeypatch.setattr(
-        playground.ui.app, "run", lambda argv, open_camera: launched.append(open_camera) or 0
+        playground.ui.app,
+        "run",
+        lambda argv, open_camera, path, verbose: launched.append(open_camera) or 0,
     )
     code, _, stderr = run(capsys, *argv)
     assert (code, stderr) == (0, "")
     assert launched == [camera]
+
+
+@pytest.fixture
+def launches(monkeypatch):
+    """What the command asks of the window, instead of opening it."""
+    import playground.ui.app
+
+    calls = []
+
+    def fake_run(argv, open_camera, path, verbose):
+        calls.append({"argv": argv, "open_camera": open_camera, "path": path, "verbose": verbose})
+        return 0
+
+    monkeypatch.setattr(playground.ui.app, "run", fake_run)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "name", ["photo.png", "clip.avi", "bank.json", "snapshot.png", "bild-画像.jpg"]
+)
+def test_a_path_opens_the_window_on_it(capsys, tmp_path, launches, name):
+    path = tmp_path / name
+    path.write_bytes(b"")  # the window reads it; the command line only checks it is there
+    code, stdout, stderr = run(capsys, str(path))
+    assert (code, stdout, stderr) == (0, "", "")
+    assert [(c["path"], c["open_camera"]) for c in launches] == [(str(path), True)]
+
+
+def test_a_path_and_window_options_in_any_order(capsys, tmp_path, launches):
+    path = write_png(tmp_path / "p.png", make_rgb(8, 8))
+    assert run(capsys, str(path), "--no-camera", "--verbose")[0] == 0
+    assert run(capsys, "--verbose", "--", str(path))[0] == 0
+    assert [(c["path"], c["open_camera"], c["verbose"]) for c in launches] == [
+        (str(path), False, True),
+        (str(path), True, True),
+    ]
+
+
+def load_build_script():
+    # Loaded by path: packaging/ is deliberately not a package (it would shadow PyPI's).
+    spec = importlib.util.spec_from_file_location(
+        "build_under_test", Path(__file__).resolve().parents[2] / "packaging" / "build.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_open_with_from_the_desktop_entry_reaches_the_window(capsys, tmp_path, launches):
+    # The menu's "Open With" runs the .desktop file's Exec line with %f as the file.
+    entry = load_build_script().DESKTOP_ENTRY
+    exec_line = next(line for line in entry.splitlines() if line.startswith("Exec="))
+    assert exec_line == "Exec=filter-playground %f"
+    image = write_png(tmp_path / "from the file manager.png", make_rgb(8, 8))
+    program, *args = exec_line.removeprefix("Exec=").split()
+    assert program == "filter-playground"
+    code, _, stderr = run(capsys, *[str(image) if a == "%f" else a for a in args])
+    assert (code, stderr) == (0, "")
+    assert [c["path"] for c in launches] == [str(image)]
+
+
+def test_a_path_that_does_not_exist_is_one_line_and_exit_2(capsys, tmp_path, launches):
+    message = assert_one_line_error(*run(capsys, str(tmp_path / "gone.png")))
+    assert "gone.png: no such file" in message
+    message = assert_one_line_error(*run(capsys, str(tmp_path)))
+    assert "is a folder" in message
+    assert launches == []
+
+
+def test_subcommand_names_still_win_over_a_path(capsys, tmp_path, monkeypatch, launches):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "presets").write_bytes(b"")  # open it with ./presets
+    code, stdout, _ = run(capsys, "presets")
+    assert code == 0 and stdout.split(maxsplit=1)[0] == presets.names()[0]
+    assert launches == []
+
+
+def test_version_prints_the_installed_version(capsys):
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"filter-playground {metadata.version('filter-playground')}\n"
+    assert metadata.version("filter-playground") == playground.__version__
+
+
+def test_qt_options_go_to_qapplication(capsys, tmp_path, launches):
+    image = write_png(tmp_path / "p.png", make_rgb(8, 8))
+    code, _, stderr = run(
+        capsys,
+        "-style",
+        "fusion",
+        "--no-camera",
+        "-geometry",
+        "800x600+10+10",
+        "-reverse",
+        str(image),
+        "-platform=offscreen",
+    )
+    assert (code, stderr) == (0, "")
+    (call,) = launches
+    assert call["argv"][1:] == [
+        "-style",
+        "fusion",
+        "-geometry",
+        "800x600+10+10",
+        "-reverse",
+        "-platform=offscreen",
+    ]
+    assert (call["path"], call["open_camera"]) == (str(image), False)
+
+
+def test_qt_platform_option_reaches_qt(tmp_path):
+    # No display and no QT_QPA_PLATFORM: only `-platform offscreen`, passed to Qt, lets the
+    # window start. The self-test runs the real window in a fresh interpreter.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")
+    }
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    result = subprocess.run(
+        [sys.executable, "-m", "playground", "--self-test", "-platform", "offscreen"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("self-test passed")
+
+
+def test_unknown_options_are_still_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--no-such-option"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+def test_apply_finds_a_bundled_bank_by_name_from_any_folder(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    image = resource_path("images", "cat.jpg")
+    out = tmp_path / "out"
+    code, _, stderr = run(capsys, "apply", "edges-rgb", str(image), "--out", str(out))
+    assert (code, stderr) == (0, "")
+    bank = json.loads(resource_path("banks", "edges-rgb.json").read_text(encoding="utf-8"))
+    (want,) = reference_stack(bank, _rgb_of(image))
+    assert_close_to_reference(np.load(out / "layer1.npy"), want, "edges-rgb by name")
+
+
+def test_a_file_in_the_folder_wins_over_a_bundled_name(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "edges-rgb").write_text(RGB_BANK, encoding="utf-8")
+    rgb = make_rgb()
+    image = write_png(tmp_path / "pixels.png", rgb)
+    code, _, stderr = run(capsys, "apply", "edges-rgb", str(image), "--out", "out")
+    assert (code, stderr) == (0, "")
+    for n, expected in enumerate(expected_rgb_bank(rgb), 1):
+        assert_maps_match(tmp_path / "out" / f"layer{n}.npy", expected)
+
+
+def test_an_unknown_bank_name_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    image = _image(tmp_path)
+    message = assert_one_line_error(*run(capsys, "apply", "edges-rbg", image, "--out", "o"))
+    assert "edges-rbg" in message
+
+
+def test_out_of_memory_in_apply_is_one_line_and_exit_2(capsys, tmp_path, monkeypatch, rgb_case):
+    bank, image, _ = rgb_case
+
+    def no_memory(self, image, partials=False):
+        raise MemoryError
+
+    monkeypatch.setattr(playground.Bank, "apply", no_memory)
+    out = tmp_path / "out"
+    message = assert_one_line_error(*run(capsys, "apply", str(bank), str(image), "--out", str(out)))
+    assert "not enough memory" in message and "pixels.png" in message and "50x40" in message
+    assert not out.exists()
