@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import struct
 import zlib
+from pathlib import Path
 
 from playground.engine.bank import Bank
 from playground.engine.errors import BankError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = b"filter-playground.bank"
+# The largest bank text a snapshot may carry, as for a bank file.
+MAX_BANK_TEXT = 64 * 2**20
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -79,8 +82,44 @@ def bank_text_from_png(png: bytes) -> bytes:
                 return body
             if method != 0:
                 break
+            # Bounded: a few KB of compressed text must not inflate to gigabytes (a zlib bomb).
+            inflater = zlib.decompressobj()
             try:
-                return zlib.decompress(body)
+                text = inflater.decompress(body, MAX_BANK_TEXT + 1)
             except zlib.error:
                 break
+            if len(text) > MAX_BANK_TEXT or inflater.unconsumed_tail:
+                raise BankError(
+                    f"the snapshot's bank is larger than {MAX_BANK_TEXT // 2**20} MB; not a bank"
+                )
+            return text
     raise BankError("this PNG carries no filter bank (not a Filter Playground snapshot)")
+
+
+def is_snapshot(path: Path) -> bool:
+    """True when ``path`` is a regular file holding a PNG with a bank chunk.
+
+    Walks the chunk headers and seeks past the image data, so a huge PNG costs a few reads.
+    """
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as f:
+            if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                return False
+            while True:
+                header = f.read(8)
+                if len(header) < 8:
+                    return False
+                (length,) = struct.unpack(">I", header[:4])
+                kind = header[4:]
+                if kind == b"iTXt":
+                    if f.read(len(KEYWORD) + 1) == KEYWORD + b"\x00":
+                        return True
+                    f.seek(length - len(KEYWORD) - 1 + 4, 1)
+                elif kind == b"IEND":
+                    return False
+                else:
+                    f.seek(length + 4, 1)
+    except OSError:
+        return False

@@ -75,28 +75,9 @@ def open_window(
         open_camera=open_camera and path is None, settings=settings, autosave_dir=autosave_dir
     )
     window.show()
-    if path is not None and _is_snapshot(Path(path)):
-        # open_path shows every PNG as an image; a snapshot is opened for the bank it carries,
-        # as File > Open bank does.
-        window.open_bank(path)
-    elif path is not None:
+    if path is not None:
         window.open_path(path)
     return window
-
-
-def _is_snapshot(path: Path) -> bool:
-    """A PNG written by File > Export panes, with the bank in its metadata."""
-    from playground.engine.errors import BankError
-    from playground.engine.snapshot import PNG_SIGNATURE, bank_text_from_png
-
-    try:
-        with path.open("rb") as f:
-            if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
-                return False
-            bank_text_from_png(PNG_SIGNATURE + f.read())
-    except (OSError, BankError):
-        return False
-    return True
 
 
 def run(

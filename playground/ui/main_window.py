@@ -47,7 +47,7 @@ from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
 from playground.engine.bankfile import load_bank, write_atomic
 from playground.engine.errors import BankError
-from playground.engine.snapshot import png_with_bank
+from playground.engine.snapshot import is_snapshot, png_with_bank
 from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
 from playground.lessons import LESSONS
 from playground.sources.camera import CAMERA_SIZES, list_cameras
@@ -1100,9 +1100,10 @@ class MainWindow(QMainWindow):
                 return
 
     def open_path(self, path: str | Path) -> bool:
-        """Open what a dropped file is: a bank (.json), a video, or an image."""
+        """Open what a dropped file is: a bank (.json), a snapshot PNG (for the bank it
+        carries, as File > Open bank does), a video, or an image."""
         suffix = Path(path).suffix.lower()
-        if suffix == ".json":
+        if suffix == ".json" or (suffix == ".png" and is_snapshot(Path(path))):
             return self._confirm_discard() and self.open_bank(path)
         if suffix in VIDEO_SUFFIXES:
             return self.controller.open_video(path)

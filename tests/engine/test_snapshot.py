@@ -69,3 +69,45 @@ def test_a_truncated_png_is_a_bank_error(tmp_path):
     path.write_bytes(png_bytes()[0][:40])
     with pytest.raises(BankError, match="truncated"):
         playground.load_bank(path)
+
+
+def test_a_snapshot_whose_bank_is_a_zlib_bomb_is_refused_within_bounded_memory(tmp_path):
+    # The finding: a 1 MB iTXt chunk inflating to 1 GiB bypassed the 64 MB cap. 65 MB of
+    # spaces compress to about 64 KB; the reader stops inflating at the cap.
+    import tracemalloc
+
+    from playground.engine.snapshot import KEYWORD, _chunk
+
+    png, _ = png_bytes()
+    body = zlib.compress(b" " * (65 * 2**20), 9)
+    itxt = _chunk(b"iTXt", KEYWORD + b"\x00\x01\x00\x00\x00" + body)
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png[:-12] + itxt + png[-12:])
+    tracemalloc.start()
+    try:
+        with pytest.raises(BankError, match="larger than 64 MB") as caught:
+            playground.load_bank(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "\n" not in str(caught.value)
+    assert peak < 200 * 2**20
+
+
+def test_is_snapshot_reads_chunk_headers_only_and_refuses_special_files(tmp_path):
+    import os
+
+    from playground.engine.snapshot import is_snapshot
+
+    png, _ = png_bytes()
+    plain, snap = tmp_path / "plain.png", tmp_path / "snap.png"
+    plain.write_bytes(png)
+    snap.write_bytes(
+        png_with_bank(png, playground.load_bank(resource_path("banks", "edges-rgb.json")))
+    )
+    assert is_snapshot(snap) and not is_snapshot(plain)
+    assert not is_snapshot(tmp_path / "missing.png")
+    assert not is_snapshot(tmp_path)
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    assert not is_snapshot(fifo)  # a FIFO would block a read forever
