@@ -120,9 +120,10 @@ class MainWindow(QMainWindow):
         self._offer_recovery()
         self._on_document_changed()
         self._on_selection_changed(*self.controller.selection)
+        # Camera 0 is asked for once the sample image shows, and opens on the capture thread:
+        # the sample stays until the camera delivers, and stays for good when there is none.
+        self._camera_at_launch = "after sample" if open_camera else ""
         self.controller.open_image(resource_path(*DEFAULT_IMAGE))
-        if open_camera and list_cameras(max_index=0):
-            self.controller.open_camera(0)
 
     # --- construction -----------------------------------------------------------------------------
 
@@ -753,11 +754,21 @@ class MainWindow(QMainWindow):
         self.controller.set_display_size(round(width * ratio), round(height * ratio))
 
     def _on_source_changed(self, description: str) -> None:
+        if self._camera_at_launch == "after sample":
+            self._camera_at_launch = "opening"
+            self.controller.open_camera(0)
+        elif self._camera_at_launch == "opening":
+            self._camera_at_launch = ""  # the camera delivered, or the user chose a source
         self._source_label.setText(description)
         self.source_pane.setTitle(f"Source · {description}")
         self.statusBar().showMessage(f"Showing {description}", 4000)
 
     def _on_source_failed(self, message: str) -> None:
+        if self._camera_at_launch == "opening":
+            # No camera at launch is no error: the sample image is the bundled default.
+            self._camera_at_launch = ""
+            self._show_message("No camera found: showing the sample image")
+            return
         # The last good frame stays on screen; say what happened and the way out.
         self._show_message(f"{message} — Source ▸ Retry source, or pick another source")
 
