@@ -348,7 +348,9 @@ def import_weights(
         )
     b = _pick_bias(arrays, key, c_out, path, bias)
     try:
-        filters = tuple(Filter(t[o], 0.0 if b is None else float(b[o])) for o in range(c_out))
+        filters = tuple(
+            Filter(t[o], 0.0 if b is None else float(b[o]), f"filter {o + 1}") for o in range(c_out)
+        )
         layer = ConvLayer(filters, name=key, padding="same")
         return Bank(
             (layer,), input="rgb" if c_in == 3 else "gray", name=path.stem if name is None else name

@@ -885,6 +885,8 @@ class ChannelStrip(QWidget):
         while len(self._thumbs) > len(k):
             thumb = self._thumbs.pop()
             self._row_layout.removeWidget(thumb)
+            # Out of the layout it would still be drawn where it was until deleteLater runs.
+            thumb.hide()
             thumb.deleteLater()
         while len(self._thumbs) < len(k):
             thumb = _ChannelThumb(len(self._thumbs), self._row)

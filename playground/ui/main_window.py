@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         # Camera 0 is asked for once the sample image shows, and opens on the capture thread:
         # the sample stays until the camera delivers, and stays for good when there is none.
         self._camera_at_launch = "after sample" if open_camera else ""
+        self._lesson_source: str | None = None
         self.controller.open_image(resource_path(*DEFAULT_IMAGE))
 
     # --- construction -----------------------------------------------------------------------------
@@ -648,6 +649,7 @@ class MainWindow(QMainWindow):
             self._show_message(str(e))
             return False
         self.controller.new_bank(bank)
+        self._lesson_source = None  # the next source shown is the lesson's own
         if lesson.pattern is not None:
             self.controller.open_pattern(lesson.pattern)
         else:
@@ -759,6 +761,12 @@ class MainWindow(QMainWindow):
             self.controller.open_camera(0)
         elif self._camera_at_launch == "opening":
             self._camera_at_launch = ""  # the camera delivered, or the user chose a source
+        if not self.lesson_banner.isHidden():
+            # The caption explains the lesson's source: another source makes it stale.
+            if self._lesson_source is None:
+                self._lesson_source = description
+            elif description != self._lesson_source:
+                self.lesson_banner.hide()
         self._source_label.setText(description)
         self.source_pane.setTitle(f"Source · {description}")
         self.statusBar().showMessage(f"Showing {description}", 4000)
