@@ -39,13 +39,17 @@ VOID_CALLS = ("QTimer.setInterval", "QTimer.setSingleShot", "QObject.setObjectNa
 # the references to None lost over CALLS calls, less those lost over CALLS calls of a pure-Python
 # no-op (the loop's own effect, 0 in a quiet interpreter).
 PROBE = r"""
-import gc, json, sys, threading
+import gc, json, os, sys, threading
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
 CALLS = int(sys.argv[1])
 app = QCoreApplication([])
 gc.disable()  # a collection freeing objects that refer to None would move the count too
+# A fresh interpreter holds only a few thousand references to None: a binding that drops one per
+# call would free None within the first loop and abort the child. Held ones keep it alive so
+# that every measurement reports how many it lost (up to 6 * CALLS in all).
+ballast = [None] * (10 * CALLS)
 
 
 def drift(call):
@@ -87,7 +91,10 @@ timer = QTimer()
 both = drift(lambda: timer.setInterval(5)) + drift(QCoreApplication.processEvents)
 out["lost"]["setInterval then processEvents"] = both - 2 * baseline
 out["took_effect"]["setInterval then processEvents"] = timer.interval() == 5
-print(json.dumps(out))
+print(json.dumps(out), flush=True)
+# No interpreter shutdown: after a broken binding's drops, freeing the ballast would free None
+# and abort here, after the measurements that say what is wrong.
+os._exit(0)
 """
 
 
