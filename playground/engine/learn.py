@@ -279,7 +279,7 @@ class KernelDescent:
 
 def _largest_eigenvalue(ata: np.ndarray) -> float:
     """The largest eigenvalue of A^T A: exact for small ones, else power iteration (+10%)."""
-    columns = ata.shape[1]
+    columns = int(ata.shape[1])
     if columns <= 2048:
         return float(np.linalg.eigvalsh(ata)[-1])
     v = np.random.default_rng(0).standard_normal(columns)
