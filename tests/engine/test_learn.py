@@ -87,6 +87,48 @@ def test_subsampling_is_repeatable(monkeypatch):
     assert a == b
 
 
+def design_matrix(img, kh, kw):
+    """Rows (C*kh*kw patch, 1) for every output pixel of a 'same', reflect-padded layer."""
+    x = reference.input_planes(img, "rgb")
+    top, left = (kh - 1) // 2, (kw - 1) // 2
+    xp = np.pad(x, ((0, 0), (top, kh - 1 - top), (left, kw - 1 - left)), mode="reflect")
+    rows = []
+    for y in range(x.shape[1]):
+        for col in range(x.shape[2]):
+            rows.append([*xp[:, y : y + kh, col : col + kw].ravel(), 1.0])
+    return np.array(rows)
+
+
+def test_a_fit_summed_over_many_blocks_is_the_least_squares_answer(monkeypatch):
+    # Big images are reduced a block of rows at a time; 7 rows a block here (32x40 = 183
+    # blocks, the last one short). The target is a filter's output plus noise, so no kernel
+    # fits it exactly and every pixel's row moves the answer.
+    from playground.engine import learn
+
+    kernels = np.random.default_rng(15).standard_normal((3, 3, 3))
+    img = image(16)
+    target = reference_output(img, kernels, 0.4, "rgb", "same")
+    target = target + 0.1 * np.random.default_rng(16).standard_normal(target.shape)
+    expected = np.linalg.lstsq(design_matrix(img, 3, 3), target.ravel(), rcond=None)[0]
+    monkeypatch.setattr(learn, "BLOCK", 7 * 29)
+    f = fit_kernel(img, target)
+    np.testing.assert_allclose(f.kernels.ravel(), expected[:-1], atol=1e-9)
+    assert f.bias == pytest.approx(expected[-1], abs=1e-9)
+
+
+def test_descent_losses_are_the_mean_squared_error_of_its_filter():
+    # The loss is computed from the normal equations; it must be what the filter's output,
+    # from the float64 reference, actually misses the target by.
+    img = image(17, (16, 20, 3))
+    target = canny_target(img)
+    gd = KernelDescent(img, target, 3, init="random", seed=2)
+    for _ in range(3):
+        gd.step(7)
+        f = gd.filter()
+        out = reference_output(img, np.asarray(f.kernels, np.float64), f.bias, "rgb", "same")
+        assert gd.losses[-1] == pytest.approx(float(np.mean((out - target) ** 2)), rel=1e-6)
+
+
 def test_mismatched_target_size_names_both_sizes():
     img = image(3)
     with pytest.raises(BankError, match=r"target is 32x40.*30x38"):
