@@ -179,16 +179,31 @@ def _short_scientific(value: float, digits: int) -> str:
     return f"{mantissa}e{int(exponent)}"
 
 
-def _shorter_spellings(value: float) -> list[str]:
-    """Ever shorter, less precise texts of a weight, for cells too narrow for `format_weight`."""
-    if value == 0 or (value.is_integer() and abs(value) < 1000):
-        return [format_weight(value)]
-    return [
-        f"{value:.2g}",
-        _short_scientific(value, 2),
-        f"{value:.1g}",
-        _short_scientific(value, 1),
-    ]
+def spell_weight(value: float, digits: int) -> str:
+    """A weight with ``digits`` significant digits (3 is `format_weight`), as fixed point or
+    short scientific, whichever is shorter. Zero and small integers are exact at any digits."""
+    value = float(value)
+    if digits >= 3 or value == 0 or (value.is_integer() and abs(value) < 1000):
+        return format_weight(value)
+    fixed = f"{value:.{digits}g}"
+    scientific = _short_scientific(value, digits)
+    return fixed if len(fixed) <= len(scientific) else scientific
+
+
+def spell_grid(values: np.ndarray, fits: Callable[[str], bool]) -> tuple[list[str], int]:
+    """Texts for every weight of a grid at ONE precision: the most significant digits (3, 2
+    or 1) at which every text fits. Returns the texts (row-major) and the digits; 1 when even
+    those do not all fit (the font shrinks then).
+
+    Per-cell fitting would show -0.667 as "-0.7" beside 0.667 as "0.667": one precision for
+    the whole grid keeps equal weights equally precise whatever their sign.
+    """
+    flat = [float(v) for v in np.ravel(values)]
+    for digits in (3, 2, 1):
+        texts = [spell_weight(v, digits) for v in flat]
+        if all(fits(t) for t in texts):
+            return texts, digits
+    return texts, 1
 
 
 def _edit_text(value: float) -> str:
@@ -425,6 +440,8 @@ class _WeightDelegate(QStyledItemDelegate):
         super().__init__(grid)
         self._grid = grid
         self._font = _fixed_font()
+        # The grid's texts at one precision, for the kernel and room they were spelled for.
+        self._spelled: tuple[bytes, tuple[int, int], int, list[str], QFont] | None = None
         self.setCellSize(40)
 
     def setCellSize(self, cell: int) -> None:
@@ -436,32 +453,29 @@ class _WeightDelegate(QStyledItemDelegate):
         pixels = int(100 * (cell - 8) / max(reference, 1))
         font.setPixelSize(max(8, min(pixels, 16, int(cell * 0.42))))
         self._font = font
+        self._spelled = None
 
     def font(self) -> QFont:
         return QFont(self._font)
 
-    def _fitted_text(
-        self, index: QModelIndex | QPersistentModelIndex, room: int
-    ) -> tuple[str, QFont]:
-        """The most precise spelling of the weight that fits ``room`` pixels, and its font.
-
-        A cramped cell shows fewer digits ("-0.0011", "-1.1e-3") at the grid's font size rather
-        than a tiny font; only when no spelling fits does the font shrink (the tooltip and the
-        editor always give the exact value).
-        """
-        text = index.data(Qt.ItemDataRole.DisplayRole)
-        metrics = QFontMetrics(self._font)
-        if metrics.horizontalAdvance(text) <= room:
-            return text, self._font
-        candidates = _shorter_spellings(float(index.data(WeightRole)))
-        for candidate in candidates:
-            if metrics.horizontalAdvance(candidate) <= room:
-                return candidate, self._font
-        shortest = min(candidates, key=len)
-        font = QFont(self._font)
-        width = metrics.horizontalAdvance(shortest)
-        font.setPixelSize(max(7, int(font.pixelSize() * room / max(width, 1))))
-        return QFontMetrics(font).elidedText(shortest, Qt.TextElideMode.ElideRight, room), font
+    def cellText(self, row: int, col: int, room: int) -> tuple[str, QFont]:
+        """The text a cell shows with ``room`` pixels, and its font: every cell of the grid at
+        the same precision (see `spell_grid`); the tooltip and the editor give the exact value."""
+        kernel = self._grid.kernelModel().kernel()
+        key = (kernel.tobytes(), kernel.shape, room)
+        if self._spelled is None or self._spelled[:3] != key:
+            metrics = QFontMetrics(self._font)
+            texts, _ = spell_grid(kernel, lambda t: metrics.horizontalAdvance(t) <= room)
+            font = self._font
+            widest = max(metrics.horizontalAdvance(t) for t in texts)
+            if widest > room:
+                # Not even one digit fits: a smaller font for the whole grid, not a few cells.
+                font = QFont(self._font)
+                font.setPixelSize(max(7, int(font.pixelSize() * room / max(widest, 1))))
+            self._spelled = (*key, texts, font)
+        texts, font = self._spelled[3], self._spelled[4]
+        text = texts[row * kernel.shape[1] + col]
+        return QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, room), font
 
     def paint(
         self,
@@ -472,7 +486,7 @@ class _WeightDelegate(QStyledItemDelegate):
         painter.save()
         tile = QRect(option.rect).adjusted(1, 1, -1, -1)
         painter.fillRect(tile, index.data(Qt.ItemDataRole.BackgroundRole))
-        text, font = self._fitted_text(index, tile.width() - 4)
+        text, font = self.cellText(index.row(), index.column(), tile.width() - 4)
         painter.setFont(font)
         colour = QColor(index.data(Qt.ItemDataRole.ForegroundRole))
         if text == "0":
@@ -615,6 +629,11 @@ class KernelGrid(QTableView):
         self._fit_cells()
 
     # -- public -------------------------------------------------------------------------------
+
+    def cellText(self, row: int, col: int) -> str:
+        """The text painted in a cell at its current size (the tooltip has the exact weight)."""
+        tile = self.visualRect(self.model().index(row, col)).adjusted(1, 1, -1, -1)
+        return self._delegate.cellText(row, col, tile.width() - 4)[0]
 
     def kernelModel(self) -> KernelModel:
         """The grid's `KernelModel` (also ``model()``)."""
