@@ -27,6 +27,7 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QPoint,
     QRect,
@@ -1286,6 +1287,9 @@ class KernelEditor(QWidget):
             spin.setToolTip(f"Kernel {what}")
             spin.setAlignment(Qt.AlignmentFlag.AlignRight)
             spin.valueChanged.connect(self._update_resize_button)
+        for spin in (self.heightSpin, self.widthSpin):
+            # Enter in a size box resizes, as the Resize button does.
+            spin.installEventFilter(self)
         self.heightSpin.setObjectName("kernelHeight")
         self.widthSpin.setObjectName("kernelWidth")
         resize = self._tool_button(
@@ -1484,6 +1488,18 @@ class KernelEditor(QWidget):
             return
         self._clear_status()
         self.kernelsReplaced.emit(kernels)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched in (self.heightSpin, self.widthSpin)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            watched.interpretText()  # the typed digits, not the value before them
+            if self.buttons["resize"].isEnabled():
+                self._on_resize_clicked()
+            return True
+        return super().eventFilter(watched, event)
 
     def _on_resize_clicked(self) -> None:
         self.kernelResizeRequested.emit(self.heightSpin.value(), self.widthSpin.value())

@@ -227,9 +227,11 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
+        # Closable: Qt greys out a dock's View-menu toggle unless the dock can be closed.
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         self.addDockWidget(area, dock)
         return dock
@@ -390,7 +392,7 @@ class MainWindow(QMainWindow):
             )
             self.lessons_menu.addAction(action)
 
-        view_menu = self.menuBar().addMenu("&View")
+        view_menu = self.view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(self.bank_dock.toggleViewAction())
         view_menu.addAction(self.kernel_dock.toggleViewAction())
         view_menu.addAction(self.probe_dock.toggleViewAction())

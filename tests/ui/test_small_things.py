@@ -1,0 +1,47 @@
+"""Small things a newcomer hits: Enter in the size box, the View menu's panel toggles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from playground.ui.kernel_grid import KernelEditor
+from tests.ui.test_main_window import window  # noqa: F401
+
+pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_Return, Qt.Key.Key_Enter])
+def test_enter_in_the_kernel_size_box_resizes(qtbot, key):
+    editor = KernelEditor()
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.setFilter(np.ones((1, 3, 3)), 0)
+    editor.heightSpin.selectAll()
+    qtbot.keyClicks(editor.heightSpin, "7")
+    with qtbot.waitSignal(editor.kernelResizeRequested) as blocker:
+        qtbot.keyClick(editor.heightSpin, key)
+    assert blocker.args == [7, 3]
+
+
+def test_enter_with_the_size_unchanged_asks_for_nothing(qtbot):
+    editor = KernelEditor()
+    qtbot.addWidget(editor)
+    editor.show()
+    editor.setFilter(np.ones((1, 3, 3)), 0)
+    with qtbot.assertNotEmitted(editor.kernelResizeRequested):
+        qtbot.keyClick(editor.widthSpin, Qt.Key.Key_Return)
+
+
+def test_the_view_menu_hides_and_shows_every_panel(qtbot, window):  # noqa: F811
+    docks = [window.bank_dock, window.kernel_dock, window.probe_dock, window.analysis_dock]
+    for dock in docks:
+        action = dock.toggleViewAction()
+        assert action.isEnabled(), dock.windowTitle()
+        assert action in window.view_menu.actions()
+        visible = not dock.isHidden()
+        action.trigger()
+        assert dock.isHidden() == visible
+        action.trigger()
+        assert dock.isHidden() != visible
