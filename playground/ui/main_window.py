@@ -153,7 +153,14 @@ class MainWindow(QMainWindow):
         # source sits left of the feature maps it feeds.
         maps = QSplitter(Qt.Orientation.Horizontal)
         maps.setObjectName("mapsSplitter")
-        maps.addWidget(self.source_pane)
+        # The source keeps its aspect at the top of its column (height for width) instead of
+        # stretching to the column's height with grey bars above and below the picture.
+        source_column = QWidget()
+        source_layout = QVBoxLayout(source_column)
+        source_layout.setContentsMargins(0, 0, 0, 0)
+        source_layout.addWidget(self.source_pane)
+        source_layout.addStretch(1)
+        maps.addWidget(source_column)
         maps.addWidget(self.pane_grid)
         maps.setStretchFactor(0, 1)
         maps.setStretchFactor(1, 3)
@@ -1097,9 +1104,10 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         for key, splitter, sizes in (
             # The feature maps get most of the height, the story the rest; the source pane
-            # a quarter of the width.
+            # a third of the width, so a photo shows at a size one can read beside two columns
+            # of maps.
             ("window/story_splitter", self._splitter, [200, 700]),
-            ("window/maps_splitter", self._maps_splitter, [250, 750]),
+            ("window/maps_splitter", self._maps_splitter, [340, 660]),
         ):
             state = self._settings.value(key)
             if not (isinstance(state, QByteArray) and splitter.restoreState(state)):

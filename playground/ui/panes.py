@@ -1029,7 +1029,7 @@ class PaneGrid(QScrollArea):
         self._vbox.addStretch(1)
         self.setWidget(self._host)
         self._sections: list[_Section] = []
-        self._target_width = 220
+        self._target_width = 180  # two columns beside the source in the default window
         self._columns = 1
         self._selected: tuple[int, int] | None = None
 

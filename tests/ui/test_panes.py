@@ -366,7 +366,7 @@ def test_grid_selection_highlights_exactly_one(grid):
 
 def test_grid_reflows_columns_with_width(grid, qtbot):
     grid.setSections([("Layer 1", _titles(8))])
-    qtbot.waitUntil(lambda: grid.columns() == 4)  # (1000 - 16 + 6) // (220 + 6)
+    qtbot.waitUntil(lambda: grid.columns() == 5)  # (1000 - 16 + 6) // (180 + 6)
     grid.resize(500, 600)
     qtbot.waitUntil(lambda: grid.columns() == 2)
 

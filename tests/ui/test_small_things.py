@@ -45,3 +45,17 @@ def test_the_view_menu_hides_and_shows_every_panel(qtbot, window):  # noqa: F811
         assert dock.isHidden() == visible
         action.trigger()
         assert dock.isHidden() != visible
+
+
+def test_the_source_shows_a_photo_at_a_readable_size_without_grey_bars(qtbot, window):  # noqa: F811
+    # The finding: a fixed ~150 px column showed a 600x400 photo at 150x100, 80% of it grey.
+    from tests.ui.test_main_window import sample, wait_for_outputs
+
+    wait_for_outputs(qtbot, window, window.controller.bank, sample())
+    view = window.source_pane.graphicsView()
+    qtbot.waitUntil(lambda: view.width() >= 200, timeout=5000)
+    h, w = sample().shape[:2]
+    shown_height = view.width() * h / w  # the picture fits the view's width
+    assert shown_height <= view.height() + 1
+    assert view.width() * view.height() * 0.85 <= view.width() * shown_height  # no grey bars
+    assert window.pane_grid.columns() == 2  # and the maps still sit in two columns beside it
