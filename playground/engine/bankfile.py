@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from playground.engine.bank import Bank
 from playground.engine.errors import BankError
@@ -27,7 +28,9 @@ def parse_bank(text: str | bytes) -> Bank:
     try:
         # Python's json reads NaN and Infinity as floats; validation refuses them where they
         # stand, so the message names the layer and filter.
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except BankError:
+        raise
     except json.JSONDecodeError as e:
         raise BankError(f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
     except RecursionError:
@@ -36,6 +39,39 @@ def parse_bank(text: str | bytes) -> Bank:
         # json reads integers with int(), which refuses more than sys.get_int_max_str_digits().
         raise BankError("not valid JSON: a number has too many digits") from None
     return Bank.from_dict(data)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json keeps the last of two equal keys; in a hand-edited file that silently drops whatever
+    # the first one held (a whole "layers" list).
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise BankError(f"not a bank: the key {json.dumps(key)} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open ``path`` for binary reading if it is a regular file (after following symlinks).
+
+    A FIFO or a terminal would block open() or read() forever, and /dev/zero never ends; they
+    are refused with OSError("not a regular file") before anything waits on them.
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError("not a regular file")
+    # Non-blocking, so a pipe swapped in after the stat still opens at once and fstat sees it.
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        if nonblock:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def load_bank(path: str | os.PathLike[str]) -> Bank:
@@ -49,7 +85,7 @@ def load_bank(path: str | os.PathLike[str]) -> Bank:
     """
     p = Path(path)
     try:
-        with p.open("rb") as f:
+        with open_regular(p) as f:
             raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise BankError(f"{_one_line(str(p))}: cannot read: {e.strerror or e}") from None
@@ -104,13 +140,16 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 
     The bytes go to a temporary file in the same folder, are flushed to disk, then renamed over
     ``path``: a failed save (full disk, no permission) leaves the user's old file as it was.
+    A symlink is written through: its target gets the new bytes and the link stays a link.
     Raises BankError with the reason on failure.
     """
-    p = Path(path)
+    # Renaming over the link itself would turn it into a file and leave the target stale.
+    p = Path(os.path.realpath(path))
+    shown = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
     except OSError as e:
-        raise BankError(f"cannot save {p}: {e.strerror or e}") from None
+        raise BankError(f"cannot save {shown}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -126,4 +165,4 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         os.replace(tmp, p)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise BankError(f"cannot save {p}: {e.strerror or e}") from None
+        raise BankError(f"cannot save {shown}: {e.strerror or e}") from None

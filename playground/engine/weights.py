@@ -1,10 +1,13 @@
 """Trained first-layer weights in and out: import arrays as a bank, export a bank's first layer.
 
 Import (`import_weights`) reads a conv weight array and makes a one-layer bank of its C_out
-filters. Files are read without ever unpickling: ``.npy``/``.npz`` with
-``np.load(allow_pickle=False)``; ``.safetensors`` (a plain tensor format) and ``.onnx`` with their
-own packages, imported only when such a file is read; PyTorch ``.pt``/``.pth`` only through
-``torch.load(weights_only=True)``, which refuses arbitrary objects.
+filters. Files are read without ever unpickling: ``.npy``/``.npz`` by this module, from each
+array's header (shape and dtype checked before any data is read; a zip's declared sizes before
+anything is inflated); ``.safetensors`` (a plain tensor format) and ``.onnx`` with their own
+packages, imported only when such a file is read (ONNX external data only from inside the
+model's folder); PyTorch ``.pt``/``.pth`` only through ``torch.load(weights_only=True)``, which
+refuses arbitrary objects, after the same zip checks. Only regular files are opened: a FIFO
+would block forever.
 
 Layouts
 -------
@@ -38,8 +41,15 @@ flip) and no activation: the layer's raw responses.
 from __future__ import annotations
 
 import importlib
+import io
+import lzma
+import math
+import os
+import zipfile
+import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -51,6 +61,7 @@ from playground.engine.bank import (
     ConvLayer,
     Filter,
 )
+from playground.engine.bankfile import open_regular, write_atomic
 from playground.engine.errors import BankError
 
 LAYOUTS = ("auto", "torch", "keras")
@@ -64,6 +75,26 @@ _TORCH_BORDERS = {"zero": "constant", "reflect": "reflect", "replicate": "replic
 
 
 # --- reading files -----------------------------------------------------------------------------
+
+# The largest weight array worth reading: MAX_FILTERS rgb filters of the largest kernel (250 MB as
+# float64). Shapes are checked against it from the file's header, before any data is read.
+MAX_ELEMENTS = MAX_FILTERS * 3 * MAX_KERNEL * MAX_KERNEL
+# What a zip (.npz, or PyTorch's .pt) may declare it decompresses to, all members together: a
+# real first layer is far smaller, and a 2 MB zip bomb declares gigabytes.
+MAX_ARCHIVE_BYTES = 1024 * 2**20
+_ZIP_MAGIC = b"PK\x03\x04"
+# What reading a damaged zip or npy can raise besides OSError: a bad CRC (BadZipFile), bad
+# deflate/bzip2/lzma data, a short header (EOFError), an encrypted member (RuntimeError), an
+# unknown compression method (NotImplementedError).
+_BROKEN = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    ValueError,
+    RuntimeError,
+    NotImplementedError,
+)
 
 
 def _optional(module: str, package: str, suffix: str) -> Any:
@@ -88,76 +119,232 @@ def _kind(path: Path) -> str:
     )
 
 
+def _first_line(error: BaseException) -> str:
+    # torch and onnx explain themselves over many lines; the first one says what went wrong.
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def _where(path: Path, name: str) -> str:
+    return f"{path.name}" if not name else f"{path.name}, array '{name}'"
+
+
 def _plain(array: Any, path: Path, name: str) -> np.ndarray:
     """A real-number array, or a BankError naming it."""
     a = np.asarray(array)
-    where = f"{path.name}" if not name else f"{path.name}, array '{name}'"
-    if a.dtype == object:
-        raise BankError(f"{where} holds pickled Python objects; only plain numeric arrays are read")
-    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
-        raise BankError(f"{where} holds {a.dtype} values; only real numbers are read")
+    _plain_dtype(a.dtype, path, name)
     return a
 
 
-def _load_numpy(path: Path) -> Any:
+def _plain_dtype(dtype: np.dtype, path: Path, name: str) -> None:
+    if dtype.hasobject:
+        raise BankError(
+            f"{_where(path, name)} holds pickled Python objects; only plain numeric arrays are read"
+        )
+    if not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+        raise BankError(f"{_where(path, name)} holds {dtype} values; only real numbers are read")
+
+
+def _check_shape(shape: tuple[int, ...], path: Path, name: str) -> None:
+    """Refuse, before its data is read, an array no bank could hold."""
+    dims_ok = all(0 <= d <= max(MAX_FILTERS, MAX_KERNEL) for d in shape)
+    if not dims_ok or math.prod(shape) > MAX_ELEMENTS:
+        raise BankError(f"{_where(path, name)} has shape {shape}; too large for a bank")
+
+
+class _Stored:
+    """One array of a weight file: its shape known, its data read only when asked for."""
+
+    def __init__(self, shape: tuple[int, ...], read: Callable[[], np.ndarray]) -> None:
+        self.shape = tuple(int(d) for d in shape)
+        self.ndim = len(self.shape)
+        self._read = read
+
+    @classmethod
+    def loaded(cls, array: np.ndarray) -> _Stored:
+        return cls(array.shape, lambda: array)
+
+    def read(self) -> np.ndarray:
+        return self._read()
+
+
+def _npy_header(f: BinaryIO, path: Path, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran order, dtype) from a .npy header; the stream is left at the data."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:  # 3.0 only exists for structured dtypes with non-latin-1 field names
+        raise BankError(f"{_where(path, name)}: numpy format {version} is not read")
+    _plain_dtype(dtype, path, name)
+    return tuple(shape), bool(fortran), dtype
+
+
+def _npy_data(
+    f: BinaryIO, header: tuple[tuple[int, ...], bool, np.dtype], path: Path, name: str
+) -> np.ndarray:
+    shape, fortran, dtype = header
+    _check_shape(shape, path, name)
+    size = math.prod(shape) * dtype.itemsize
+    data = f.read(size)
+    if len(data) < size:
+        raise BankError(f"{_where(path, name)} is truncated: {len(data)} of {size} bytes")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
+    """Refuse a zip whose members declare more than MAX_ARCHIVE_BYTES, before inflating any.
+
+    zipfile never yields more than a member's declared size, so the declaration bounds memory.
+    """
+    total = sum(info.file_size for info in archive.infolist())
+    if total > MAX_ARCHIVE_BYTES:
+        raise BankError(
+            f"{path.name} decompresses to {total // 2**20} MB; weight files above "
+            f"{MAX_ARCHIVE_BYTES // 2**20} MB are not read"
+        )
+
+
+def _read_numpy(path: Path) -> dict[str, _Stored]:
+    """The arrays of a .npy or .npz file, from their headers; no pickle is ever loaded."""
+    with open_regular(path) as f:
+        magic = f.read(len(_ZIP_MAGIC))
+        f.seek(0)
+        if not magic.startswith(_ZIP_MAGIC):
+            shape = _npy_header(f, path, "")[0]
+
+            def read() -> np.ndarray:
+                with open_regular(path) as again:
+                    return _npy_data(again, _npy_header(again, path, ""), path, "")
+
+            return {"": _Stored(shape, read)}
+    return _read_npz(path)
+
+
+def _read_npz(path: Path) -> dict[str, _Stored]:
+    out: dict[str, _Stored] = {}
+    with open_regular(path) as raw, zipfile.ZipFile(raw) as archive:
+        _check_archive(archive, path)
+        for member in archive.namelist():
+            name = member[:-4] if member.endswith(".npy") else member
+            with archive.open(member) as f:
+                header = _npy_header(f, path, name)
+
+            def read(member: str = member, name: str = name) -> np.ndarray:
+                with (
+                    open_regular(path) as raw,
+                    zipfile.ZipFile(raw) as again,
+                    again.open(member) as f,
+                ):
+                    array = _npy_data(f, _npy_header(f, path, name), path, name)
+                    f.read(1)  # reaching the member's end makes zipfile check its CRC
+                return array
+
+            out[name] = _Stored(header[0], read)
+    return out
+
+
+def _reading(path: Path, read: Callable[[], Any]) -> Any:
+    """``read()``, with any failure of a damaged or hostile file as a one-line BankError."""
     try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as e:  # numpy refuses pickled data (an object array, a pickled file)
-        if "allow_pickle" in str(e):
-            raise BankError(
-                f"{path.name} holds pickled Python objects; only plain numeric arrays are read"
-            ) from None
-        raise BankError(f"{path.name} is not a readable numpy file: {e}") from None
+        return read()
+    except BankError:
+        raise
     except OSError as e:
-        raise BankError(f"cannot read {path.name}: {e}") from None
+        raise BankError(f"cannot read {path.name}: {e.strerror or e}") from None
+    except _BROKEN as e:
+        raise BankError(f"{path.name} is not a readable weight file: {_first_line(e)}") from None
 
 
-def _read_all(path: Path) -> dict[str, np.ndarray]:
+def _read_all(path: Path) -> dict[str, _Stored]:
     """Every array in the file by name (a .npy file's one array is named "")."""
     kind = _kind(path)
-    if kind == ".npy":
-        return {"": _plain(_load_numpy(path), path, "")}
-    if kind == ".npz":
-        npz = _load_numpy(path)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            return {"": _plain(npz, path, "")}
-        out = {}
-        with npz:
-            for name in npz.files:
-                try:
-                    out[name] = _plain(npz[name], path, name)
-                except ValueError as e:
-                    if isinstance(e, BankError):
-                        raise
-                    raise BankError(
-                        f"{path.name}, array '{name}' holds pickled Python objects; "
-                        "only plain numeric arrays are read"
-                    ) from None
-        return out
+    if kind in (".npy", ".npz"):
+        stored = _reading(path, lambda: _read_numpy(path))
+        return {k: _Stored(s.shape, lambda s=s: _reading(path, s.read)) for k, s in stored.items()}
     if kind == ".safetensors":
         st = _optional("safetensors.numpy", "safetensors", ".safetensors")
         try:
+            _reading(path, lambda: open_regular(path).close())
             loaded = st.load_file(str(path))
+        except BankError:
+            raise
         except Exception as e:  # a broken file, or a dtype numpy lacks (bfloat16)
-            raise BankError(f"cannot read {path.name}: {e}") from None
-        return {k: _plain(v, path, k) for k, v in loaded.items()}
+            raise BankError(f"cannot read {path.name}: {_first_line(e)}") from None
+        return {k: _Stored.loaded(_plain(v, path, k)) for k, v in loaded.items()}
     if kind == ".onnx":
-        onnx = _optional("onnx", "onnx", ".onnx")
-        try:
-            helper = importlib.import_module("onnx.numpy_helper")
-            model = onnx.load(str(path))
-            loaded = {t.name: helper.to_array(t) for t in model.graph.initializer}
-        except Exception as e:
-            raise BankError(f"cannot read {path.name}: {e}") from None
-        return {k: _plain(v, path, k) for k, v in loaded.items()}
+        return _read_onnx(path)
+    return _read_torch(path)
+
+
+def _read_onnx(path: Path) -> dict[str, _Stored]:
+    onnx = _optional("onnx", "onnx", ".onnx")
+    _reading(path, lambda: open_regular(path).close())
+    try:
+        helper = importlib.import_module("onnx.numpy_helper")
+        external = importlib.import_module("onnx.external_data_helper")
+        # External data is loaded here, tensor by tensor, once its path is checked: onnx before
+        # 1.21 followed "../" and symlinks out of the model's folder.
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:
+        raise BankError(f"cannot read {path.name}: {_first_line(e)}") from None
+    folder = path.resolve().parent
+    out: dict[str, _Stored] = {}
+    for tensor in model.graph.initializer:
+
+        def read(tensor: Any = tensor) -> np.ndarray:
+            _check_shape(tuple(tensor.dims), path, tensor.name)
+            if external.uses_external_data(tensor):
+                _check_external(tensor, folder, path)
+                try:
+                    external.load_external_data_for_tensor(tensor, str(folder))
+                except Exception as e:
+                    raise BankError(f"cannot read {path.name}: {_first_line(e)}") from None
+            try:
+                return _plain(helper.to_array(tensor), path, tensor.name)
+            except BankError:
+                raise
+            except Exception as e:
+                raise BankError(f"cannot read {path.name}: {_first_line(e)}") from None
+
+        out[tensor.name] = _Stored(tuple(tensor.dims), read)
+    return out
+
+
+def _check_external(tensor: Any, folder: Path, path: Path) -> None:
+    """Refuse external data that is not a regular file inside the model's folder."""
+    location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+    # resolve() follows every symlink, so a link pointing out of the folder is caught too.
+    target = (folder / location).resolve()
+    if not location or os.path.isabs(location) or not target.is_relative_to(folder):
+        raise BankError(
+            f"{_where(path, tensor.name)}: external data {location!r} lies outside the "
+            "model's folder; it is not read"
+        )
+    _reading(path, lambda: open_regular(target).close())
+
+
+def _read_torch(path: Path) -> dict[str, _Stored]:
     torch = _optional("torch", "torch", ".pt")
+
+    def check() -> None:
+        with open_regular(path) as f:
+            if f.read(len(_ZIP_MAGIC)) == _ZIP_MAGIC:  # the format since PyTorch 1.6
+                f.seek(0)
+                with zipfile.ZipFile(f) as archive:
+                    _check_archive(archive, path)
+
+    _reading(path, check)
+    out: dict[str, np.ndarray] = {}
     try:
         data = torch.load(str(path), map_location="cpu", weights_only=True)
+        _torch_tensors(data, "", out, torch)
     except Exception as e:  # weights_only refuses anything but tensors and plain containers
-        raise BankError(f"{path.name}: not a plain PyTorch weights file ({e})") from None
-    out: dict[str, np.ndarray] = {}
-    _torch_tensors(data, "", out, torch)
-    return {k: _plain(v, path, k) for k, v in out.items()}
+        raise BankError(
+            f"{path.name}: not a plain PyTorch weights file ({_first_line(e)})"
+        ) from None
+    return {k: _Stored.loaded(_plain(v, path, k)) for k, v in out.items()}
 
 
 def _torch_tensors(data: Any, prefix: str, out: dict[str, np.ndarray], torch: Any) -> None:
@@ -171,27 +358,29 @@ def _torch_tensors(data: Any, prefix: str, out: dict[str, np.ndarray], torch: An
 def conv_tensors(path: str | Path) -> list[tuple[str, tuple[int, ...]]]:
     """The 4-D arrays in a weight file, as (name, shape), in file order: what ``array=`` picks.
 
-    A .npy file's one array is named "".
+    A .npy file's one array is named "". Shapes come from the file's headers where the format
+    has them (.npy, .npz, .safetensors, .onnx): listing reads no weights.
     """
     path = Path(path)
     if _kind(path) == ".safetensors":
         st = _optional("safetensors", "safetensors", ".safetensors")
+        _reading(path, lambda: open_regular(path).close())
         try:
             with st.safe_open(str(path), framework="numpy") as f:
                 shapes = [(k, tuple(f.get_slice(k).get_shape())) for k in f.keys()]  # noqa: SIM118
         except Exception as e:
-            raise BankError(f"cannot read {path.name}: {e}") from None
+            raise BankError(f"cannot read {path.name}: {_first_line(e)}") from None
         return [(k, s) for k, s in shapes if len(s) == 4]
     return [(k, a.shape) for k, a in _read_all(path).items() if a.ndim == 4]
 
 
-def _listing(arrays: dict[str, np.ndarray]) -> str:
+def _listing(arrays: dict[str, _Stored]) -> str:
     if not arrays:
         return "no arrays"
     return ", ".join(f"'{k}' {a.shape}" for k, a in arrays.items())
 
 
-def _pick_weight(arrays: dict[str, np.ndarray], path: Path, array: str | None) -> str:
+def _pick_weight(arrays: dict[str, _Stored], path: Path, array: str | None) -> str:
     if array is not None:
         if array not in arrays:
             raise BankError(f"{path.name} has no array '{array}'; found {_listing(arrays)}")
@@ -216,7 +405,7 @@ def _pick_weight(arrays: dict[str, np.ndarray], path: Path, array: str | None) -
 
 
 def _pick_bias(
-    arrays: dict[str, np.ndarray], weight: str, c_out: int, path: Path, bias: str | None
+    arrays: dict[str, _Stored], weight: str, c_out: int, path: Path, bias: str | None
 ) -> np.ndarray | None:
     if bias is not None:
         if bias not in arrays:
@@ -227,16 +416,16 @@ def _pick_bias(
                 f"{path.name}: bias '{bias}' has shape {b.shape}; the weights have "
                 f"{c_out} filters, so it must be ({c_out},)"
             )
-        return b
+        return b.read()
     fits = {k for k, a in arrays.items() if a.shape == (c_out,) and "bias" in k.lower()}
     for word in _WEIGHT_WORDS:  # "conv1.weight" -> "conv1.bias", "conv/kernel" -> "conv/bias"
         at = weight.lower().rfind(word)
         if at >= 0:
             twin = weight[:at] + "bias" + weight[at + len(word) :]
             if twin in fits:
-                return arrays[twin]
+                return arrays[twin].read()
     if len(fits) == 1:
-        return arrays[fits.pop()]
+        return arrays[fits.pop()].read()
     if len(fits) > 1:
         raise BankError(
             f"{path.name}: several arrays could be the bias ({', '.join(sorted(fits))}); "
@@ -327,13 +516,12 @@ def import_weights(
     kind = _kind(path)
     arrays = _read_all(path)
     key = _pick_weight(arrays, path, array)
-    w = arrays[key]
-    what = f"{path.name}" + (f", array '{key}'" if key else "")
+    _check_shape(arrays[key].shape, path, key)
+    w = arrays[key].read()
+    what = _where(path, key)
     if layout == "auto" and kind in (".onnx", ".pt"):
         layout = "torch"
     wanted = (INPUT_CHANNELS[input],) if input else (1, 3)
-    if w.ndim in (3, 4) and max(w.shape) > max(MAX_FILTERS, MAX_KERNEL):
-        raise BankError(f"{what} has shape {w.shape}; too large for a bank")
     t = _to_torch(w, layout, wanted, what)
     c_out, c_in, kh, kw = t.shape
     if c_in not in wanted:
@@ -387,7 +575,8 @@ def export_npy(bank: Bank, path: str | Path, layout: str = "torch") -> Path:
     A path ending in .npz gets a file with "weight" and "bias" arrays; any other path gets a .npy
     file of the weights only. The weights are written as applied: a flipped layer's kernels are
     written flipped, since frameworks cross-correlate. Stride, padding and the rest are not part
-    of the file (`export_snippet` carries them). Returns the path written.
+    of the file (`export_snippet` carries them). Written atomically, through a symlink to its
+    target (see `write_atomic`). Returns the path written; BankError when it cannot be.
     """
     if layout not in EXPORT_LAYOUTS:
         raise BankError(f"layout must be torch or keras; got {layout!r}")
@@ -396,12 +585,15 @@ def export_npy(bank: Bank, path: str | Path, layout: str = "torch") -> Path:
         w = w.transpose(2, 3, 1, 0)
     w = np.ascontiguousarray(w, dtype=np.float32)
     path = Path(path)
+    out = io.BytesIO()
     if path.suffix.lower() == ".npz":
-        np.savez(path, weight=w, bias=b.astype(np.float32))
+        np.savez(out, weight=w, bias=b.astype(np.float32))
     else:
-        np.save(path, w, allow_pickle=False)
-        if path.suffix.lower() != ".npy":  # np.save appends .npy
+        np.save(out, w, allow_pickle=False)
+        if path.suffix.lower() != ".npy":  # as np.save would name it
             path = path.with_name(path.name + ".npy")
+    # Never written in place: a full disk or a missing folder must not cost the previous file.
+    write_atomic(path, out.getvalue())
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from pathlib import Path
 
 import cv2
@@ -50,8 +51,22 @@ class VideoSource:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = Path(path)
         self.description = self._path.name
-        if not self._path.is_file():
-            raise SourceError(f"video {self.description}: no such file")
+        try:
+            str(self._path).encode("utf-8")
+        except UnicodeEncodeError:
+            # A name from undecodable bytes (os.fsdecode(b"\xff")) holds a lone surrogate, and
+            # cv2.VideoCapture crashes the process (SIGSEGV) on it rather than raising.
+            shown = os.fsencode(self.description).decode("utf-8", "backslashreplace")
+            raise SourceError(
+                f"video {shown}: the file name is not valid UTF-8, which OpenCV needs"
+            ) from None
+        try:
+            mode = self._path.stat().st_mode
+        except OSError:
+            raise SourceError(f"video {self.description}: no such file") from None
+        if not stat.S_ISREG(mode):
+            # OpenCV would wait forever for a FIFO's writer.
+            raise SourceError(f"video {self.description}: not a regular file")
         capture = _open_capture(self._path)
         if capture is None:
             raise SourceError(f"video {self.description}: cannot be opened (not a video?)")

@@ -12,6 +12,7 @@ import pytest
 
 import playground
 from playground import Bank, BankError, ConvLayer, Filter, PoolLayer, load_bank, save_bank
+from tests.isolated import run_python
 
 SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
 
@@ -248,6 +249,34 @@ def test_unreadable_and_non_utf8_files(tmp_path):
         load_bank(tmp_path)  # a folder
 
 
+@pytest.mark.parametrize("where", ["top", "layer"])
+def test_a_duplicate_key_is_refused_and_named(tmp_path, where):
+    # json keeps the last of two equal keys; a hand-edited file with two "layers" would load
+    # silently as whichever came last.
+    text = json.dumps(valid_dict())
+    if where == "top":
+        text = text.replace('"layers": [', '"layers": [], "layers": [', 1)
+    else:
+        text = text.replace('"stride": 1,', '"stride": 1, "stride": 2,', 1)
+    key = "layers" if where == "top" else "stride"
+    with pytest.raises(BankError, match=f'^bank.json: not a bank: the key "{key}" appears twice'):
+        load_bank(write(tmp_path, text))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_refused_instead_of_blocking(tmp_path):
+    fifo = tmp_path / "bank.json"
+    os.mkfifo(fifo)
+    out = run_python(f"""
+        from playground import BankError, load_bank
+        try:
+            load_bank({str(fifo)!r})
+        except BankError as e:
+            print(e)
+    """)
+    assert out == f"{fifo}: cannot read: not a regular file\n"
+
+
 def test_loading_is_data_only(tmp_path):
     marker = tmp_path / "ran"
     payload = f"__import__('pathlib').Path({str(marker)!r}).touch()"
@@ -296,6 +325,19 @@ def test_read_only_location_is_a_bank_error_and_keeps_the_old_file(tmp_path, mon
 def test_save_into_a_missing_folder_is_a_bank_error(tmp_path):
     with pytest.raises(BankError, match="cannot save"):
         save_bank(Bank.from_dict(valid_dict()), tmp_path / "no" / "such" / "bank.json")
+
+
+def test_save_through_a_symlink_updates_its_target_and_keeps_the_link(tmp_path):
+    target = tmp_path / "real" / "bank.json"
+    target.parent.mkdir()
+    save_bank(Bank.from_dict(valid_dict()), target)
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    renamed = valid_dict()
+    renamed["name"] = "renamed"
+    save_bank(Bank.from_dict(renamed), link)
+    assert link.is_symlink()
+    assert load_bank(target).name == "renamed"
 
 
 def test_save_keeps_the_permissions_of_the_file_it_replaces(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -11,6 +12,7 @@ from playground import Bank, BankError, ConvLayer, Filter, PoolLayer
 from playground.engine import weights
 from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
 from tests.engine import reference
+from tests.isolated import run_python
 
 RNG = np.random.default_rng(7)
 
@@ -511,3 +513,233 @@ def test_torch_file_uses_weights_only(tmp_path, monkeypatch):
     np.testing.assert_array_equal(got_w, w)
     np.testing.assert_array_equal(got_b, b)
     assert conv_tensors(path) == [("state_dict.conv.weight", (2, 1, 5, 5))]
+
+
+# --- hostile files -----------------------------------------------------------------------------
+
+
+def npy_bytes(shape, descr="<f8", data=b""):
+    """A .npy file's bytes: a header declaring ``shape`` followed by ``data`` (maybe too short)."""
+    import io
+
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        out, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return out.getvalue() + data
+
+
+def write_zip(path, members, compression=None):
+    import zipfile
+
+    compression = zipfile.ZIP_STORED if compression is None else compression
+    with zipfile.ZipFile(path, "w", compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def declare_size(path, size):
+    """Make every member of the zip at ``path`` claim ``size`` bytes uncompressed (a zip bomb's
+    central directory, without making the test compress gigabytes)."""
+    import struct
+
+    raw = bytearray(path.read_bytes())
+    for signature, at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = raw.find(signature)
+        while start >= 0:
+            raw[start + at : start + at + 4] = struct.pack("<I", size)
+            start = raw.find(signature, start + 4)
+    path.write_bytes(bytes(raw))
+
+
+def one_line_error(path, **kwargs):
+    with pytest.raises(BankError) as caught:
+        import_weights(path, **kwargs)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(path.name), message
+    return message
+
+
+def _truncated(tmp_path):
+    np.savez(tmp_path / "w.npz", weight=torch_weights())
+    raw = (tmp_path / "w.npz").read_bytes()
+    (tmp_path / "w.npz").write_bytes(raw[: len(raw) // 2])
+    return tmp_path / "w.npz"
+
+
+def _bad_crc(tmp_path):
+    path = write_zip(tmp_path / "w.npz", {"weight.npy": npy_bytes((2, 3, 3, 3), data=bytes(432))})
+    raw = bytearray(path.read_bytes())
+    raw[raw.find(b"\x93NUMPY") + 200] ^= 0xFF  # a byte of the data: the CRC no longer matches
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _bad_deflate(tmp_path):
+    import zipfile
+
+    data = npy_bytes((2, 3, 3, 3), data=RNG.normal(size=54).tobytes())
+    path = write_zip(tmp_path / "w.npz", {"weight.npy": data}, zipfile.ZIP_DEFLATED)
+    raw = bytearray(path.read_bytes())
+    start = raw.find(b"weight.npy") + len("weight.npy")
+    raw[start + 2 : start + 40] = b"\xff" * 38  # garbage in the deflate stream
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda tmp_path: (tmp_path / "w.npy", (tmp_path / "w.npy").write_bytes(b""))[0],
+        lambda tmp_path: (tmp_path / "w.npy", (tmp_path / "w.npy").write_bytes(b"\x93NUM"))[0],
+        _truncated,
+        _bad_crc,
+        _bad_deflate,
+    ],
+    ids=["empty-npy", "short-npy", "truncated-npz", "bad-crc", "bad-deflate"],
+)
+def test_broken_numpy_files_are_one_line_bank_errors(tmp_path, make):
+    one_line_error(make(tmp_path))
+
+
+def test_absurd_declared_shapes_are_refused_before_any_data_is_read(tmp_path):
+    # 335 GiB declared; 64 bytes present. Under a 1.5 GB address space, allocating first fails.
+    (tmp_path / "w.npy").write_bytes(npy_bytes((100000, 100000, 3, 3), data=bytes(64)))
+    write_zip(tmp_path / "w.npz", {"weight.npy": npy_bytes((32768, 32768), data=bytes(64))})
+    out = run_python(f"""
+        from playground import BankError
+        from playground.engine.weights import conv_tensors, import_weights
+        for name in ("w.npy", "w.npz"):
+            try:
+                import_weights({str(tmp_path)!r} + "/" + name)
+            except BankError as e:
+                print(e)
+        print(conv_tensors({str(tmp_path)!r} + "/w.npy"))
+    """)
+    assert out.splitlines() == [
+        "w.npy has shape (100000, 100000, 3, 3); too large for a bank",
+        "w.npz, array 'weight' has shape (32768, 32768); too large for a bank",
+        "[('', (100000, 100000, 3, 3))]",
+    ]
+
+
+def test_zip_bombs_are_refused_from_their_declared_sizes(tmp_path, monkeypatch):
+    import types
+
+    path = write_zip(tmp_path / "w.npz", {"weight.npy": npy_bytes((2, 3, 3, 3), data=bytes(432))})
+    declare_size(path, 3 * 2**30)
+    assert "decompresses to 3072 MB" in one_line_error(path)
+    calls = []
+    fake = types.ModuleType("torch")
+    fake.Tensor, fake.load = object, lambda *a, **k: calls.append(a)
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    pt = write_zip(tmp_path / "m.pt", {"archive/data.pkl": b"x", "archive/data/0": bytes(64)})
+    declare_size(pt, 2**31)
+    assert "decompresses to 4096 MB" in one_line_error(pt)
+    assert calls == []
+
+
+def test_torch_errors_are_reduced_to_one_line(tmp_path, monkeypatch):
+    import types
+
+    def load(*args, **kwargs):
+        raise RuntimeError("Weights only load failed.\nRe-running `torch.load` ...\n\nPlease")
+
+    class Tensor:
+        def detach(self):
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:117]\n data. DefaultCPUAllocator")
+
+    fake = types.ModuleType("torch")
+    fake.Tensor, fake.load = Tensor, load
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    (tmp_path / "m.pt").write_bytes(b"")
+    assert "(Weights only load failed.)" in one_line_error(tmp_path / "m.pt")
+    fake.load = lambda *a, **k: {"conv.weight": Tensor()}
+    assert "alloc_cpu.cpp" in one_line_error(tmp_path / "m.pt")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_refused_instead_of_blocking(tmp_path):
+    os.mkfifo(tmp_path / "w.npy")
+    out = run_python(f"""
+        from playground import BankError, import_weights
+        try:
+            import_weights({str(tmp_path / "w.npy")!r})
+        except BankError as e:
+            print(e)
+    """)
+    assert out == "cannot read w.npy: not a regular file\n"
+
+
+def _onnx_with_external(tmp_path, location):
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("conv.weight", TensorProto.FLOAT, [1, 1, 3, 3], [0.0] * 9)
+    weight.ClearField("float_data")
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", location), ("offset", "0"), ("length", "36")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    graph = helper.make_graph([], "net", [], [], initializer=[weight])
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    path = model_dir / "net.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "symlink"])
+def test_onnx_external_data_outside_the_models_folder_is_refused(tmp_path, how):
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(9, dtype=np.float32).tobytes())
+    location = {"dotdot": "../secret.bin", "absolute": str(secret), "symlink": "w.bin"}[how]
+    path = _onnx_with_external(tmp_path, location)
+    if how == "symlink":
+        (path.parent / "w.bin").symlink_to(secret)
+    message = one_line_error(path)
+    assert "external data" in message and "outside the model's folder" in message
+
+
+def test_onnx_external_data_inside_the_folder_is_read(tmp_path):
+    path = _onnx_with_external(tmp_path, "w.bin")
+    (path.parent / "w.bin").write_bytes(np.arange(9, dtype=np.float32).tobytes())
+    got, _ = first_filters(import_weights(path))
+    np.testing.assert_array_equal(got.ravel(), np.arange(9))
+
+
+def test_failed_export_keeps_the_previous_file(tmp_path):
+    # The disk "fills" past 4 KB (RLIMIT_FSIZE); the export is 8 KB.
+    old = tmp_path / "weights.npz"
+    old.write_bytes(b"the user's previous weights")
+    out = run_python(f"""
+        import resource, signal
+        import numpy as np
+        from playground import Bank, BankError, ConvLayer, Filter, export_npy
+        bank = Bank((ConvLayer(tuple(Filter(np.ones((3, 9, 9))) for _ in range(8))),))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        try:
+            export_npy(bank, {str(old)!r})
+        except BankError as e:
+            print(e)
+    """)
+    assert out.startswith(f"cannot save {old}: ")
+    assert old.read_bytes() == b"the user's previous weights"
+    assert [p.name for p in tmp_path.iterdir()] == ["weights.npz"]
+
+
+def test_export_into_a_missing_folder_is_a_bank_error(tmp_path):
+    bank = _bank(torch_weights(2, 1), [0, 0], "gray")
+    with pytest.raises(BankError, match="cannot save"):
+        export_npy(bank, tmp_path / "no" / "such" / "w.npz")
+
+
+def test_export_through_a_symlink_writes_its_target(tmp_path):
+    target = tmp_path / "real.npz"
+    target.write_bytes(b"old")
+    (tmp_path / "link.npz").symlink_to(target)
+    w = torch_weights(2, 1)
+    export_npy(_bank(w, [0, 0], "gray"), tmp_path / "link.npz")
+    assert (tmp_path / "link.npz").is_symlink()
+    np.testing.assert_array_equal(first_filters(import_weights(target))[0], w.astype(np.float32))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from playground.sources import ImageSource, Source, SourceError, StillSource
+from tests.isolated import run_python
 
 
 @pytest.fixture
@@ -115,3 +117,63 @@ def test_an_8k_image_is_shown_as_it_is(tmp_path):
     source = ImageSource(path)
     assert source.read().shape == (4320, 7680, 3)
     assert source.description == "8k.png"
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG whose header declares width x height RGB pixels and whose data is a few rows."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = zlib.compress(bytes((width * 3 + 1) * 4))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small real JPEG whose frame header (SOF0) is rewritten to declare width x height."""
+    import struct
+
+    raw = bytearray(cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))[1].tobytes())
+    sof = raw.find(b"\xff\xc0")
+    raw[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(raw)
+
+
+@pytest.mark.parametrize(
+    "name, data, size",
+    [
+        ("bomb.png", png_declaring(30000, 30000), "30000x30000"),
+        ("bomb.jpg", jpeg_declaring(16000, 16000), "16000x16000"),
+    ],
+)
+def test_an_image_declaring_too_many_pixels_is_refused_before_decoding(
+    tmp_path: Path, name: str, data: bytes, size: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    out = run_python(f"""
+        from playground.sources import ImageSource, SourceError
+        try:
+            ImageSource({str(path)!r})
+        except SourceError as e:
+            print(e)
+    """)
+    assert out == f"image {path} is {size}; too large\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_refused_instead_of_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    out = run_python(f"""
+        from playground.sources import SourceError, read_image
+        try:
+            read_image({str(fifo)!r})
+        except SourceError as e:
+            print(e)
+    """)
+    assert out == f"cannot read image {fifo}: not a regular file\n"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -11,6 +13,7 @@ import pytest
 
 from playground.sources import Source, SourceError, VideoSource
 from playground.sources import video as video_module
+from tests.isolated import run_python
 
 WIDTH, HEIGHT, FRAMES, FPS = 64, 48, 6, 10
 BLOCK = WIDTH // 8  # frame i has a white block in column block i
@@ -193,3 +196,29 @@ def test_fps_falls_back_to_30_when_the_file_does_not_say(
 ) -> None:
     use_captures(monkeypatch, [ScriptedCapture([make_frame(0)], fps=reported)])
     assert VideoSource(clip).fps == used
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_named_pipe_is_refused_as_not_a_file(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.avi")
+    with pytest.raises(SourceError, match=r"^video pipe\.avi: not a regular file$"):
+        VideoSource(tmp_path / "pipe.avi")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows file names are UTF-16")
+def test_a_name_that_is_not_utf8_is_refused_before_opencv_sees_it(clip: Path) -> None:
+    # os.fsdecode(b"\xff") is a lone surrogate; cv2.VideoCapture crashed the process on it, so
+    # the call runs in a child where a crash fails this test instead of killing pytest.
+    undecodable = os.path.join(os.fsencode(clip.parent), b"\xff.avi")
+    os.rename(clip, undecodable)
+    out = run_python(f"""
+        import os
+        from playground.sources import SourceError, VideoSource
+        try:
+            VideoSource(os.fsdecode({undecodable!r}))
+        except SourceError as e:
+            print(ascii(str(e)))
+    """)
+    assert (
+        out == ascii(r"video \xff.avi: the file name is not valid UTF-8, which OpenCV needs") + "\n"
+    )
