@@ -13,7 +13,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.controller import Controller
 from playground.engine import editing
 from playground.engine.bank import (
     ACTIVATIONS,
@@ -47,7 +48,6 @@ from playground.engine.bank import (
     Bank,
     ConvLayer,
 )
-from playground.engine.errors import BankError
 
 # The item data role holding (layer, filter) of a tree row; filter is -1 on a layer row.
 _ROLE = Qt.ItemDataRole.UserRole
@@ -103,68 +103,73 @@ class _PairSpins(QWidget):
 class BankPanel(QWidget):
     """The stack of layers and their filters, with the tools to edit its structure.
 
-    Signals
-    -------
-    bankEdited(bank, label) : a new Bank made by the user, and an undo label such as
-        "Add filter" or "Layer 2: stride 2".
-    selectionChanged(layer, filter) : the user selected a row, 0-based; filter is -1 on a layer
-        row (always on a pool layer).
-    errorRaised(message) : a refused edit, as one line for the status bar.
+    A view of the controller's bank and selection: it holds neither. It re-renders on the
+    controller's ``bankChanged`` and ``selectionChanged``, and every edit is
+    ``controller.edit(fn, label)`` with a pure function from `playground.engine.editing` (a
+    refused edit is reported by the controller's ``message``; the widgets go back to the bank).
+
+    The one thing of its own is which row has the focus: clicking a conv layer's row selects the
+    layer's first filter (for the kernel grid and the story) while the tree keeps the layer row,
+    so the layer's settings stay in view.
     """
 
-    bankEdited = Signal(object, str)
-    selectionChanged = Signal(int, int)
-    errorRaised = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._bank: Bank | None = None
+        self._controller = controller
         self._input_size: tuple[int, int] | None = None
-        self._selection = (-1, -1)
+        self._selection = (-1, -1)  # the focused row: (layer, filter), filter -1 on a layer row
         self._structure: tuple = ()
         self._build()
+        controller.bankChanged.connect(self._on_bank_changed)
+        controller.selectionChanged.connect(self._on_selection_changed)
+        self._on_selection_changed(*controller.selection)
         self._refresh()
+
+    @property
+    def _bank(self) -> Bank:
+        return self._controller.bank
 
     # --- public API --------------------------------------------------------------------------
 
-    def setBank(self, bank: Bank, input_size: tuple[int, int] | None = None) -> None:
-        """Show ``bank`` without emitting anything.
-
-        The selection is kept where it is still valid (else moved to the nearest row; read it
-        back with :meth:`selection`). ``input_size`` is the current source's (H, W) for the
-        output sizes; None keeps the last size given (see :meth:`setInputSize`).
-        """
-        if input_size is not None:
-            self._input_size = (int(input_size[0]), int(input_size[1]))
-        if bank is self._bank and input_size is None:
-            return
-        self._bank = bank
-        layer, filt = self._selection
-        self._selection = self._clamped(layer if layer >= 0 else 0, filt if layer >= 0 else 0)
-        self._refresh()
-
     def setInputSize(self, input_size: tuple[int, int] | None) -> None:
         """The (H, W) of the source for the output sizes; None when there is no source."""
-        self._input_size = None if input_size is None else (int(input_size[0]), int(input_size[1]))
+        size = None if input_size is None else (int(input_size[0]), int(input_size[1]))
+        if size != self._input_size:
+            self._input_size = size
+            self._refresh()
+
+    def selection(self) -> tuple[int, int]:
+        """The focused row (layer, filter), 0-based; filter -1 on a layer row."""
+        return self._selection
+
+    def setSelection(self, layer: int, filter_index: int) -> None:
+        """Focus a row as a click on it does (clamped); the controller selects its filter."""
+        self._focus((layer, filter_index))
+
+    def _on_bank_changed(self) -> None:
+        layer, filt = self._selection
+        self._selection = self._clamped(layer, filt)
         self._refresh()
 
-    def bank(self) -> Bank | None:
-        return self._bank
-
-    def setSelection(self, layer: int, filter: int) -> None:
-        """Select a row without emitting selectionChanged; out-of-range values are clamped."""
-        if self._bank is None:
+    def _on_selection_changed(self, layer: int, filt: int, _channel: int) -> None:
+        # A layer row stays focused while its first filter is the one selected.
+        if self._selection == (layer, -1) and filt in (0, -1):
             return
-        selection = self._clamped(layer, filter)
+        selection = self._clamped(layer, filt)
         if selection != self._selection:
             self._selection = selection
             self._select_current_row()
             self._refresh_tools()
             self._refresh_form()
 
-    def selection(self) -> tuple[int, int]:
-        """(layer, filter), 0-based; filter -1 on a layer row; (-1, -1) before any bank."""
-        return self._selection
+    def _focus(self, selection: tuple[int, int]) -> None:
+        """Focus a row and make its filter (a layer row: the layer's first) the selection."""
+        self._selection = self._clamped(*selection)
+        layer, filt = self._selection
+        self._select_current_row()
+        self._refresh_tools()
+        self._refresh_form()
+        self._controller.select(layer, max(filt, 0), 0)
 
     def sizeHint(self) -> QSize:
         return QSize(300, 640)
@@ -415,8 +420,6 @@ class BankPanel(QWidget):
 
     def _clamped(self, layer: int, filt: int) -> tuple[int, int]:
         bank = self._bank
-        if bank is None:
-            return -1, -1
         layer = min(max(layer, 0), len(bank.layers) - 1)
         la = bank.layers[layer]
         if not isinstance(la, ConvLayer) or filt < 0:
@@ -424,17 +427,12 @@ class BankPanel(QWidget):
         return layer, min(filt, len(la.filters) - 1)
 
     def _refresh(self) -> None:
-        has_bank = self._bank is not None
-        for w in (self._tree, self._settings_box, self._input_mode):
-            w.setEnabled(has_bank)
         self._refresh_tree()
         self._refresh_input_mode()
         self._refresh_tools()
         self._refresh_form()
 
     def _refresh_input_mode(self) -> None:
-        if self._bank is None:
-            return
         with QSignalBlocker(self._input_mode):
             self._input_mode.setCurrentIndex(self._input_mode.findData(self._bank.input))
 
@@ -453,10 +451,6 @@ class BankPanel(QWidget):
     def _refresh_tree(self) -> None:
         tree, bank = self._tree, self._bank
         with QSignalBlocker(tree):
-            if bank is None:
-                tree.clear()
-                self._structure = ()
-                return
             structure = tuple(
                 len(la.filters) if isinstance(la, ConvLayer) else -1 for la in bank.layers
             )
@@ -533,10 +527,6 @@ class BankPanel(QWidget):
     def _refresh_tools(self) -> None:
         bank = self._bank
         b = self._buttons
-        if bank is None:
-            for button in b.values():
-                button.setEnabled(False)
-            return
         layer, filt = self._selection
         la = bank.layers[layer]
         is_conv = isinstance(la, ConvLayer)
@@ -565,9 +555,6 @@ class BankPanel(QWidget):
         with ExitStack() as stack:
             for w in self._form_widgets():
                 stack.enter_context(QSignalBlocker(w))
-            if bank is None:
-                self._output_size.setText("")
-                return
             layer, filt = self._selection
             la = bank.layers[layer]
             is_conv = isinstance(la, ConvLayer)
@@ -610,8 +597,6 @@ class BankPanel(QWidget):
 
     def _refresh_output_size(self) -> None:
         bank = self._bank
-        if bank is None:
-            return
         if self._input_size is None:
             self._output_size.setText("Output sizes appear once a source is open.")
             return
@@ -648,29 +633,19 @@ class BankPanel(QWidget):
         label: str,
         selection: tuple[int, int] | Callable[[Bank], tuple[int, int]] | None = None,
     ) -> bool:
-        """Make a new bank from the current one, adopt it and emit bankEdited.
+        """Apply ``make`` through the controller, the bank's only writer, as one undo step.
 
-        ``selection`` is where the selection goes afterwards (default: stays). A BankError
-        emits errorRaised and puts every widget back as the current bank shows it.
+        ``selection`` is where the focus goes afterwards (default: stays). A refused edit is
+        reported by the controller; every widget goes back to what the bank says.
         """
-        bank = self._bank
-        if bank is None:
-            return False
-        try:
-            new = make(bank)
-        except BankError as e:
-            self._refresh()
-            self.errorRaised.emit(str(e))
-            return False
         previous = self._selection
-        self._bank = new
+        if not self._controller.edit(make, label):
+            self._refresh()
+            return False
         if callable(selection):
-            selection = selection(new)
-        self._selection = self._clamped(*(selection or previous))
-        self._refresh()
-        self.bankEdited.emit(new, label)
-        if self._selection != previous:
-            self.selectionChanged.emit(*self._selection)
+            selection = selection(self._bank)
+        if selection is not None and self._clamped(*selection) != previous:
+            self._focus(selection)
         return True
 
     def _on_input_mode_changed(self, _index: int) -> None:
@@ -740,27 +715,23 @@ class BankPanel(QWidget):
     def _on_name_edited(self) -> None:
         layer = self._selection[0]
         name = self._name.text().strip()
-        if self._bank is None or self._bank.layers[layer].name == name:
+        if self._bank.layers[layer].name == name:
             return
         self._edit(lambda b: editing.rename_layer(b, layer, name), "Rename layer")
 
     def _on_tree_current_changed(
         self, current: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None
     ) -> None:
-        if current is None or self._bank is None:
+        if current is None:
             return
         selection = tuple(current.data(0, _ROLE))
-        if selection == self._selection:
-            return
-        self._selection = self._clamped(*selection)
-        self._refresh_tools()
-        self._refresh_form()
-        self.selectionChanged.emit(*self._selection)
+        if selection != self._selection:
+            self._focus(selection)
 
     def _on_tree_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         bank = self._bank
         layer, filt = item.data(0, _ROLE)
-        if bank is None or column != 0 or filt < 0:
+        if column != 0 or filt < 0:
             return
         name = item.text(0).strip()
         if bank.layers[layer].filters[filt].name == name:  # type: ignore[union-attr]
@@ -811,7 +782,7 @@ class BankPanel(QWidget):
 
     def _on_bias_changed(self, value: float) -> None:
         layer, filt = self._selection
-        if self._bank is None or filt < 0:
+        if filt < 0:
             return
         label = f"Layer {layer + 1}, {_filter_label(self._bank, layer, filt)}: bias {value:g}"
         self._edit(lambda b: editing.set_bias(b, layer, filt, value), label)

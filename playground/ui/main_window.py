@@ -110,7 +110,6 @@ class MainWindow(QMainWindow):
         self._autosave_timer.setSingleShot(True)
         self._autosave_timer.setInterval(AUTOSAVE_MS)
         self._autosave_timer.timeout.connect(self._autosave_now)
-        self._panel_selecting = False
         self.controller = Controller(self._initial_bank(), self)
         self._build_widgets()
         self._build_actions()
@@ -142,7 +141,7 @@ class MainWindow(QMainWindow):
         return load_bank(resource_path(*DEFAULT_BANK))
 
     def _build_widgets(self) -> None:
-        self.bank_panel = BankPanel()
+        self.bank_panel = BankPanel(self.controller)
         self.kernel_editor = KernelEditor()
         self.source_pane = FeatureMapPane("Source")
         self.source_pane.setAutoStyle(False)
@@ -451,10 +450,6 @@ class MainWindow(QMainWindow):
         c.statsChanged.connect(self._on_stats)
         c.resultDisplayed.connect(self._record_frame)
 
-        self.bank_panel.bankEdited.connect(lambda bank, label: c.set_bank(bank, label))
-        self.bank_panel.selectionChanged.connect(self._on_panel_selection)
-        self.bank_panel.errorRaised.connect(self._show_message)
-
         editor = self.kernel_editor
         editor.kernelEdited.connect(c.set_kernel)
         editor.kernelReplaced.connect(c.set_kernel)
@@ -479,7 +474,7 @@ class MainWindow(QMainWindow):
 
     def _on_bank_changed(self) -> None:
         bank = self.controller.bank
-        self.bank_panel.setBank(bank, self._frame_size())
+        self.bank_panel.setInputSize(self._frame_size())
         sections = []
         counts = bank.channels()
         for n, layer in enumerate(bank.layers):
@@ -518,18 +513,7 @@ class MainWindow(QMainWindow):
                 np.asarray(f.kernels),
             )
 
-    def _on_panel_selection(self, layer: int, filt: int) -> None:
-        # A layer row (filt -1) selects the layer's first filter for the grid and the story, but
-        # the tree keeps the layer row so its settings stay in view.
-        self._panel_selecting = True
-        try:
-            self.controller.select(layer, max(filt, 0), 0)
-        finally:
-            self._panel_selecting = False
-
     def _on_selection_changed(self, layer: int, filt: int, channel: int) -> None:
-        if not self._panel_selecting:
-            self.bank_panel.setSelection(layer, filt)
         if filt >= 0:
             self.pane_grid.setSelected(layer, filt)
         self._update_editor()

@@ -1,5 +1,6 @@
-"""The bank panel, driven through its real widgets: every control emits the bank the engine's
-editing function makes, with a label for the undo history; refusals emit errorRaised only."""
+"""The bank panel, driven through its real widgets: every control makes the controller's bank
+the one the engine's editing function makes, with a label for the undo history; refusals leave
+the bank alone and are reported by the controller's message."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from playground import Bank, BankError, ConvLayer, Filter, PoolLayer, load_bank
 from playground.assets import resource_path
+from playground.controller import Controller
 from playground.engine import editing
 from playground.ui.bank_panel import BankPanel
 
@@ -27,15 +29,24 @@ pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
 
 class Recorder:
-    """Every emission of the panel's three signals, in order."""
+    """What the panel made the controller do, in order: edits (the bank and its undo label),
+    selections (the panel's focused row each time the selection changed), refusals."""
 
-    def __init__(self, panel: BankPanel) -> None:
+    def __init__(self, controller: Controller, panel: BankPanel) -> None:
         self.edits: list[tuple[Bank, str]] = []
         self.selections: list[tuple[int, int]] = []
         self.errors: list[str] = []
-        panel.bankEdited.connect(lambda bank, label: self.edits.append((bank, label)))
-        panel.selectionChanged.connect(lambda layer, f: self.selections.append((layer, f)))
-        panel.errorRaised.connect(self.errors.append)
+        controller.bankChanged.connect(
+            lambda: self.edits.append((controller.bank, controller.document.undo_label()))
+        )
+        self._last = panel.selection()
+        controller.selectionChanged.connect(lambda *_: self._selected(panel.selection()))
+        controller.message.connect(self.errors.append)
+
+    def _selected(self, row: tuple[int, int]) -> None:
+        if row != self._last:
+            self.selections.append(row)
+            self._last = row
 
     def nothing(self) -> bool:
         return not (self.edits or self.selections or self.errors)
@@ -51,19 +62,31 @@ def line_stack() -> Bank:
 
 
 @pytest.fixture
-def panel(qtbot) -> BankPanel:
-    p = BankPanel()
+def controller(qtbot):
+    c = Controller(line_stack())
+    yield c
+    c.close()
+
+
+def make_panel(qtbot, controller: Controller) -> BankPanel:
+    p = BankPanel(controller)
     qtbot.addWidget(p)
+    return p
+
+
+@pytest.fixture
+def panel(qtbot, controller) -> BankPanel:
+    p = make_panel(qtbot, controller)
     p.resize(320, 700)
-    p.setBank(line_stack(), (720, 1280))
+    p.setInputSize((720, 1280))
     p.show()
     qtbot.waitExposed(p)
     return p
 
 
 @pytest.fixture
-def rec(panel) -> Recorder:
-    return Recorder(panel)
+def rec(controller, panel) -> Recorder:
+    return Recorder(controller, panel)
 
 
 def tree(panel: BankPanel) -> QTreeWidget:
@@ -114,28 +137,31 @@ def test_tree_shows_layers_filters_biases_and_output_shapes(panel):
     assert t.currentItem() is first.child(0)
 
 
-def test_set_bank_emits_nothing_and_keeps_a_valid_selection(qtbot):
-    p = BankPanel()
-    qtbot.addWidget(p)
-    rec = Recorder(p)
-    assert p.selection() == (-1, -1)
-    p.setBank(line_stack())
+def test_the_panel_follows_the_controllers_bank_and_keeps_a_valid_selection(qtbot, controller):
+    p = make_panel(qtbot, controller)
     assert p.selection() == (0, 0)
     p.setSelection(2, 0)
-    p.setBank(editing.add_filter(line_stack(), 2), (100, 200))
+    controller.set_bank(editing.add_filter(line_stack(), 2), "elsewhere")
+    p.setInputSize((100, 200))
     assert p.selection() == (2, 0)
-    p.setBank(editing.remove_layer(line_stack(), 2))  # the selected layer is gone
+    assert tree(p).topLevelItem(2).childCount() == 2
+    controller.set_bank(editing.remove_layer(line_stack(), 2), "elsewhere")  # the layer is gone
     assert p.selection() == (1, -1)
+    assert controller.selection == (1, -1, -1)
     assert tree(p).currentItem() is tree(p).topLevelItem(1)
-    assert rec.nothing()
+    controller.undo()
+    assert tree(p).topLevelItemCount() == 3
 
 
-def test_set_selection_emits_nothing_and_clicking_a_row_emits_it(panel, rec, qtbot):
+def test_set_selection_and_clicking_a_row_select_in_the_controller(panel, rec, qtbot, controller):
     panel.setSelection(1, 3)  # a pool layer has no filters: the layer row
+    rec.clear()  # the setup's selection
     assert panel.selection() == (1, -1)
+    assert controller.selection == (1, -1, -1)
     assert tree(panel).currentItem() is tree(panel).topLevelItem(1)
-    assert rec.nothing()
+    rec.clear()
     click_row(qtbot, panel, 0, 1)
+    assert controller.selection == (0, 1, 0)
     assert rec.selections == [(0, 1)]
     assert panel.selection() == (0, 1)
     click_row(qtbot, panel, 2, -1)
@@ -163,13 +189,13 @@ def test_output_size_label_fills_in_the_formula(panel, qtbot):
 # --- structure buttons -------------------------------------------------------------------------
 
 
-def test_add_filter(panel, rec, qtbot):
+def test_add_filter(panel, rec, qtbot, controller):
     click(qtbot, panel, "addFilter")
     bank, label = only_edit(rec)
     assert label == "Add filter"
     assert bank == editing.add_filter(line_stack(), 0)
     assert rec.selections == [(0, 2)]
-    assert panel.bank() is bank
+    assert controller.bank is bank
     assert tree(panel).topLevelItem(0).child(2).text(0) == "filter 3"
     assert tree(panel).topLevelItem(0).text(1) == "3×720×1280"
 
@@ -182,6 +208,7 @@ def test_add_filter_is_disabled_on_a_pool_layer(panel):
 
 def test_duplicate_filter(panel, rec, qtbot):
     panel.setSelection(0, 1)
+    rec.clear()  # the setup's selection
     click(qtbot, panel, "duplicateFilter")
     bank, label = only_edit(rec)
     assert label == "Duplicate filter"
@@ -199,12 +226,13 @@ def test_remove_filter(panel, rec, qtbot):
     assert tree(panel).topLevelItem(0).childCount() == 1
 
 
-def test_removing_the_last_filter_is_refused(panel, rec, qtbot):
+def test_removing_the_last_filter_is_refused(panel, rec, qtbot, controller):
     panel.setSelection(2, 0)
+    rec.clear()  # the setup's selection
     click(qtbot, panel, "remove")
     assert rec.edits == [] and rec.selections == []
     assert rec.errors == ["layer 3 has only this filter; remove the layer instead"]
-    assert panel.bank() == line_stack()
+    assert controller.bank == line_stack()
     assert tree(panel).topLevelItem(2).childCount() == 1
 
 
@@ -224,6 +252,7 @@ def test_move_filter_down_and_up(panel, rec, qtbot):
 
 def test_move_layer_when_a_layer_row_is_selected(panel, rec, qtbot):
     panel.setSelection(1, -1)
+    rec.clear()  # the setup's selection
     assert child(panel, QToolButton, "moveUp").toolTip() == "Move the selected layer up"
     click(qtbot, panel, "moveUp")
     bank, label = only_edit(rec)
@@ -235,6 +264,7 @@ def test_move_layer_when_a_layer_row_is_selected(panel, rec, qtbot):
 
 def test_add_conv_and_pool_layers_after_the_selected_layer(panel, rec, qtbot):
     panel.setSelection(1, -1)
+    rec.clear()  # the setup's selection
     click(qtbot, panel, "addConvLayer")
     bank, label = only_edit(rec)
     assert label == "Add conv layer"
@@ -246,12 +276,11 @@ def test_add_conv_and_pool_layers_after_the_selected_layer(panel, rec, qtbot):
     assert tree(panel).topLevelItemCount() == 5
 
 
-def test_remove_layer_and_its_refusal(qtbot):
-    p = BankPanel()
-    qtbot.addWidget(p)
+def test_remove_layer_and_its_refusal(qtbot, controller):
     bank = Bank((ConvLayer((Filter.repeated([[1.0]], 3, name="one"),)), PoolLayer()))
-    p.setBank(bank)
-    rec = Recorder(p)
+    controller.new_bank(bank)
+    p = make_panel(qtbot, controller)
+    rec = Recorder(controller, p)
     click(qtbot, p, "removeLayer")
     new, label = only_edit(rec)
     assert label == "Remove layer"
@@ -261,7 +290,7 @@ def test_remove_layer_and_its_refusal(qtbot):
     click(qtbot, p, "remove")  # on a layer row, Remove removes the layer: refused here
     assert rec.edits == [] and rec.selections == []
     assert rec.errors == ["a bank needs at least one layer; this is its only one"]
-    assert p.bank() == new
+    assert controller.bank == new
 
 
 # --- in-place names ----------------------------------------------------------------------------
@@ -319,7 +348,7 @@ def test_input_mode(panel, rec):
     assert bank.layers[0].in_channels == 3
 
 
-def test_conv_settings_each_emit_a_labelled_edit(panel, rec, qtbot):
+def test_conv_settings_each_emit_a_labelled_edit(panel, rec, qtbot, controller):
     box = child(panel, QGroupBox, "layerSettings")
     assert box.title().startswith("Layer settings")
     expected = line_stack()
@@ -353,7 +382,7 @@ def test_conv_settings_each_emit_a_labelled_edit(panel, rec, qtbot):
     check("Layer 1: activation tanh", activation="tanh")
     assert len(rec.edits) == 9
     assert rec.selections == []
-    assert panel.bank() == expected
+    assert controller.bank == expected
 
 
 def test_switching_to_explicit_padding_starts_from_the_same_output(panel, rec):
@@ -365,6 +394,7 @@ def test_switching_to_explicit_padding_starts_from_the_same_output(panel, rec):
 
 def test_bias_of_the_selected_filter(panel, rec):
     panel.setSelection(0, 1)
+    rec.clear()  # the setup's selection
     bias = child(panel, QDoubleSpinBox, "bias")
     assert bias.value() == pytest.approx(-0.1)
     bias.setValue(0.25)
@@ -378,6 +408,7 @@ def test_bias_of_the_selected_filter(panel, rec):
 
 def test_pool_settings(panel, rec):
     panel.setSelection(1, -1)
+    rec.clear()  # the setup's selection
     assert not child(panel, QSpinBox, "strideY").isVisible()
     assert child(panel, QSpinBox, "poolSizeY").isVisible()
     child(panel, QComboBox, "poolOp").setCurrentText("avg")
@@ -395,7 +426,7 @@ def test_pool_settings(panel, rec):
     assert "H' = ⌊(720 − 3) / 3⌋ + 1 = 240" in child(panel, QLabel, "outputSize").text()
 
 
-def test_a_refused_setting_is_reverted(panel, rec, monkeypatch):
+def test_a_refused_setting_is_reverted(panel, rec, monkeypatch, controller):
     def refuse(bank, layer, **settings):
         raise BankError("layer 1: stride refused for the test")
 
@@ -405,7 +436,7 @@ def test_a_refused_setting_is_reverted(panel, rec, monkeypatch):
     assert rec.errors == ["layer 1: stride refused for the test"]
     assert rec.edits == []
     assert stride.value() == 1
-    assert panel.bank() == line_stack()
+    assert controller.bank == line_stack()
 
 
 def test_screenshot_of_the_line_stack(panel, tmp_path):

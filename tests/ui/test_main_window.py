@@ -249,11 +249,13 @@ def test_quit_with_unsaved_changes_asks_first(qtbot, window, monkeypatch):
 
 
 def test_bank_panel_add_filter_adds_a_pane_and_a_map(qtbot, window):
-    before = window.controller.bank.layers[0].out_channels
-    from playground.engine import editing
+    from PySide6.QtWidgets import QToolButton
 
-    window.bank_panel.bankEdited.emit(editing.add_filter(window.controller.bank, 0), "Add filter")
+    before = window.controller.bank.layers[0].out_channels
+    window.bank_panel.findChild(QToolButton, "addFilter").click()
     bank = window.controller.bank
+    assert window.controller.document.undo_label() == "Add filter"
+    assert window.controller.selection[:2] == (0, before)  # the new filter is selected
     assert bank.layers[0].out_channels == before + 1
     wait_for_outputs(qtbot, window, bank, sample())
     assert window.controller.outputs()[0].shape[0] == before + 1
