@@ -743,3 +743,54 @@ def test_export_through_a_symlink_writes_its_target(tmp_path):
     export_npy(_bank(w, [0, 0], "gray"), tmp_path / "link.npz")
     assert (tmp_path / "link.npz").is_symlink()
     np.testing.assert_array_equal(first_filters(import_weights(target))[0], w.astype(np.float32))
+
+
+HOSTILE_NAMES = [
+    '"""; __import__("os").system("id"); """',
+    "'''; raise SystemExit(3); '''",
+    "line\nbreak = 1/0",
+    "\\",
+    "# comment\r\nimport os",
+]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_generated_numpy_code_quotes_a_hostile_bank_name(tmp_path, name):
+    # The finding: a bank named '"""; __import__("os").system("id"); """' gave a numpy
+    # snippet that ran `id`. The snippet, run for real, must define the layer and nothing else.
+    import subprocess
+    import sys
+
+    from playground import Bank, ConvLayer, Filter
+    from playground.engine.weights import export_snippet
+
+    bank = Bank((ConvLayer((Filter.repeated([[1.0]], 3, name=name),)),), name=name)
+    code = export_snippet(bank, "numpy")
+    script = tmp_path / "snippet.py"
+    probe = "\nprint(repr(BANK_NAME))\nprint(apply(__import__('numpy').ones((2, 2, 3))).tolist())\n"
+    script.write_text(code + probe, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == repr(name)
+    assert lines[1:] == [repr([[[3.0, 3.0], [3.0, 3.0]]])]  # a 1x1 sum of the 3 channels
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "keras"])
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_generated_framework_code_has_no_user_text_outside_literals(framework, name):
+    import ast
+
+    from playground import Bank, ConvLayer, Filter
+    from playground.engine.weights import export_snippet
+
+    bank = Bank((ConvLayer((Filter.repeated([[1.0]], 3, name=name),), name=name),), name=name)
+    tree = ast.parse(export_snippet(bank, framework))  # still valid Python
+    calls = {
+        node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+    }
+    assert not calls & {"system", "exit", "SystemExit", "exec", "eval", "__import__"}
