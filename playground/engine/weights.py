@@ -660,9 +660,13 @@ def export_snippet(bank: Bank, framework: str = "numpy") -> str:
 def _numpy_snippet(bank: Bank, w: np.ndarray, b: np.ndarray, head: str) -> str:
     layer = bank.layers[0]
     assert isinstance(layer, ConvLayer)
-    return f'''"""First layer of the filter bank {bank.name!r}, in plain numpy."""
+    # The bank's name is user text: it enters the code only as a repr literal of its own, never
+    # inside a docstring or comment, where a name holding """ or a line break would end them.
+    return f'''"""A filter bank's first conv layer, in plain numpy."""
 
 import numpy as np
+
+BANK_NAME = {bank.name!r}
 
 INPUT = {bank.input!r}  # 'rgb': 3 input channels, 'gray': 1 (BT.601 luma)
 # Weights as applied (cross-correlation), (C_out, C_in, KH, KW).
