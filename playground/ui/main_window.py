@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
-from playground.controller.autosave import Autosave, default_directory
+from playground.controller.autosave import Autosave, UnreadableAutosave, default_directory
 from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
 from playground.engine import editing
@@ -555,9 +555,9 @@ class MainWindow(QMainWindow):
         """After a session that did not end cleanly, offer its unsaved bank back."""
         try:
             found = self.autosave.recover()
-        except BankError as e:
+        except UnreadableAutosave as e:
             self._show_message(f"the autosaved bank could not be read and was discarded: {e}")
-            self.autosave.clear()
+            self.autosave.discard(e.folder)
             return
         if found is None:
             return
@@ -570,8 +570,10 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes,
         )
+        # Restored or declined, the orphan is dealt with; a restored bank is this window's now
+        # and its own autosave keeps it.
+        self.autosave.discard(found.folder)
         if answer != QMessageBox.StandardButton.Yes:
-            self.autosave.clear()
             return
         origin = found.origin
         if origin is not None and self.controller.open_bank(origin):
@@ -1147,7 +1149,7 @@ class MainWindow(QMainWindow):
         self._settings.setValue("window/state", self.saveState())
         self.stop_recording()
         self._autosave_timer.stop()
-        self.autosave.clear()  # saved or discarded: nothing left to restore
+        self.autosave.close()  # saved or discarded: nothing left to restore
         self._settings.setValue("window/story_splitter", self._splitter.saveState())
         self._settings.setValue("window/maps_splitter", self._maps_splitter.saveState())
         self.controller.close()

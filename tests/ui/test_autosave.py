@@ -42,7 +42,7 @@ CHILD = textwrap.dedent(
     model.setData(model.index(0, 1), 0.75, Qt.ItemDataRole.EditRole)
 
     def report_when_autosaved():
-        if (Path(autosave_dir) / "bank.json").exists():
+        if window.autosave.bank_file.exists():
             print("EDITED", flush=True)
         else:
             QTimer.singleShot(20, report_when_autosaved)
@@ -77,7 +77,8 @@ def answer(monkeypatch, button):
 def test_an_edit_is_autosaved_and_a_save_clears_it(qtbot, tmp_path, monkeypatch):
     answer(monkeypatch, QMessageBox.StandardButton.No)
     window = open_window(qtbot, tmp_path)
-    autosaved = tmp_path / "autosave" / "bank.json"
+    autosaved = window.autosave.bank_file
+    assert autosaved.parent.parent == tmp_path / "autosave"
     model = window.findChild(QAbstractItemView, "kernelGrid").model()
     model.setData(model.index(2, 2), -4.0, Qt.ItemDataRole.EditRole)
     qtbot.waitUntil(autosaved.exists, timeout=WAIT_MS)
@@ -166,3 +167,65 @@ def test_an_unwritable_autosave_folder_is_a_message_not_a_crash(qtbot, tmp_path,
         lambda: "cannot autosave" in window.statusBar().currentMessage(), timeout=WAIT_MS
     )
     assert window.controller.bank.layers[0].filters[0].kernels[0, 0, 0] == 2.0
+
+
+def edit_a_weight(window, value):
+    model = window.findChild(QAbstractItemView, "kernelGrid").model()
+    model.setData(model.index(0, 0), value, Qt.ItemDataRole.EditRole)
+
+
+def test_a_second_window_does_not_offer_the_first_windows_live_edits(qtbot, tmp_path, monkeypatch):
+    # The finding: window B offered window A's live edits as a crash restore, and answering No
+    # deleted them; after A was killed nothing was offered and 50 edits were lost.
+    asked = answer(monkeypatch, QMessageBox.StandardButton.No)
+    a = open_window(qtbot, tmp_path)
+    edit_a_weight(a, 0.5)
+    qtbot.waitUntil(a.autosave.bank_file.exists, timeout=WAIT_MS)
+    b = open_window(qtbot, tmp_path)
+    assert asked == []  # A is running: its autosave is not B's to offer
+    assert a.autosave.bank_file.exists()
+    assert b.autosave.folder != a.autosave.folder
+    assert b.autosave.recover() is None
+
+
+def test_a_killed_instance_is_offered_back_while_another_runs(qtbot, tmp_path, monkeypatch):
+    bank_path = tmp_path / "edges.json"
+    bank_path.write_bytes(resource_path("banks", "edges-rgb.json").read_bytes())
+    answer(monkeypatch, QMessageBox.StandardButton.No)
+    running = open_window(qtbot, tmp_path)  # another window, open throughout
+    edit_a_weight(running, 0.25)
+    qtbot.waitUntil(running.autosave.bank_file.exists, timeout=WAIT_MS)
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(tmp_path / "child.ini"),
+            str(tmp_path / "autosave"),
+            str(bank_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    ) as child:
+        try:
+            assert child.stdout.readline().strip() == "EDITED"
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+    asked = answer(monkeypatch, QMessageBox.StandardButton.Yes)
+    window = open_window(qtbot, tmp_path)
+    assert len(asked) == 1 and "edges.json" in asked[0]  # the killed one, not the running one
+    assert window.controller.bank.layers[0].filters[0].kernels[0, 0, 1] == 0.75
+    assert running.autosave.bank_file.exists()  # the running window's edits are untouched
+
+
+def test_a_clean_close_leaves_no_autosave_folder(qtbot, tmp_path, monkeypatch):
+    answer(monkeypatch, QMessageBox.StandardButton.No)
+    window = open_window(qtbot, tmp_path)
+    edit_a_weight(window, 0.5)
+    qtbot.waitUntil(window.autosave.bank_file.exists, timeout=WAIT_MS)
+    folder = window.autosave.folder
+    window.controller.document.mark_saved(tmp_path / "x.json")
+    window.close()
+    assert not folder.exists()
