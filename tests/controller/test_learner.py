@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 from dataclasses import replace
 
@@ -120,3 +123,34 @@ def test_a_pool_first_layer_is_a_one_line_error_not_a_raise(qtbot, learner):
     qtbot.waitUntil(lambda: not learner.busy, timeout=WAIT_MS)
     (result,) = learner.results
     assert result.filter is None and "pool" in result.error and "\n" not in result.error
+
+
+def test_the_learner_needs_no_widgets():
+    # QtCore only, as the rest of the controller: a fit under a bare QCoreApplication with
+    # QtWidgets, QtGui and pyqtgraph unimportable.
+    code = textwrap.dedent(
+        """
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name in ("PySide6.QtWidgets", "PySide6.QtGui") or name.startswith("pyqtgraph"):
+                    raise ImportError("blocked: " + name)
+        sys.meta_path.insert(0, Block())
+        import numpy as np
+        from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+        app = QCoreApplication([])
+        from playground import Bank, ConvLayer, Filter
+        from playground.controller.learner import Learner, LearnJob
+        bank = Bank((ConvLayer((Filter(np.ones((3, 3, 3)) / 27, 0.0, "mean"),), padding="same"),))
+        frame = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+        learner, loop, got = Learner(), QEventLoop(), []
+        learner.learned.connect(lambda r: (got.append(r), loop.quit()))
+        QTimer.singleShot(10000, loop.quit)
+        learner.fit(LearnJob(bank, frame, 0, None, (3, 3)))
+        loop.exec()
+        print(got[0].filter.kernels.shape if got else None)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(3, 3, 3)"
