@@ -244,9 +244,8 @@ class LearnDialog(QDialog):
 
     def stop(self) -> None:
         """Stop the running fit or descent; a descent keeps the weights it reached."""
-        was_fit = self.progress.maximum() == 0
         self.learner.stop()
-        if was_fit:
+        if not self.learner.busy:  # a fit is dropped at once; a descent still hands its last
             self.status.setText("Stopped: the fit was dropped.")
         self._update_controls()
 
