@@ -17,10 +17,11 @@ Neither the fit nor the descent keeps A: both need only the normal equations. Th
 pin down, e.g. on a flat image, gets the minimum-norm answer); a descent step costs columns^2
 instead of rows x columns. Why not QR or SVD on A itself: on the 2 shared cores users (and CI)
 have, threaded LAPACK on a tall matrix is 5-10x slower than the matrix product that builds M,
-and the 300 descent steps run on the GUI thread, where rows x columns per step froze the window
-on a camera-sized frame. Forming M squares A's condition number; with the cond(A) measured on
-real fits (12 for 3x3 on noise, 1.3e3 for 3x3 RGB on a photo) the weights stay exact to 1e-9
-relative, far below the float32 the bank stores them in.
+and the 300 descent steps of the dialog's animation (on the learner thread, one result per 10
+steps) would cost rows x columns each on a camera-sized frame. Forming M squares A's
+condition number; with the cond(A) measured on real fits (12 for 3x3 on noise, 1.3e3 for 3x3
+RGB on a photo) the weights stay exact to 1e-9 relative, far below the float32 the bank stores
+them in.
 
 The patches are read exactly as the engine pads: "same" puts the extra pixel of an odd total at
 the bottom/right, and the borders are numpy's pad modes (reflect = numpy 'reflect', the mirror
@@ -35,7 +36,7 @@ drawn with a fixed seed (:data:`SUBSAMPLE_SEED`), so the same inputs always give
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -53,7 +54,13 @@ from playground.engine.convolve import same_padding
 from playground.engine.errors import BankError
 
 PADDINGS = ("same", "valid")
-NUMPY_PAD_MODES = {"zero": "constant", "reflect": "reflect", "replicate": "edge", "wrap": "wrap"}
+# Typed as numpy's mode literals, which np.pad's signature takes (not any str).
+NUMPY_PAD_MODES: dict[str, Literal["constant", "reflect", "edge", "wrap"]] = {
+    "zero": "constant",
+    "reflect": "reflect",
+    "replicate": "edge",
+    "wrap": "wrap",
+}
 
 # At most this many output pixels (rows of the design matrix) are used; more are subsampled.
 MAX_ROWS = 200_000
@@ -236,7 +243,7 @@ class KernelDescent:
         _choice(init, "init", ("zeros", "random"))
         self._p = _Problem(image, target, size, input, padding, border, bias)
         # Steps use the normal matrix (A^T A, A^T t): the same gradients as on A, at columns^2
-        # per step instead of rows x columns (the dialog steps on the GUI thread).
+        # per step instead of rows x columns (the dialog animates 300 of them).
         self._ata = self._p.gram[:-1, :-1]
         self._atb = self._p.gram[:-1, -1]
         rows, columns = self._p.rows, self._ata.shape[0]

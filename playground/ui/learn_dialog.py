@@ -1,24 +1,28 @@
-"""Learn a kernel from an example: fit the selected first-layer filter to a target map.
+"""Learn a kernel from an example: fit a filter of layer 1 to a target map.
 
 "Filters are learned", made visible: pick a target (edges of the source, or another filter's
 map) and either solve for the kernel at once (least squares) or watch gradient descent move the
 weights in the grid, step by step, with the loss plotted. The numbers come from
-`playground.engine.learn`; the dialog only drives it and applies the result as one undoable edit.
+`playground.engine.learn`, computed by the controller's `Learner` on its own thread; the dialog
+only starts and stops it and applies each result with `controller.edit`, one undo step per run.
+
+The dialog is non-modal, so the bank can change under it. It learns one filter (the one selected
+when it opened, or a filter of layer 1 selected since) and follows it through edits; when that
+filter is removed, layer 1 becomes a pool or moves, it says so in one line and disables learning.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -26,28 +30,38 @@ from PySide6.QtWidgets import (
 )
 
 from playground.controller import Controller
-from playground.engine.bank import ConvLayer, Filter
-from playground.engine.errors import BankError
-from playground.engine.learn import KernelDescent, canny_target, fit_kernel
+from playground.controller.learner import STEPS_PER_TICK, TICKS, Learned, Learner, LearnJob
+from playground.engine import editing
+from playground.engine.bank import Bank, ConvLayer, Filter
 
-STEPS_PER_TICK = 10  # descent steps between two redraws of the grid and the loss curve
-TICKS = 30
+READY = "Fits the filter so its map matches the target on the current frame."
+UNBOUND = "Select a filter of layer 1: learning fits a kernel to the source image."
+
+
+def _filter_label(f: Filter, index: int) -> str:
+    return f"'{f.name}'" if f.name else f"filter {index + 1}"
 
 
 class LearnDialog(QDialog):
-    """Fits the selected filter of layer 1 to a target on the current frame."""
+    """Fits a filter of layer 1 to a target on the current frame, off the GUI thread."""
 
     def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Each use would otherwise keep a dialog, its plot and its last frames alive.
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("Learn this kernel from an example")
         self.controller = controller
+        self.learner = Learner(self)
+        self.subject = QLabel(self)
         self.target_box = QComboBox(self)
         self.size_box = QSpinBox(self)
         self.size_box.setRange(1, 15)
         self.fit_button = QPushButton("Fit at once (least squares)", self)
         self.descend_button = QPushButton("Watch it learn (gradient descent)", self)
+        self.stop_button = QPushButton("Stop", self)
+        self.progress = QProgressBar(self)
+        self.progress.setTextVisible(False)
         self.status = QLabel(self)
-        self.status.setWordWrap(True)
         self.loss_plot = pg.PlotWidget(self)
         self.loss_plot.setLabel("left", "loss (mean squared error)")
         self.loss_plot.setLabel("bottom", "step")
@@ -60,125 +74,218 @@ class LearnDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addWidget(self.fit_button)
         buttons.addWidget(self.descend_button)
+        buttons.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.subject)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addWidget(self.progress)
         layout.addWidget(self.loss_plot, 1)
         layout.addWidget(self.status)
+
+        self.losses: tuple[float, ...] = ()  # of the latest descent
+        self._bound = False  # a filter of layer 1 was chosen to learn
+        self._filter: int | None = None  # its index in layer 1, while it is there
+        self._filter_name = ""
+        self._layer_name = ""
+        self._reason = UNBOUND  # why learning is off; "" when it is possible
+        self._bank: Bank = controller.bank  # the bank the dialog last looked at
+        self._written: Bank | None = None  # the bank the dialog's last edit made
+
         self.fit_button.clicked.connect(self.fit)
         self.descend_button.clicked.connect(self.descend)
-        self._timer = QTimer(self)
-        self._timer.setInterval(30)
-        self._timer.timeout.connect(self._tick)
-        self._descent: KernelDescent | None = None
-        self._ticks = 0
-        self._fill()
+        self.stop_button.clicked.connect(self.stop)
+        self.target_box.currentIndexChanged.connect(self._on_problem_changed)
+        self.size_box.valueChanged.connect(self._on_problem_changed)
+        self.learner.learned.connect(self._on_learner_learned)
+        controller.bankChanged.connect(self._on_controller_bankChanged)
+        controller.selectionChanged.connect(self._on_controller_selectionChanged)
+        self._bind_selection()
+        self.status.setText(self._reason or READY)
 
-    def _fill(self) -> None:
+    # --- which filter ---------------------------------------------------------------------
+
+    def _bind_selection(self) -> None:
+        """Learn the selected filter if it is one of layer 1; otherwise keep the current one."""
         bank = self.controller.bank
         layer, filt, _ = self.controller.selection
-        self.target_box.clear()
-        self.target_box.addItem("Canny edges of the source", None)
-        first = bank.layers[0]
-        if isinstance(first, ConvLayer):
-            for i, f in enumerate(first.filters):
-                if i != filt:
-                    self.target_box.addItem(f"the map of {f.name or f'filter {i + 1}'}", i)
-            conv = bank.layers[layer]
-            if layer == 0 and isinstance(conv, ConvLayer):
+        conv = bank.layers[0]
+        if layer == 0 and filt >= 0 and isinstance(conv, ConvLayer):
+            self._filter_name = conv.filters[filt].name
+            self._layer_name = conv.name
+            self._filter = filt
+            self._bound = True
+            self.subject.setText(f"Learns {_filter_label(conv.filters[filt], filt)} of layer 1")
+            with QSignalBlocker(self.size_box):
                 self.size_box.setValue(conv.filters[filt].kernels.shape[1])
-        ok = layer == 0 and filt >= 0
-        self.fit_button.setEnabled(ok)
-        self.descend_button.setEnabled(ok)
-        self.status.setText(
-            "Fits the selected filter so its map matches the target on the current frame."
-            if ok
-            else "Select a filter of layer 1: learning fits a kernel to the source image."
-        )
+        self._sync()
 
-    def _problem(self) -> tuple | None:
-        """The arguments `fit_kernel` and `KernelDescent` share (image, target, size, input,
-        padding, border), or None with the reason shown."""
+    def _locate(self, bank: Bank) -> tuple[int | None, str]:
+        """Where the learned filter is in ``bank`` now, or the one-line reason it is not there."""
+        if not self._bound:
+            return None, UNBOUND
+        first = bank.layers[0]
+        if not isinstance(first, ConvLayer):
+            return None, "Layer 1 is now a pool layer: it has no filter to learn."
+        if first.name != self._layer_name:
+            for k, layer in enumerate(bank.layers):
+                if k > 0 and layer.name == self._layer_name:
+                    return None, (
+                        f"The filter's layer moved to layer {k + 1}: learning fits layer 1 only."
+                    )
+        previous = self._filter if self._filter is not None else -1
+        if 0 <= previous < len(first.filters) and first.filters[previous].name == self._filter_name:
+            return previous, ""
+        same = [i for i, f in enumerate(first.filters) if f.name == self._filter_name]
+        if len(same) == 1:
+            return same[0], ""  # filters before it were added, removed or moved
+        name = f"'{self._filter_name}'" if self._filter_name else "The filter"
+        return None, f"{name} is no longer in layer 1: select a filter of layer 1 to learn."
+
+    def _sync(self) -> None:
+        """Look at the current bank: where the filter is, which targets there are."""
+        bank = self.controller.bank
+        self._bank = bank
+        self._filter, self._reason = self._locate(bank)
+        self._fill_targets(bank)
+        self._update_controls()
+
+    def _fill_targets(self, bank: Bank) -> None:
+        items: list[tuple[str, int | None]] = [("Canny edges of the source", None)]
+        first = bank.layers[0]
+        if isinstance(first, ConvLayer) and self._filter is not None:
+            items += [
+                (f"the map of {f.name or f'filter {i + 1}'}", i)
+                for i, f in enumerate(first.filters)
+                if i != self._filter
+            ]
+        current = [
+            (self.target_box.itemText(i), self.target_box.itemData(i))
+            for i in range(self.target_box.count())
+        ]
+        if items == current:
+            return  # rebuilding at every descent tick would reset a combo the user has open
+        chosen = self.target_box.currentText()
+        with QSignalBlocker(self.target_box):
+            self.target_box.clear()
+            for text, data in items:
+                self.target_box.addItem(text, data)
+            self.target_box.setCurrentIndex(max(self.target_box.findText(chosen), 0))
+
+    def _update_controls(self) -> None:
+        busy = self.learner.busy
+        ready = self._filter is not None and not busy
+        self.fit_button.setEnabled(ready)
+        self.descend_button.setEnabled(ready)
+        self.stop_button.setEnabled(busy)
+        self.progress.setVisible(busy)
+        if self._reason:
+            self.status.setText(self._reason)
+
+    def _on_controller_bankChanged(self) -> None:
+        if self.controller.bank is not self._written and self.learner.busy:
+            # Someone else changed the bank: the running job learns from a stale snapshot.
+            self.learner.cancel()
+            self.status.setText("Stopped: the bank changed while learning.")
+        self._sync()
+
+    def _on_controller_selectionChanged(self, layer: int, filt: int, channel: int) -> None:
+        if self.controller.bank is not self._bank:
+            return  # the selection followed a bank edit; bankChanged comes next and tells
+        if not self.learner.busy:
+            self._bind_selection()
+            self.status.setText(self._reason or READY)
+
+    def _on_problem_changed(self) -> None:
+        if self.learner.busy:
+            self.learner.cancel()
+            self.status.setText("Stopped: the target or the kernel size changed.")
+            self._update_controls()
+
+    # --- learning ---------------------------------------------------------------------------
+
+    def _job(self) -> LearnJob | None:
+        """The job to learn now, or None with the reason shown."""
+        if self._filter is None:
+            self.status.setText(self._reason)
+            return None
         result = self.controller.last_result
         if result is None or result.outputs is None:
             self.status.setText("No frame to learn from yet.")
             return None
-        bank = self.controller.bank
-        conv = bank.layers[0]
-        assert isinstance(conv, ConvLayer)
-        plain = conv.stride == (1, 1) and conv.dilation == (1, 1) and not conv.flip
-        if conv.padding not in ("same", "valid") or not plain:
-            self.status.setText(
-                "Learning fits layer 1 as stride 1, dilation 1, no flip, 'same' or 'valid' "
-                "padding: change those layer settings first."
-            )
-            return None
-        choice = self.target_box.currentData()
-        if choice is None:
-            target = canny_target(result.frame)
-        else:
-            # The chosen filter's map before its activation: a target a linear filter can match.
-            linear = replace(bank, layers=(replace(conv, activation="none"),))
-            target = linear.apply(result.frame)[0][choice]
         size = self.size_box.value()
-        return result.frame, target, (size, size), bank.input, conv.padding, conv.border
-
-    def _apply(self, learned: Filter, label: str) -> None:
-        bank = self.controller.bank
-        conv = bank.layers[0]
-        assert isinstance(conv, ConvLayer)
-        filt = self.controller.selection[1]
-        named = Filter(learned.kernels, learned.bias, conv.filters[filt].name)
-        filters = (*conv.filters[:filt], named, *conv.filters[filt + 1 :])
-        self.controller.set_bank(
-            bank.with_layer(0, replace(conv, filters=filters)), label, merge_key=("learn", filt)
-        )
+        target = self.target_box.currentData()
+        return LearnJob(self.controller.bank, result.frame, self._filter, target, (size, size))
 
     def fit(self) -> bool:
-        problem = self._problem()
-        if problem is None:
+        """Start a least-squares fit; False (with the reason shown) when none can start."""
+        job = self._job()
+        if job is None:
             return False
-        try:
-            learned = fit_kernel(*problem)
-        except BankError as e:
-            self.status.setText(str(e))
-            return False
-        self._apply(learned, "Learn kernel (least squares)")
-        self.status.setText("Fitted: the kernel in the grid is the least-squares answer.")
+        self.learner.fit(job)
+        self.progress.setRange(0, 0)  # a fit has no steps to count
+        self.status.setText("Fitting…")
+        self._update_controls()
         return True
 
     def descend(self) -> bool:
-        problem = self._problem()
-        if problem is None:
+        """Start gradient descent; False (with the reason shown) when none can start."""
+        job = self._job()
+        if job is None:
             return False
-        try:
-            self._descent = KernelDescent(*problem)
-        except BankError as e:
-            self.status.setText(str(e))
-            return False
-        self._ticks = 0
-        self._timer.start()
+        self.learner.descend(job)
+        self.losses = ()
+        self._curve.setData([], [])
+        self.progress.setRange(0, TICKS * STEPS_PER_TICK)
+        self.progress.setValue(0)
+        self.status.setText("Preparing the descent…")
+        self._update_controls()
         return True
 
-    def _tick(self) -> None:
-        assert self._descent is not None
-        loss = self._descent.step(STEPS_PER_TICK)
-        self._ticks += 1
-        losses = np.maximum(np.asarray(self._descent.losses), 1e-12)
-        self._curve.setData(np.arange(len(losses)), losses)
-        try:
-            self._apply(self._descent.filter(), "Learn kernel (gradient descent)")
-        except BankError as e:
-            self._timer.stop()
-            self.status.setText(str(e))
-            return
-        self.status.setText(f"step {len(losses) - 1}: loss {loss:.3g}")
-        if self._ticks >= TICKS:
-            self._timer.stop()
+    def stop(self) -> None:
+        """Stop the running fit or descent; a descent keeps the weights it reached."""
+        self.learner.stop()
+        if not self.learner.busy:  # a fit is dropped at once; a descent still hands its last
+            self.status.setText("Stopped: the fit was dropped.")
+        self._update_controls()
+
+    def _on_learner_learned(self, result: Learned) -> None:
+        if result.error is not None:
+            self.status.setText(result.error)
+        else:
+            if result.kind == "descent":
+                self.losses = result.losses
+                losses = np.maximum(np.asarray(self.losses), 1e-12)
+                self._curve.setData(np.arange(len(losses)), losses)
+                self.progress.setValue(len(losses) - 1)
+            if result.filter is not None:
+                self._apply(result)
+            self.status.setText(self._describe(result))
+        self._update_controls()
+
+    def _describe(self, result: Learned) -> str:
+        if result.kind == "fit":
+            return "Fitted: the kernel in the grid is the least-squares answer."
+        steps = f"step {len(result.losses) - 1}: loss {result.losses[-1]:.3g}"
+        return f"Stopped at {steps}." if result.stopped else steps
+
+    def _apply(self, result: Learned) -> None:
+        index, learned = self._filter, result.filter
+        if index is None or learned is None:
+            return  # (a job whose filter went away is cancelled in _on_controller_bankChanged)
+
+        def change(bank: Bank) -> Bank:
+            with_kernels = editing.set_kernels(bank, 0, index, learned.kernels)
+            self._written = editing.set_bias(with_kernels, 0, index, learned.bias)
+            return self._written
+
+        label = "least squares" if result.kind == "fit" else "gradient descent"
+        # One undo step per run: a descent's ticks merge, a new run starts a new step.
+        self.controller.edit(change, f"Learn kernel ({label})", ("learn", result.generation))
 
     def isLearning(self) -> bool:
-        return self._timer.isActive()
+        return self.learner.busy
 
     def done(self, result: int) -> None:
-        self._timer.stop()
+        self.learner.cancel()
         super().done(result)

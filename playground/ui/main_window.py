@@ -626,6 +626,13 @@ class MainWindow(QMainWindow):
         self._update_display_size()
 
     def open_learn_dialog(self) -> LearnDialog:
+        # One dialog at a time: reopening raises it. A closed one is hidden until its deferred
+        # delete, so only a visible one counts.
+        open_ones = [d for d in self.findChildren(LearnDialog) if d.isVisible()]
+        if open_ones:
+            open_ones[0].raise_()
+            open_ones[0].activateWindow()
+            return open_ones[0]
         dialog = LearnDialog(self.controller, self)
         dialog.setModal(False)
         dialog.show()
