@@ -132,7 +132,7 @@ class BankPanel(QWidget):
 
         The selection is kept where it is still valid (else moved to the nearest row; read it
         back with :meth:`selection`). ``input_size`` is the current source's (H, W) for the
-        output sizes; None keeps the last size given (see :meth:`setInputSize`).
+        output sizes; None keeps the last size given.
         """
         if input_size is not None:
             self._input_size = (int(input_size[0]), int(input_size[1]))
@@ -141,11 +141,6 @@ class BankPanel(QWidget):
         self._bank = bank
         layer, filt = self._selection
         self._selection = self._clamped(layer if layer >= 0 else 0, filt if layer >= 0 else 0)
-        self._refresh()
-
-    def setInputSize(self, input_size: tuple[int, int] | None) -> None:
-        """The (H, W) of the source for the output sizes; None when there is no source."""
-        self._input_size = None if input_size is None else (int(input_size[0]), int(input_size[1]))
         self._refresh()
 
     def bank(self) -> Bank | None:

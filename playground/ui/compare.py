@@ -47,9 +47,6 @@ class ComparePanel(QWidget):
         """The last B - A at full resolution, or None (nothing pinned, or sizes differ)."""
         return self._difference
 
-    def captionText(self) -> str:
-        return self._caption.text()
-
     def pinA(self, layer: int, filt: int, values: np.ndarray, title: str) -> None:
         """Pin ``values`` (a full-resolution map; copied) as A."""
         self._a = np.array(values, dtype=np.float32)

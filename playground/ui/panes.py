@@ -1116,11 +1116,6 @@ class PaneGrid(QScrollArea):
     def selected(self) -> tuple[int, int] | None:
         return self._selected
 
-    def setTargetPaneWidth(self, width: int) -> None:
-        """The pane width the column count aims for (default 220 px)."""
-        self._target_width = max(1, int(width))
-        self._reflow()
-
     def targetPaneWidth(self) -> int:
         return self._target_width
 
