@@ -29,6 +29,7 @@ from playground.controller import Controller
 from playground.engine.bank import ConvLayer, Filter
 from playground.engine.errors import BankError
 from playground.engine.learn import KernelDescent, canny_target, fit_kernel
+from playground.ui.style import CURVE
 
 STEPS_PER_TICK = 10  # descent steps between two redraws of the grid and the loss curve
 TICKS = 30
@@ -53,7 +54,7 @@ class LearnDialog(QDialog):
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLogMode(y=True)
         self.loss_plot.setMinimumHeight(160)
-        self._curve = self.loss_plot.plot(pen=pg.mkPen((33, 102, 172), width=2))
+        self._curve = self.loss_plot.plot(pen=pg.mkPen(CURVE, width=2))
         form = QFormLayout()
         form.addRow("Target", self.target_box)
         form.addRow("Kernel size", self.size_box)

@@ -55,7 +55,7 @@ from playground.sources.patterns import PATTERNS
 from playground.ui.analysis_panel import KernelAnalysisPanel
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
-from playground.ui.kernel_grid import KernelEditor
+from playground.ui.kernel_grid import KernelEditor, default_channel_names
 from playground.ui.learn_dialog import LearnDialog
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
 from playground.ui.probe_panel import ProbePanel
@@ -78,14 +78,6 @@ def app_settings() -> QSettings:
         "FilterPlayground",
         "Filter Playground",
     )
-
-
-def channel_names(count: int) -> list[str]:
-    if count == 3:
-        return ["R", "G", "B"]
-    if count == 1:
-        return ["gray"]
-    return [f"ch {i + 1}" for i in range(count)]
 
 
 class MainWindow(QMainWindow):
@@ -505,12 +497,12 @@ class MainWindow(QMainWindow):
         if isinstance(conv, ConvLayer):
             f = conv.filters[filt]
             self.kernel_editor.setFilter(
-                np.asarray(f.kernels), channel, channel_names(f.in_channels)
+                np.asarray(f.kernels), channel, default_channel_names(f.in_channels)
             )
             self.analysis_panel.setKernel(np.asarray(f.kernels[channel]), np.asarray(f.kernels))
             self.story.setStory(
                 f.name or f"filter {filt + 1}",
-                channel_names(f.in_channels),
+                default_channel_names(f.in_channels),
                 f.bias,
                 conv.activation,
                 np.asarray(f.kernels),
@@ -714,7 +706,7 @@ class MainWindow(QMainWindow):
         else:
             title = f"{layer + 1} · {spec.op} pool · ch {index + 1}"
         names = (
-            channel_names(layer_input.shape[0])
+            default_channel_names(layer_input.shape[0])
             if layer == 0
             else [self.pane_grid.pane(layer - 1, c).title() for c in range(layer_input.shape[0])]
         )

@@ -70,6 +70,7 @@ from playground.controller.display import (
     shown_range,
 )
 from playground.ui.kernel_grid import kernel_pixmap
+from playground.ui.style import diverging_lut, short_number
 
 # Row-major (H, W) arrays are what numpy, OpenCV and the engine produce. With pyqtgraph's default
 # (col-major) every frame would have to be transposed, and a transposed view is not C-contiguous,
@@ -93,29 +94,12 @@ _LETTERBOX = QColor(52, 54, 58)
 _CLIP_RED = QColor(205, 45, 45)
 
 
-def _diverging_lut() -> np.ndarray:
-    # Blue-white-red (ColorBrewer RdBu, reversed): negative blue, zero white, positive red.
-    stops = ["#2166ac", "#67a9cf", "#f7f7f7", "#ef8a62", "#b2182b"]
-    cmap = pg.ColorMap(np.linspace(0.0, 1.0, len(stops)), [QColor(c) for c in stops])
-    return np.ascontiguousarray(cmap.getLookupTable(0.0, 1.0, 256, alpha=False), dtype=np.uint8)
-
-
 # Built once at import. Performance trap: a LUT must be uint8 with at most 256 entries; then
 # pyqtgraph rescales the float map straight to uint8 indices and hands Qt an Indexed8 QImage with
 # the LUT as its colour table. More entries (pyqtgraph's ColorMap default is 512) force a per-pixel
 # table lookup into 32-bit colours on every frame. Grey uses no LUT at all: the scaled uint8 map
 # becomes a Grayscale8 QImage as is.
-_LUTS: dict[str, np.ndarray | None] = {"gray": None, "diverging": _diverging_lut()}
-
-
-def _fmt(value: float) -> str:
-    """Short human number for the readouts: 3 significant digits, no exponent below a million."""
-    if not math.isfinite(value):
-        return str(value)
-    if 1000 <= abs(value) < 1e6:
-        return f"{value:.0f}"
-    text = f"{value:.3g}"
-    return "0" if text == "-0" else text
+_LUTS: dict[str, np.ndarray | None] = {"gray": None, "diverging": diverging_lut()}
 
 
 def _muted(palette: QPalette, role: QPalette.ColorRole = QPalette.ColorRole.Text) -> QColor:
@@ -763,9 +747,9 @@ class FeatureMapPane(QWidget):
             if self._levels_mode == "auto":
                 levels_badge = ""  # the info line's min/max are the levels
             elif lo == -hi:
-                levels_badge = f"±{_fmt(hi)}"
+                levels_badge = f"±{short_number(hi)}"
             else:
-                levels_badge = f"{_fmt(lo)} … {_fmt(hi)}"
+                levels_badge = f"{short_number(lo)} … {short_number(hi)}"
             clip_badge = ""
             if self._clipped > _CLIP_BADGE_THRESHOLD:
                 percent = self._clipped * 100
@@ -791,7 +775,10 @@ class FeatureMapPane(QWidget):
         if self._round_off:
             return "≈ 0 (round-off)", "≈ 0"
         lo, hi = self._stats
-        return f"min {_fmt(lo)}  max {_fmt(hi)}", f"{_fmt(lo)} … {_fmt(hi)}"
+        return (
+            f"min {short_number(lo)}  max {short_number(hi)}",
+            f"{short_number(lo)} … {short_number(hi)}",
+        )
 
     def _hover_in_bounds(self, x: int, y: int) -> bool:
         if self._full is None:
@@ -810,7 +797,11 @@ class FeatureMapPane(QWidget):
         value = float(self._full[y, x])
         if value != 0 and abs(value) <= self._floor:
             return f"x {x}  y {y}  value ≈ 0 (round-off)", f"{x},{y}: ≈ 0", value
-        return f"x {x}  y {y}  value {_fmt(value)}", f"{x},{y}: {_fmt(value)}", value
+        return (
+            f"x {x}  y {y}  value {short_number(value)}",
+            f"{x},{y}: {short_number(value)}",
+            value,
+        )
 
     def _pixel_at(self, pos: QPoint) -> tuple[int, int] | None:
         """The full-resolution (x, y) under a viewport position, or None off the map."""
@@ -1188,14 +1179,14 @@ class ChannelStory(QWidget):
                 None if kernels is None else kernel_pixmap(kernels[c], 32, scale or None)
             )
         self._sum_pane.setTitle("sum")
-        self._bias_pane.setTitle(f"+ bias {_fmt(bias)}")
+        self._bias_pane.setTitle(f"+ bias {short_number(bias)}")
         act = activation.strip() or "none"
         self._act_pane.setTitle(
             act if act.lower() not in ("none", "identity", "linear") else f"{act} (identity)"
         )
         self._header.setText(
             f"{filter_name}: Σ of {count} partial map{'s' if count != 1 else ''} "
-            f"(one per input channel) + bias {_fmt(bias)} → {act}"
+            f"(one per input channel) + bias {short_number(bias)} → {act}"
         )
 
     def setMaps(
