@@ -1,5 +1,5 @@
-"""Architecture rule: the engine, the sources, `import playground` and the CLI's presets/apply
-commands never import Qt (PySide6, shiboken6) or pyqtgraph.
+"""Architecture rule: the engine, the sources, the display math, `import playground` and the CLI's
+presets/apply commands never import Qt (PySide6, shiboken6) or pyqtgraph.
 
 Scripts, the CLI and the compute thread must work on machines without a display and without the
 GUI's dependencies loaded. The check runs in a fresh interpreter where importing any of those
@@ -22,6 +22,7 @@ BLOCKED = ("PySide6", "shiboken6", "pyqtgraph")
 MODULES = (
     "playground",
     "playground.assets",
+    "playground.controller.display",
     "playground.engine.bank",
     "playground.engine.convolve",
     "playground.engine.bankfile",

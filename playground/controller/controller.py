@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from playground.controller.display import ShownMap
 from playground.controller.document import Document
-from playground.controller.pipeline import Capture, Job, LatestSlot, Result, Worker
+from playground.controller.pipeline import Capture, Job, LatestSlot, Pin, Result, Worker
 from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer
 from playground.engine.bankfile import load_bank, save_bank
@@ -51,6 +52,7 @@ class Controller(QObject):
         self._selection = (0, 0, 0)
         self._generation = 0
         self._display_size = (320, 240)
+        self._pin: Pin | None = None
         self._results = LatestSlot()
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._worker = Worker(self._results)
@@ -317,6 +319,26 @@ class Controller(QObject):
             return []
         return self._displayed.outputs
 
+    def pin(self, layer: int, filt: int) -> ShownMap | None:
+        """Pin filter ``filt`` of layer ``layer``'s map, as last displayed, as A.
+
+        From then on each result carries the live map minus A (``Result.difference``), computed
+        on the worker. Returns A, or None when no such map is displayed.
+        """
+        shown = self._displayed
+        if shown is None or layer >= len(shown.maps) or filt >= len(shown.maps[layer]):
+            return None
+        a = shown.maps[layer][filt]
+        self._pin = Pin(layer, filt, a.full)
+        self._push_job()
+        return a
+
+    def unpin(self) -> None:
+        """Forget the pinned map: results carry no difference."""
+        if self._pin is not None:
+            self._pin = None
+            self._push_job()
+
     @property
     def last_result(self) -> Result | None:
         return self._displayed
@@ -341,7 +363,9 @@ class Controller(QObject):
         self._pushed_channels = self.bank.channels()
         layer, filt, _ = self._selection
         selected = (layer, filt) if filt >= 0 else None
-        self._worker.put_job(Job(self.bank, self._generation, selected, self._display_size))
+        self._worker.put_job(
+            Job(self.bank, self._generation, selected, self._display_size, self._pin)
+        )
 
     @property
     def worker(self) -> Worker:

@@ -9,16 +9,20 @@ per-frame signals).
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
+from playground.controller.display import (
+    ShownMap,
+    finite_range,
+    reduce_for_display,
+    round_off_floors,
+)
 from playground.engine.bank import Bank, ConvLayer, Run
 from playground.engine.errors import BankError
 from playground.sources.base import Source
@@ -55,6 +59,15 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class Pin:
+    """A feature map pinned as A: the worker shows the live map of the same filter minus it."""
+
+    layer: int
+    filter: int
+    values: np.ndarray  # the full-resolution map A, never written to
+
+
+@dataclass(frozen=True)
 class Job:
     """What the worker computes: a bank snapshot and what the view needs of it."""
 
@@ -62,21 +75,19 @@ class Job:
     generation: int
     selected: tuple[int, int] | None  # (layer, filter) whose channel story is shown
     display_size: tuple[int, int]  # (width, height) a pane's image is reduced to
+    pinned: Pin | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Story:
     """The selected filter as the sum of its kernels: partial maps, sum, + bias, activation."""
 
     layer: int
     filter: int
-    partials: np.ndarray  # (C_in, H', W')
-    total: np.ndarray
-    biased: np.ndarray
-    activated: np.ndarray
-    displays: list[np.ndarray] = field(default_factory=list)  # same order, reduced
-    ranges: list[tuple[float, float]] = field(default_factory=list)  # same order: finite min, max
-    floor: float = 0.0  # the filter's float32 round-off: values within it are zero
+    partials: tuple[ShownMap, ...]  # one per input channel
+    total: ShownMap
+    biased: ShownMap
+    activated: ShownMap  # the filter's own feature map
 
 
 @dataclass
@@ -84,93 +95,34 @@ class Result:
     generation: int
     frame_index: int
     frame: np.ndarray
-    frame_display: np.ndarray
+    source: ShownMap  # the frame as the source pane shows it
     outputs: list[np.ndarray] | None  # full resolution; None when the bank cannot run
-    displays: list[list[np.ndarray]]  # per layer, per filter: reduced for the panes
-    ranges: list[list[tuple[float, float]]]  # per layer, per filter: finite min and max
+    maps: list[list[ShownMap]]  # per layer, per filter: what the panes show
     story: Story | None
     error: str | None  # one line, shown on the panes instead of maps
     compute_ms: float
     run: Run | None = None  # what the next computation on the same frame may reuse
     display_size: tuple[int, int] = (0, 0)
-    floors: list[list[float]] = field(default_factory=list)  # per layer, per filter: round-off
+    difference: ShownMap | None = None  # live B minus the pinned A, when their sizes agree
 
 
-def reduce_for_display(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Shrink a map (or RGB frame) to about ``size`` = (width, height), keeping its aspect.
-
-    The shrink factor is a whole number, which takes OpenCV's fast area path (5 to 30 times
-    faster than a fractional factor at 720p): the result is between 2/3 and 3/2 of ``size``,
-    and pyqtgraph scales it the rest of the way. Each display pixel is the mean of a
-    factor x factor block (thin edges fade rather than alias); the last rows and columns that
-    do not fill a block (fewer than factor) are left out. Maps that already fit come back as
-    they are: the pane shows them with crisp nearest-neighbour pixels.
-    """
-    h, w = image.shape[:2]
-    scale = min(size[0] / w, size[1] / h)
-    factor = min(round(1.0 / scale), h, w) if scale < 1.0 else 1
-    if factor <= 1:
-        return np.ascontiguousarray(image)
-    rows, cols = h // factor, w // factor
-    block = image[: rows * factor, : cols * factor]
-    return cv2.resize(block, (cols, rows), interpolation=cv2.INTER_AREA)
+def _source_map(image: np.ndarray, size: tuple[int, int]) -> ShownMap:
+    # RGB frames take no levels: their range is the bytes' range, not measured.
+    return ShownMap(reduce_for_display(image, size), image, (0.0, 255.0))
 
 
-def finite_range(values: np.ndarray) -> tuple[float, float]:
-    """Min and max of a map, ignoring NaN and infinity; (0, 0) when nothing is finite."""
-    lo = float(values.min())
-    hi = float(values.max())
-    if math.isfinite(lo) and math.isfinite(hi):
-        return lo, hi
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return 0.0, 0.0
-    return float(finite.min()), float(finite.max())
-
-
-# float32 sums of products carry a relative error of a few units of float32's resolution per
-# term; a map whose whole spread is below this many of them, relative to the magnitude of the
-# terms that made it, holds round-off and nothing else.
-_ROUND_OFF_ULPS = 8.0
-_EPS32 = float(np.finfo(np.float32).eps)
-
-
-def round_off_floors(
-    bank: Bank, run: Run, ranges: list[list[tuple[float, float]]]
-) -> list[list[float]]:
-    """Per layer, per map: the size of float32 round-off in that map. Runs on the worker thread.
-
-    A conv map's round-off grows with the magnitude of what it sums, sum_c |K_c|_1 * max|x_c|
-    plus the bias, and it carries the round-off of its inputs through the same weights. Pools
-    pass their inputs' round-off on. Values within it are indistinguishable from zero.
-    """
-    magnitude = [max(abs(float(p.min())), abs(float(p.max()))) for p in run.inputs]
-    floor = [_EPS32 * m for m in magnitude]
-    floors: list[list[float]] = []
-    for layer, layer_ranges in zip(bank.layers, ranges):
-        if isinstance(layer, ConvLayer):
-            out = []
-            for f in layer.filters:
-                l1 = np.abs(f.kernels).sum(axis=(1, 2))
-                terms = float(l1 @ np.asarray(magnitude)) + abs(f.bias)
-                out.append(_ROUND_OFF_ULPS * _EPS32 * terms + float(l1 @ np.asarray(floor)))
-            floor = out
-        floors.append(list(floor))
-        magnitude = [max(abs(lo), abs(hi)) for lo, hi in layer_ranges]
-    return floors
-
-
-def shown_range(value_range: tuple[float, float], floor: float) -> tuple[float, float]:
-    """The range a pane shows: a spread within round-off is flat, and values within it are 0.
-
-    Auto levels stretch whatever spread a map has to full contrast; without this a filter
-    that does not respond at all (sobel-y on vertical bars) shows bold stripes of 1e-8.
-    """
-    lo, hi = value_range
-    if hi - lo <= floor:
-        mid = (lo + hi) / 2
-        return (0.0, 0.0) if abs(mid) <= floor else (mid, mid)
-    return (0.0 if abs(lo) <= floor else lo, 0.0 if abs(hi) <= floor else hi)
+def _difference(job: Job, outputs: list[np.ndarray]) -> ShownMap | None:
+    """The live map of the pinned filter minus A, or None when there is none of that size."""
+    pin = job.pinned
+    if pin is None or pin.layer >= len(outputs) or pin.filter >= len(outputs[pin.layer]):
+        return None
+    live = outputs[pin.layer][pin.filter]
+    if live.shape != pin.values.shape:
+        return None
+    difference = live - pin.values
+    return ShownMap(
+        reduce_for_display(difference, job.display_size), difference, finite_range(difference)
+    )
 
 
 def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
@@ -182,25 +134,15 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
     with their displays: a weight edit recomputes one filter, not the bank.
     """
     start = time.perf_counter()
-    same_frame = previous is not None and previous.frame is frame.image
-    same_size = same_frame and previous.display_size == job.display_size
-    frame_display = (
-        previous.frame_display if same_size else reduce_for_display(frame.image, job.display_size)
-    )
+    same_frame = previous if previous is not None and previous.frame is frame.image else None
+    kept = same_frame if same_frame and same_frame.display_size == job.display_size else None
+    source = kept.source if kept else _source_map(frame.image, job.display_size)
     try:
-        run = job.bank.run(frame.image, job.selected, reuse=previous.run if same_frame else None)
+        run = job.bank.run(frame.image, job.selected, reuse=same_frame.run if same_frame else None)
     except BankError as e:
+        elapsed = (time.perf_counter() - start) * 1000
         return Result(
-            job.generation,
-            frame.index,
-            frame.image,
-            frame_display,
-            None,
-            [],
-            [],
-            None,
-            str(e),
-            (time.perf_counter() - start) * 1000,
+            job.generation, frame.index, frame.image, source, None, [], None, str(e), elapsed
         )
     displays: list[list[np.ndarray]] = []
     ranges: list[list[tuple[float, float]]] = []
@@ -210,49 +152,61 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
         displays.append([])
         ranges.append([])
         for o, m in enumerate(out):
-            if same_size and (n, o) in run.reused:
-                displays[n].append(previous.displays[n][o])
-                ranges[n].append(previous.ranges[n][o])
+            if kept and (n, o) in run.reused:
+                displays[n].append(kept.maps[n][o].display)
+                ranges[n].append(kept.maps[n][o].value_range)
             else:
                 displays[n].append(reduce_for_display(m, job.display_size))
                 ranges[n].append(finite_range(m))
+    floors = round_off_floors(job.bank, run, ranges)
+    maps = [
+        [ShownMap(*shown) for shown in zip(layer_displays, out, layer_ranges, layer_floors)]
+        for layer_displays, out, layer_ranges, layer_floors in zip(
+            displays, run.outputs, ranges, floors
+        )
+    ]
     story = None
     if run.partials is not None and job.selected is not None:
         n, f = job.selected
         layer = job.bank.layers[n]
         assert isinstance(layer, ConvLayer)
         bias = np.float32(layer.filters[f].bias)
-        total = run.partials.sum(axis=0)
-        story = Story(n, f, run.partials, total, total + bias, run.outputs[n][f])
+        floor = floors[n][f]
+        partials = tuple(
+            ShownMap(reduce_for_display(m, job.display_size), m, finite_range(m), floor)
+            for m in run.partials
+        )
         # Reduction is linear (block means), so the sum's and the biased sum's displays follow
         # from the partials' displays, and the activation's is the filter's own pane.
-        partial_displays = [reduce_for_display(m, job.display_size) for m in run.partials]
-        total_display = np.sum(partial_displays, axis=0, dtype=np.float32)
-        story.displays = [*partial_displays, total_display, total_display + bias, displays[n][f]]
+        total = run.partials.sum(axis=0)
+        total_display = np.stack([p.display for p in partials]).sum(axis=0, dtype=np.float32)
         total_range = finite_range(total)
-        story.ranges = [
-            *(finite_range(m) for m in run.partials),
-            total_range,
-            (total_range[0] + float(bias), total_range[1] + float(bias)),
-            ranges[n][f],
-        ]
-    floors = round_off_floors(job.bank, run, ranges)
-    if story is not None:
-        story.floor = floors[story.layer][story.filter]
+        story = Story(
+            n,
+            f,
+            partials,
+            ShownMap(total_display, total, total_range, floor),
+            ShownMap(
+                total_display + bias,
+                total + bias,
+                (total_range[0] + float(bias), total_range[1] + float(bias)),
+                floor,
+            ),
+            maps[n][f],
+        )
     return Result(
         job.generation,
         frame.index,
         frame.image,
-        frame_display,
+        source,
         run.outputs,
-        displays,
-        ranges,
+        maps,
         story,
         None,
         (time.perf_counter() - start) * 1000,
         run,
         job.display_size,
-        floors,
+        _difference(job, run.outputs),
     )
 
 
@@ -489,9 +443,8 @@ class Worker:
                     job.generation,
                     frame.index,
                     frame.image,
-                    frame.image,
+                    ShownMap(frame.image, frame.image, (0.0, 255.0)),
                     None,
-                    [],
                     [],
                     None,
                     f"internal error: {e}",

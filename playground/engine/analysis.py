@@ -45,11 +45,6 @@ def frequency_response(kernel: np.ndarray, size: int = 64) -> np.ndarray:
     return np.fft.fftshift(np.abs(np.fft.fft2(k, s=(size, size))))
 
 
-def dc_gain(kernel: np.ndarray) -> float:
-    """The sum of the weights: how the kernel scales a flat area (1 blurs, 0 detects edges)."""
-    return float(_kernel(kernel).sum())
-
-
 def separability(kernel: np.ndarray) -> Separability:
     k = _kernel(kernel)
     u, s, vt = np.linalg.svd(k)

@@ -30,8 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.engine import analysis
+from playground.engine import analysis, kernel_ops
 from playground.ui.kernel_grid import format_weight
+from playground.ui.style import NEGATIVE, POSITIVE, short_number
 
 __all__ = ["FFT_SIZE", "FLOOR", "TUNING_STEPS", "KernelAnalysisPanel"]
 
@@ -53,9 +54,9 @@ TUNING_STEPS = 72  # edge angles for the orientation tuning: every 5 degrees
 # relative, so that 1/9-weights and 100-weights behave alike.
 _ZERO = 1e-9
 
-# The diverging convention of the kernel grid (ColorBrewer RdBu): red positive, blue negative.
-_POSITIVE = QColor(178, 24, 43)
-_NEGATIVE = QColor(33, 102, 172)
+# The diverging convention of the kernel grid: red positive, blue negative.
+_POSITIVE = QColor(*POSITIVE)
+_NEGATIVE = QColor(*NEGATIVE)
 _PREFERRED = QColor(230, 168, 0)  # amber: neither sign's colour
 
 # Viridis (matplotlib's perceptually uniform map) at 9 stops; a small table rather than
@@ -79,15 +80,10 @@ def _viridis_lut() -> np.ndarray:
     return np.ascontiguousarray(cmap.getLookupTable(0.0, 1.0, 256, alpha=False), dtype=np.uint8)
 
 
-def _fmt(value: float) -> str:
-    text = f"{value:.3g}"
-    return "0" if text == "-0" else text
-
-
 def _number(value: float) -> str:
     """3 decimals for everyday gains (1.000, 0.072), 3 significant digits for tiny or huge."""
     if value != 0 and not 0.01 <= abs(value) < 1000:
-        return _fmt(value)
+        return short_number(value)
     return f"{value:.3f}"
 
 
@@ -441,13 +437,13 @@ class KernelAnalysisPanel(QWidget):
         # Explicit levels with autoLevels=False: no min/max sampling per update (see panes.py).
         self._image_item.setImage(self._image, autoLevels=False, levels=levels)
 
-        gain_text = _dc_text(analysis.dc_gain(k), scale)
+        gain_text = _dc_text(kernel_ops.dc_gain(k), scale)
         whole = None if filter_kernels is None else np.asarray(filter_kernels, dtype=np.float64)
         if whole is not None and whole.ndim == 3 and len(whole) > 1:
             gain_text = (
                 "filter "
                 + _dc_text(float(whole.sum()), float(np.abs(whole).sum()))
-                + f"; this kernel {_number(analysis.dc_gain(k))}"
+                + f"; this kernel {_number(kernel_ops.dc_gain(k))}"
             )
         self.dcGainLabel.setText(gain_text)
         text, tip = _separability_texts(analysis.separability(k))
@@ -544,7 +540,7 @@ class KernelAnalysisPanel(QWidget):
             self._preferred = None
             self._preferred_line.setData([], [])
             self.orientationLabel.setText(
-                f"no preferred direction: {_fmt(float(responses.mean()))} at every angle"
+                f"no preferred direction: {short_number(float(responses.mean()))} at every angle"
             )
             self.orientationLabel.setToolTip("")
             return
@@ -555,6 +551,6 @@ class KernelAnalysisPanel(QWidget):
         side = _SIDES[round(preferred / 45.0) % 8]
         self.orientationLabel.setText(f"prefers {preferred:g}° (bright {side})")
         self.orientationLabel.setToolTip(
-            f"Response to a unit step edge: {_fmt(float(responses.max()))} at best, "
-            f"{_fmt(float(responses.min()))} at worst."
+            f"Response to a unit step edge: {short_number(float(responses.max()))} at best, "
+            f"{short_number(float(responses.min()))} at worst."
         )

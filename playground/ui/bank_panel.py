@@ -1,10 +1,9 @@
 """The bank panel: the stack of layers and their filters, and the selected layer's settings.
 
-The panel shows a bank and turns every click into a new bank made by
-:mod:`playground.engine.editing`; it never holds state the bank does not. It adopts each bank it
-makes (so the next edit starts from it) and emits ``bankEdited(bank, label)``; whoever owns the
-document may hand the same bank back through :meth:`BankPanel.setBank`, which emits nothing.
-Refused edits emit ``errorRaised`` with the engine's one-line reason and leave the bank alone.
+The panel shows the controller's bank and turns every click into ``controller.edit(fn, label)``
+with a pure function from :mod:`playground.engine.editing`; it holds no bank of its own.
+Refused edits are reported by the controller with the engine's one-line reason and leave the
+bank alone.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """A/B compare: a feature map pinned as A beside the live B and their difference.
 
 Pin a filter's map, edit the filter, and see what the edit changed: B - A in blue-white-red
-around zero, on one symmetric scale.
+around zero, on one symmetric scale. The difference is computed on the compute worker
+(`Controller.pin`); this panel only shows the maps it is handed.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from playground.controller.pipeline import finite_range, reduce_for_display
+from playground.controller.display import ShownMap
 from playground.ui.panes import FeatureMapPane
 
 
@@ -34,7 +35,7 @@ class ComparePanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self._caption)
         layout.addLayout(row, 1)
-        self._a: np.ndarray | None = None
+        self._a: ShownMap | None = None
         self._target: tuple[int, int] | None = None
         self._difference: np.ndarray | None = None
         self.clearA()
@@ -47,18 +48,17 @@ class ComparePanel(QWidget):
         """The last B - A at full resolution, or None (nothing pinned, or sizes differ)."""
         return self._difference
 
-    def captionText(self) -> str:
-        return self._caption.text()
-
-    def pinA(self, layer: int, filt: int, values: np.ndarray, title: str) -> None:
-        """Pin ``values`` (a full-resolution map; copied) as A."""
-        self._a = np.array(values, dtype=np.float32)
+    def pinA(self, layer: int, filt: int, a: ShownMap, title: str) -> None:
+        """Pin ``a`` as A; until the worker's first difference, B is A and B - A is zero."""
+        self._a = a
         self._target = (layer, filt)
         self._caption.setText(
             f"A: {title}, pinned. Edit the filter: B follows, B − A shows what changed."
         )
-        self.a_pane.setMap(self._display(self._a), self._a, finite_range(self._a))
-        self.setB(self._a)
+        self.a_pane.setMap(a)
+        # Zeros cost no pass over A: the pages are mapped lazily and only the hovered one is read.
+        zero = ShownMap(np.zeros_like(a.display), np.zeros(a.full.shape, np.float32), (0.0, 0.0))
+        self.setB(a, zero)
 
     def clearA(self) -> None:
         self._a = None
@@ -68,25 +68,15 @@ class ComparePanel(QWidget):
         for pane in (self.b_pane, self.a_pane, self.diff_pane):
             pane.setMessage("nothing pinned")
 
-    def setB(self, values: np.ndarray) -> None:
-        """The live map of the pinned (layer, filter)."""
+    def setB(self, b: ShownMap, difference: ShownMap | None) -> None:
+        """The live map of the pinned (layer, filter), and B - A (None when the sizes differ)."""
         if self._a is None:
             return
-        self.b_pane.setMap(self._display(values), values, finite_range(values))
-        if values.shape != self._a.shape:
+        self.b_pane.setMap(b)
+        if difference is None:
             self._difference = None
-            self.diff_pane.setMessage(
-                f"sizes differ: A is {self._a.shape[1]}×{self._a.shape[0]}, "
-                f"B is {values.shape[1]}×{values.shape[0]}"
-            )
+            a, live = self._a.full.shape, b.full.shape
+            self.diff_pane.setMessage(f"sizes differ: A is {a[1]}×{a[0]}, B is {live[1]}×{live[0]}")
             return
-        self._difference = values - self._a
-        self.diff_pane.setMap(
-            self._display(self._difference), self._difference, finite_range(self._difference)
-        )
-
-    def _display(self, values: np.ndarray) -> np.ndarray:
-        view = self.b_pane.graphicsView()
-        ratio = self.devicePixelRatioF()
-        size = (max(16, round(view.width() * ratio)), max(16, round(view.height() * ratio)))
-        return reduce_for_display(values, size)
+        self._difference = difference.full
+        self.diff_pane.setMap(difference)

@@ -81,6 +81,7 @@ from PySide6.QtWidgets import (
 from playground.engine import kernel_ops, presets
 from playground.engine.bank import MAX_WEIGHT
 from playground.engine.errors import BankError
+from playground.ui.style import DIVERGING_STOPS
 
 __all__ = [
     "ChannelStrip",
@@ -97,19 +98,6 @@ __all__ = [
 # Role under which the model gives the weight itself, as a float.
 WeightRole = Qt.ItemDataRole.UserRole + 1
 
-# ColorBrewer RdBu (reversed): blue for negative, near-white for 0, red for positive. Perceptually
-# ordered and readable by the common colour-vision deficiencies. Positions are weight / max|w|.
-_STOPS = np.array(
-    [
-        [-1.0, 33, 102, 172],
-        [-0.6, 103, 169, 207],
-        [-0.25, 209, 229, 240],
-        [0.0, 247, 247, 247],
-        [0.25, 253, 219, 199],
-        [0.6, 239, 138, 98],
-        [1.0, 178, 24, 43],
-    ]
-)
 _DARK_TEXT = QColor(24, 24, 24)
 _LIGHT_TEXT = QColor(255, 255, 255)
 _ERROR_COLOUR = "#c62828"
@@ -151,7 +139,9 @@ def diverging_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
     if scale is None:
         scale = float(np.max(np.abs(v))) if v.size else 0.0
     t = np.clip(v / scale, -1.0, 1.0) if scale > 0 else np.zeros_like(v)
-    rgb = np.stack([np.interp(t, _STOPS[:, 0], _STOPS[:, c]) for c in (1, 2, 3)], axis=-1)
+    rgb = np.stack(
+        [np.interp(t, DIVERGING_STOPS[:, 0], DIVERGING_STOPS[:, c]) for c in (1, 2, 3)], axis=-1
+    )
     return np.ascontiguousarray(np.rint(rgb).astype(np.uint8))
 
 

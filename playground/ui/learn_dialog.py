@@ -33,6 +33,7 @@ from playground.controller import Controller
 from playground.controller.learner import STEPS_PER_TICK, TICKS, Learned, Learner, LearnJob
 from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
+from playground.ui.style import CURVE
 
 READY = "Fits the filter so its map matches the target on the current frame."
 UNBOUND = "Select a filter of layer 1: learning fits a kernel to the source image."
@@ -67,7 +68,7 @@ class LearnDialog(QDialog):
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.setLogMode(y=True)
         self.loss_plot.setMinimumHeight(160)
-        self._curve = self.loss_plot.plot(pen=pg.mkPen((33, 102, 172), width=2))
+        self._curve = self.loss_plot.plot(pen=pg.mkPen(CURVE, width=2))
         form = QFormLayout()
         form.addRow("Target", self.target_box)
         form.addRow("Kernel size", self.size_box)

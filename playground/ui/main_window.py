@@ -55,7 +55,7 @@ from playground.sources.patterns import PATTERNS
 from playground.ui.analysis_panel import KernelAnalysisPanel
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
-from playground.ui.kernel_grid import KernelEditor
+from playground.ui.kernel_grid import KernelEditor, default_channel_names
 from playground.ui.learn_dialog import LearnDialog
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
 from playground.ui.probe_panel import ProbePanel
@@ -78,14 +78,6 @@ def app_settings() -> QSettings:
         "FilterPlayground",
         "Filter Playground",
     )
-
-
-def channel_names(count: int) -> list[str]:
-    if count == 3:
-        return ["R", "G", "B"]
-    if count == 1:
-        return ["gray"]
-    return [f"ch {i + 1}" for i in range(count)]
 
 
 class MainWindow(QMainWindow):
@@ -327,9 +319,7 @@ class MainWindow(QMainWindow):
             QKeySequence("Ctrl+Shift+A"),
             "Keep the selected filter's map as A; edit it and compare B with A",
         )
-        self.unpin_action = self._action(
-            "&Clear A", self.compare_panel.clearA, None, "Forget the pinned map"
-        )
+        self.unpin_action = self._action("&Clear A", self.unpin, None, "Forget the pinned map")
         self.retry_action = self._action(
             "&Retry source",
             c.retry_source,
@@ -502,12 +492,12 @@ class MainWindow(QMainWindow):
         if isinstance(conv, ConvLayer):
             f = conv.filters[filt]
             self.kernel_editor.setFilter(
-                np.asarray(f.kernels), channel, channel_names(f.in_channels)
+                np.asarray(f.kernels), channel, default_channel_names(f.in_channels)
             )
             self.analysis_panel.setKernel(np.asarray(f.kernels[channel]), np.asarray(f.kernels))
             self.story.setStory(
                 f.name or f"filter {filt + 1}",
-                channel_names(f.in_channels),
+                default_channel_names(f.in_channels),
                 f.bias,
                 conv.activation,
                 np.asarray(f.kernels),
@@ -585,7 +575,7 @@ class MainWindow(QMainWindow):
         self._show_message(f"Restored your unsaved changes to {name}")
 
     def _on_result(self, result: Result) -> None:
-        self.source_pane.setMap(result.frame_display, result.frame)
+        self.source_pane.setMap(result.source)
         size = f"{result.frame.shape[1]}×{result.frame.shape[0]}"
         if size != self._size_label.text():
             self._size_label.setText(size)
@@ -598,31 +588,19 @@ class MainWindow(QMainWindow):
                 pane.setMessage(result.error)
             return
         assert result.outputs is not None
-        for n, (maps, displays, ranges, floors) in enumerate(
-            zip(result.outputs, result.displays, result.ranges, result.floors)
-        ):
-            for i, display in enumerate(displays):
-                self.pane_grid.pane(n, i).setMap(display, maps[i], ranges[i], floors[i])
+        for n, layer_maps in enumerate(result.maps):
+            for i, shown in enumerate(layer_maps):
+                self.pane_grid.pane(n, i).setMap(shown)
         if self._probe_target is not None:
             self._update_probe(result)  # the probed pixel follows the live frames
         pinned = self.compare_panel.target()
         if pinned is not None:
             layer, filt = pinned
-            if layer < len(result.outputs) and filt < result.outputs[layer].shape[0]:
-                self.compare_panel.setB(result.outputs[layer][filt])
+            if layer < len(result.maps) and filt < len(result.maps[layer]):
+                self.compare_panel.setB(result.maps[layer][filt], result.difference)
         story = result.story
         if story is not None:
-            d = story.displays
-            c = len(story.partials)
-            self.story.setMaps(
-                d[:c],
-                d[c],
-                d[c + 1],
-                d[c + 2],
-                full=(list(story.partials), story.total, story.biased, story.activated),
-                ranges=story.ranges,
-                floor=story.floor,
-            )
+            self.story.setMaps(story.partials, story.total, story.biased, story.activated)
         self._update_display_size()
 
     def open_learn_dialog(self) -> LearnDialog:
@@ -674,16 +652,21 @@ class MainWindow(QMainWindow):
     def pin_selected(self) -> bool:
         """Pin the selected filter's map, as last displayed, as A."""
         layer, filt, _ = self.controller.selection
-        outputs = self.controller.outputs()
-        if filt < 0 or layer >= len(outputs):
+        a = self.controller.pin(layer, filt) if filt >= 0 else None
+        if a is None:
             self._show_message("select a conv filter with a feature map to pin")
             return False
         spec = self.controller.bank.layers[layer]
         assert isinstance(spec, ConvLayer)
         name = spec.filters[filt].name or f"filter {filt + 1}"
-        self.compare_panel.pinA(layer, filt, outputs[layer][filt], f"{layer + 1} · {name}")
+        self.compare_panel.pinA(layer, filt, a, f"{layer + 1} · {name}")
         self.compare_dock.show()
         return True
+
+    def unpin(self) -> None:
+        """Forget the pinned map: the worker stops computing B − A."""
+        self.controller.unpin()
+        self.compare_panel.clearA()
 
     # --- probe ------------------------------------------------------------------------------
 
@@ -716,7 +699,7 @@ class MainWindow(QMainWindow):
         else:
             title = f"{layer + 1} · {spec.op} pool · ch {index + 1}"
         names = (
-            channel_names(layer_input.shape[0])
+            default_channel_names(layer_input.shape[0])
             if layer == 0
             else [self.pane_grid.pane(layer - 1, c).title() for c in range(layer_input.shape[0])]
         )

@@ -9,8 +9,8 @@
   plus the bias, through the activation.
 
 Everything here runs on the GUI thread. The panes never compute feature maps: the controller hands
-them arrays already reduced to about the pane's on-screen size (plus the full-resolution map for the
-readout and the statistics).
+them `ShownMap`s: arrays already reduced to about the pane's on-screen size, with the full map's
+value range measured on the compute thread (the full-resolution map is read only under the mouse).
 
 Performance: a pane is redrawn up to 60 times a second, so `FeatureMapPane.setMap` follows
 pyqtgraph's fast path (one persistent `ImageItem`, C-contiguous float32 row-major data, explicit
@@ -61,8 +61,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.controller.pipeline import finite_range, shown_range
+from playground.controller.display import (
+    LEVELS_MODES,
+    ShownMap,
+    clipped_fraction,
+    is_signed,
+    levels_for,
+    shown_range,
+)
 from playground.ui.kernel_grid import kernel_pixmap
+from playground.ui.style import diverging_lut, short_number
 
 # Row-major (H, W) arrays are what numpy, OpenCV and the engine produce. With pyqtgraph's default
 # (col-major) every frame would have to be transposed, and a transposed view is not C-contiguous,
@@ -73,12 +81,7 @@ pg.setConfigOptions(imageAxisOrder="row-major")
 __all__ = ["COLOR_MAPS", "LEVELS_MODES", "ChannelStory", "FeatureMapPane", "PaneGrid"]
 
 COLOR_MAPS = ("gray", "diverging")
-LEVELS_MODES = ("auto", "symmetric", "fixed")
 
-# A map counts as signed (auto style: diverging, symmetric) when its minimum is below this fraction
-# of its largest magnitude: float32 rounding in a sum of non-negative terms can leave a -1e-8 that
-# must not flip a grey map to the diverging colours.
-_SIGN_TOLERANCE = 1e-5
 # Clipping below this fraction is not worth a badge.
 _CLIP_BADGE_THRESHOLD = 0.005
 # ChannelStory shows every partial map up to this many channels, else the first _STORY_SHOWN ones.
@@ -91,55 +94,12 @@ _LETTERBOX = QColor(52, 54, 58)
 _CLIP_RED = QColor(205, 45, 45)
 
 
-def _diverging_lut() -> np.ndarray:
-    # Blue-white-red (ColorBrewer RdBu, reversed): negative blue, zero white, positive red.
-    stops = ["#2166ac", "#67a9cf", "#f7f7f7", "#ef8a62", "#b2182b"]
-    cmap = pg.ColorMap(np.linspace(0.0, 1.0, len(stops)), [QColor(c) for c in stops])
-    return np.ascontiguousarray(cmap.getLookupTable(0.0, 1.0, 256, alpha=False), dtype=np.uint8)
-
-
 # Built once at import. Performance trap: a LUT must be uint8 with at most 256 entries; then
 # pyqtgraph rescales the float map straight to uint8 indices and hands Qt an Indexed8 QImage with
 # the LUT as its colour table. More entries (pyqtgraph's ColorMap default is 512) force a per-pixel
 # table lookup into 32-bit colours on every frame. Grey uses no LUT at all: the scaled uint8 map
 # becomes a Grayscale8 QImage as is.
-_LUTS: dict[str, np.ndarray | None] = {"gray": None, "diverging": _diverging_lut()}
-
-
-def _fmt(value: float) -> str:
-    """Short human number for the readouts: 3 significant digits, no exponent below a million."""
-    if not math.isfinite(value):
-        return str(value)
-    if 1000 <= abs(value) < 1e6:
-        return f"{value:.0f}"
-    text = f"{value:.3g}"
-    return "0" if text == "-0" else text
-
-
-def _levels_for(mode: str, fixed: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
-    """The display levels for a map whose finite values span [lo, hi].
-
-    A constant map has no range to stretch: "auto" then widens to include 0 (a constant 3 shows
-    white, a constant -2 black) and falls back to (0, 1) for an all-zero map (black); "symmetric"
-    falls back to (-1, 1) (all white).
-    """
-    if mode == "fixed":
-        return fixed
-    if mode == "symmetric":
-        m = max(abs(lo), abs(hi))
-        if not m > 0:
-            m = 1.0
-        return (-m, m)
-    if hi > lo:
-        return (lo, hi)
-    lo0, hi0 = min(lo, 0.0), max(hi, 0.0)
-    if hi0 > lo0:
-        return (lo0, hi0)
-    return (0.0, 1.0)
-
-
-def _is_signed(lo: float, hi: float) -> bool:
-    return lo < -_SIGN_TOLERANCE * max(abs(lo), abs(hi))
+_LUTS: dict[str, np.ndarray | None] = {"gray": None, "diverging": diverging_lut()}
 
 
 def _muted(palette: QPalette, role: QPalette.ColorRole = QPalette.ColorRole.Text) -> QColor:
@@ -457,39 +417,24 @@ class FeatureMapPane(QWidget):
     def titleIcon(self) -> QPixmap | None:
         return self._title_bar._icon
 
-    def setMap(
-        self,
-        display: np.ndarray,
-        full: np.ndarray | None = None,
-        value_range: tuple[float, float] | None = None,
-        floor: float = 0.0,
-    ) -> None:
+    def setMap(self, shown: ShownMap) -> None:
         """Show a new map (the per-frame call).
 
-        Parameters
-        ----------
-        display : np.ndarray
-            The map reduced to about the pane's on-screen size: float32 H_d x W_d (other real
-            dtypes are converted, at the cost of a copy per frame), or an RGB uint8 H x W x 3 image
-            for the source pane (no colour map or levels apply to it).
-        full : np.ndarray, optional
-            The full-resolution map `display` was reduced from (RGB for the source pane); the
-            hover readout, the min/max line, the levels and the clipped fraction come from it.
-            None means `display` is the full map.
-        value_range : (float, float), optional
-            The finite min and max of `full`, when the caller has them (the compute thread
-            does): then this call reads no full-resolution pixel at all.
-        floor : float, optional
-            The map's float32 round-off (the compute thread's estimate): a map whose spread is
-            within it is shown flat, and values within it read as zero.
+        ``shown.display`` is the map reduced to about the pane's on-screen size: float32
+        H_d x W_d (other real dtypes are converted, at the cost of a copy per frame), or an RGB
+        uint8 H x W x 3 image for the source pane (no colour map or levels apply to it). The
+        hover readout reads ``shown.full``; the min/max line and the levels come from
+        ``shown.value_range`` and ``shown.floor`` (a spread within the round-off floor is shown
+        flat, and values within it read as zero); the clipped fraction from the display. So
+        this call reads no full-resolution pixel at all.
 
         Notes
         -----
         The pane keeps references to both arrays (no copy): do not write into them afterwards.
         Clears a message set with `setMessage`.
         """
-        display = np.asarray(display)
-        full = display if full is None else np.asarray(full)
+        display = np.asarray(shown.display)
+        full = np.asarray(shown.full)
         if display.ndim == 3:
             if display.dtype != np.uint8 or display.shape[2] != 3:
                 raise ValueError(
@@ -525,14 +470,14 @@ class FeatureMapPane(QWidget):
             if display.dtype != np.float32 or not display.flags.c_contiguous:
                 display = np.ascontiguousarray(display, dtype=np.float32)
             self._display, self._full = display, full
-            raw = finite_range(full) if value_range is None else value_range
-            self._floor = floor
+            raw = shown.value_range
+            self._floor = floor = shown.floor
             self._round_off = raw != (0.0, 0.0) and shown_range(raw, floor) == (0.0, 0.0)
             self._stats = shown_range(raw, floor)
             if self._auto_style:
                 self._apply_auto_style()
-            self._levels = _levels_for(self._levels_mode, self._fixed, *self._stats)
-            self._clipped = self._clipped_fraction(self._levels)
+            self._levels = levels_for(self._levels_mode, self._fixed, *self._stats)
+            self._clipped = clipped_fraction(self._display, self._levels_mode, self._levels)
             # Performance trap: always pass explicit levels with autoLevels=False. Without levels
             # pyqtgraph samples the image for min/max on every frame, and its subsampled guess
             # also differs from the levels this pane reports.
@@ -594,7 +539,8 @@ class FeatureMapPane(QWidget):
         return self._levels
 
     def clippedFraction(self) -> float:
-        """Fraction of the full map's pixels outside the levels (only "fixed" levels clip)."""
+        """Fraction of the shown (display-size) map's pixels outside the levels (only "fixed"
+        levels clip)."""
         return self._clipped
 
     def setSelected(self, selected: bool) -> None:
@@ -747,7 +693,7 @@ class FeatureMapPane(QWidget):
             self._item.setLookupTable(_LUTS[name], update=self._display is not None)
 
     def _apply_auto_style(self) -> None:
-        signed = _is_signed(*self._stats)
+        signed = is_signed(*self._stats)
         self._set_color_map("diverging" if signed else "gray")
         mode = "symmetric" if signed else "auto"
         if mode != self._levels_mode:
@@ -758,7 +704,7 @@ class FeatureMapPane(QWidget):
         """Set fixed levels for the NEXT setMap without re-rendering the current map.
 
         For ChannelStory, which changes the shared levels every frame right before setMap:
-        `setLevelsMode` would restyle the old map first (a wasted pass over the full map).
+        `setLevelsMode` would restyle the old map first (a wasted render).
         """
         self._auto_style = False
         self._fixed = (lo, hi)
@@ -770,19 +716,10 @@ class FeatureMapPane(QWidget):
         """Re-apply levels to the map on screen (style changed, no new data)."""
         if self._display is None or self._is_rgb:
             return
-        self._levels = _levels_for(self._levels_mode, self._fixed, *self._stats)
-        self._clipped = self._clipped_fraction(self._levels)
+        self._levels = levels_for(self._levels_mode, self._fixed, *self._stats)
+        self._clipped = clipped_fraction(self._display, self._levels_mode, self._levels)
         self._item.setLevels(self._levels)
         self._update_text()
-
-    def _clipped_fraction(self, levels: tuple[float, float]) -> float:
-        # "auto" and "symmetric" levels contain every finite value by construction: skip the pass.
-        if self._levels_mode != "fixed" or self._full is None:
-            return 0.0
-        lo, hi = levels
-        full = self._full
-        outside = np.count_nonzero(full < lo) + np.count_nonzero(full > hi)
-        return outside / full.size
 
     def _update_geometry_for(self, display: np.ndarray, full: np.ndarray) -> None:
         key = (display.shape[:2], full.shape[:2])
@@ -810,9 +747,9 @@ class FeatureMapPane(QWidget):
             if self._levels_mode == "auto":
                 levels_badge = ""  # the info line's min/max are the levels
             elif lo == -hi:
-                levels_badge = f"±{_fmt(hi)}"
+                levels_badge = f"±{short_number(hi)}"
             else:
-                levels_badge = f"{_fmt(lo)} … {_fmt(hi)}"
+                levels_badge = f"{short_number(lo)} … {short_number(hi)}"
             clip_badge = ""
             if self._clipped > _CLIP_BADGE_THRESHOLD:
                 percent = self._clipped * 100
@@ -838,7 +775,10 @@ class FeatureMapPane(QWidget):
         if self._round_off:
             return "≈ 0 (round-off)", "≈ 0"
         lo, hi = self._stats
-        return f"min {_fmt(lo)}  max {_fmt(hi)}", f"{_fmt(lo)} … {_fmt(hi)}"
+        return (
+            f"min {short_number(lo)}  max {short_number(hi)}",
+            f"{short_number(lo)} … {short_number(hi)}",
+        )
 
     def _hover_in_bounds(self, x: int, y: int) -> bool:
         if self._full is None:
@@ -857,7 +797,11 @@ class FeatureMapPane(QWidget):
         value = float(self._full[y, x])
         if value != 0 and abs(value) <= self._floor:
             return f"x {x}  y {y}  value ≈ 0 (round-off)", f"{x},{y}: ≈ 0", value
-        return f"x {x}  y {y}  value {_fmt(value)}", f"{x},{y}: {_fmt(value)}", value
+        return (
+            f"x {x}  y {y}  value {short_number(value)}",
+            f"{x},{y}: {short_number(value)}",
+            value,
+        )
 
     def _pixel_at(self, pos: QPoint) -> tuple[int, int] | None:
         """The full-resolution (x, y) under a viewport position, or None off the map."""
@@ -1116,11 +1060,6 @@ class PaneGrid(QScrollArea):
     def selected(self) -> tuple[int, int] | None:
         return self._selected
 
-    def setTargetPaneWidth(self, width: int) -> None:
-        """The pane width the column count aims for (default 220 px)."""
-        self._target_width = max(1, int(width))
-        self._reflow()
-
     def targetPaneWidth(self) -> int:
         return self._target_width
 
@@ -1240,80 +1179,48 @@ class ChannelStory(QWidget):
                 None if kernels is None else kernel_pixmap(kernels[c], 32, scale or None)
             )
         self._sum_pane.setTitle("sum")
-        self._bias_pane.setTitle(f"+ bias {_fmt(bias)}")
+        self._bias_pane.setTitle(f"+ bias {short_number(bias)}")
         act = activation.strip() or "none"
         self._act_pane.setTitle(
             act if act.lower() not in ("none", "identity", "linear") else f"{act} (identity)"
         )
         self._header.setText(
             f"{filter_name}: Σ of {count} partial map{'s' if count != 1 else ''} "
-            f"(one per input channel) + bias {_fmt(bias)} → {act}"
+            f"(one per input channel) + bias {short_number(bias)} → {act}"
         )
 
     def setMaps(
         self,
-        partials: Sequence[np.ndarray],
-        total: np.ndarray,
-        biased: np.ndarray,
-        activated: np.ndarray,
-        full: Sequence | None = None,
-        ranges: Sequence[tuple[float, float]] | None = None,
-        floor: float = 0.0,
+        partials: Sequence[ShownMap],
+        total: ShownMap,
+        biased: ShownMap,
+        activated: ShownMap,
     ) -> None:
-        """Show one frame of the story (display-size maps, in the order of `setStory`).
+        """Show one frame of the story, in the order of `setStory`.
 
         Parameters
         ----------
-        partials : sequence of np.ndarray
+        partials : sequence of ShownMap
             One partial map per input channel (all of them, also those not shown).
-        total, biased, activated : np.ndarray
+        total, biased, activated : ShownMap
             The sum of the partials, the sum plus the bias, and the activation of that.
-        full : sequence, optional
-            (partials_full, total_full, biased_full, activated_full): full-resolution maps for the
-            hover readouts and the statistics.
-        ranges : sequence of (float, float), optional
-            The finite min and max of each full map, in the order partials, total, biased,
-            activated (as the compute thread provides them); computed here when omitted.
-        floor : float, optional
-            The filter's float32 round-off: spreads within it show flat (see `FeatureMapPane`).
         """
         if len(partials) != self._channel_count:
             raise ValueError(
                 f"{len(partials)} partial maps for a story of {self._channel_count} channels"
             )
-        if full is None:
-            partials_full, total_full, biased_full, activated_full = (
-                list(partials),
-                total,
-                biased,
-                activated,
-            )
-        else:
-            partials_full, total_full, biased_full, activated_full = full
-            if len(partials_full) != len(partials):
-                raise ValueError("full partials and display partials differ in number")
-        maps_full = [*partials_full, total_full, biased_full, activated_full]
-        if ranges is None:
-            ranges = [finite_range(np.asarray(values)) for values in maps_full]
-        elif len(ranges) != len(maps_full):
-            raise ValueError(f"{len(ranges)} value ranges for {len(maps_full)} maps")
         m = 0.0
-        for value_range in ranges[: len(partials_full) + 1]:
-            lo, hi = shown_range(value_range, floor)
+        for shown in (*partials, total):
+            lo, hi = shown_range(shown.value_range, shown.floor)
             m = max(m, abs(lo), abs(hi))
         if not m > 0:
             m = 1.0
         self._shared_levels = (-m, m)
-        c = len(partials_full)
-        shared = [
-            *zip(self._partial_panes, partials, partials_full, ranges[:c]),
-            (self._sum_pane, total, total_full, ranges[c]),
-        ]
-        for pane, display, full_map, value_range in shared:
+        for pane, shown in (*zip(self._partial_panes, partials), (self._sum_pane, total)):
             pane._prepare_fixed_levels(-m, m)
-            pane.setMap(display, full_map, value_range, floor)
-        self._bias_pane.setMap(biased, biased_full, ranges[c + 1], floor)
-        self._act_pane.setMap(activated, activated_full, ranges[c + 2], floor)
+            pane.setMap(shown)
+        self._bias_pane.setMap(biased)
+        self._act_pane.setMap(activated)
 
     def panes(self) -> list[FeatureMapPane]:
         """In layout order: the shown partials, the sum, the +bias and the activation panes."""

@@ -16,36 +16,18 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from playground.engine.probe import Probe
+from playground.ui.style import NEGATIVE, NEUTRAL, POSITIVE, cell_number, sum_number
 
 # Tables wider than this many cells are cropped around their centre, with a note: a 31x31 kernel
 # as three 961-cell tables would bury the sums the probe is for.
 MAX_CELLS_SIDE = 9
-_NEGATIVE, _POSITIVE, _NEUTRAL = (33, 102, 172), (178, 24, 43), (247, 247, 247)
-
-
-def _fmt(v: float) -> str:
-    if v == 0:
-        return "0"
-    if abs(v) >= 1e4 or abs(v) < 1e-3:
-        return f"{v:.2e}"
-    return f"{v:.4g}"
-
-
-def _cell(v: float) -> str:
-    """Three significant digits in the tables: enough to follow the sums, narrow enough that
-    three 3x3 tables fit the dock side by side. The sums below them carry four."""
-    if v == 0:
-        return "0"
-    if abs(v) >= 1e4 or abs(v) < 1e-3:
-        return f"{v:.1e}"
-    return f"{v:.3g}"
 
 
 def _tint(v: float, scale: float) -> str:
     """Blue for negative, red for positive, white for zero, like the kernel grid."""
     t = 0.0 if scale == 0 else max(-1.0, min(1.0, v / scale))
-    end = _POSITIVE if t > 0 else _NEGATIVE
-    rgb = [round(n + (e - n) * abs(t) * 0.6) for n, e in zip(_NEUTRAL, end)]
+    end = POSITIVE if t > 0 else NEGATIVE
+    rgb = [round(n + (e - n) * abs(t) * 0.6) for n, e in zip(NEUTRAL, end)]
     return f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"
 
 
@@ -57,7 +39,7 @@ def _table(values: np.ndarray, scale: float, mark: tuple[int, int] | None = None
             border = "border:2px solid #e6a800;" if mark == (i, j) else ""
             cells.append(
                 f'<td nowrap style="background:{_tint(float(v), scale)};{border}" '
-                f'align="right">{_cell(float(v))}</td>'
+                f'align="right">{cell_number(float(v))}</td>'
             )
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return '<table cellspacing="1" cellpadding="3">' + "".join(rows) + "</table>"
@@ -115,7 +97,7 @@ class ProbePanel(QWidget):
     def setProbe(self, probe: Probe, title: str, channel_names: Sequence[str]) -> None:
         """Show ``probe`` of the map called ``title``; ``channel_names`` name its input channels."""
         self._probe = probe
-        self._header.setText(f"{title} at x {probe.x}, y {probe.y} = {_fmt(probe.value)}")
+        self._header.setText(f"{title} at x {probe.x}, y {probe.y} = {sum_number(probe.value)}")
         parts = []
         scale = max([float(np.abs(t.products).max()) for t in probe.channels] + [1e-12])
         for term in probe.channels:
@@ -148,23 +130,23 @@ class ProbePanel(QWidget):
                 )
                 + "</tr></table>"
                 + ("<p><i>(the central 9×9 of a larger footprint)</i></p>" if cropped else "")
-                + f"<p>{op} = <b>{_fmt(term.partial)}</b></p>"
+                + f"<p>{op} = <b>{sum_number(term.partial)}</b></p>"
             )
         if probe.kind == "conv":
-            partials = " + ".join(_fmt(t.partial) for t in probe.channels)
+            partials = " + ".join(sum_number(t.partial) for t in probe.channels)
             activation = "" if probe.activation == "none" else f"{probe.activation}"
             parts.append(
                 "<hr><p>"
-                f"Σ over channels = {partials} = <b>{_fmt(probe.total)}</b><br>"
-                f"+ bias {_fmt(probe.bias)} = <b>{_fmt(probe.biased)}</b><br>"
-                + (f"{activation}({_fmt(probe.biased)}) = " if activation else "")
-                + f"<b>{_fmt(probe.value)}</b> (the value in the pane)</p>"
+                f"Σ over channels = {partials} = <b>{sum_number(probe.total)}</b><br>"
+                f"+ bias {sum_number(probe.bias)} = <b>{sum_number(probe.biased)}</b><br>"
+                + (f"{activation}({sum_number(probe.biased)}) = " if activation else "")
+                + f"<b>{sum_number(probe.value)}</b> (the value in the pane)</p>"
             )
         elif probe.winner is not None:
             parts.append(
                 f"<hr><p>the input at x {probe.winner[1]}, y {probe.winner[0]} won: "
-                f"<b>{_fmt(probe.value)}</b></p>"
+                f"<b>{sum_number(probe.value)}</b></p>"
             )
         else:
-            parts.append(f"<hr><p>mean of the window = <b>{_fmt(probe.value)}</b></p>")
+            parts.append(f"<hr><p>mean of the window = <b>{sum_number(probe.value)}</b></p>")
         self._body.setHtml("".join(parts))

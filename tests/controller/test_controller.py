@@ -226,8 +226,9 @@ def test_the_story_of_the_selected_filter_sums_to_its_map(qtbot, controller):
     )
     story = controller.last_result.story
     _, partials = reference.run(controller.bank.to_dict(), frame)
-    np.testing.assert_allclose(story.partials, partials[0][1], rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(story.activated, np.maximum(story.biased, 0), atol=1e-5)
+    full = np.stack([p.full for p in story.partials])
+    np.testing.assert_allclose(full, partials[0][1], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(story.activated.full, np.maximum(story.biased.full, 0), atol=1e-5)
 
 
 def test_a_bank_that_shrinks_the_image_to_nothing_is_reported_not_raised(qtbot, controller):

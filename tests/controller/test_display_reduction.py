@@ -1,10 +1,14 @@
-"""What the panes receive: maps reduced to their on-screen size, and each map's value range."""
+"""What the panes receive: maps reduced to their on-screen size, each map's value range, and the
+A/B difference, all made on the worker."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from playground.controller.pipeline import finite_range, reduce_for_display
+from playground.controller.display import finite_range, reduce_for_display
+from playground.controller.pipeline import Frame, Job, Pin, compute
+from playground.engine import editing
+from tests.controller.test_controller import random_frames, two_filter_bank
 
 
 def test_a_map_is_reduced_to_block_means_near_the_pane_size():
@@ -48,3 +52,18 @@ def test_value_range_ignores_nan_and_infinity():
     assert finite_range(values) == (-2.0, 5.0)
     assert finite_range(np.full((2, 2), np.nan, np.float32)) == (0.0, 0.0)
     assert finite_range(np.array([[1.5]], np.float32)) == (1.5, 1.5)
+
+
+def test_the_worker_computes_b_minus_the_pinned_a_and_reduces_it():
+    frame = Frame(random_frames(1)[0], 0)
+    bank = two_filter_bank()
+    a = compute(frame, Job(bank, 1, None, (16, 12))).outputs[0][1]
+    edited = editing.set_bias(bank, 0, 1, 0.5)
+    result = compute(frame, Job(edited, 2, None, (16, 12), Pin(0, 1, a)))
+    difference = result.difference
+    np.testing.assert_allclose(difference.full, result.outputs[0][1] - a)
+    assert difference.value_range == finite_range(difference.full)
+    np.testing.assert_allclose(difference.display, reduce_for_display(difference.full, (16, 12)))
+    # A pin of another size (the stride changed since) has no difference to show.
+    smaller = Pin(0, 1, a[::2, ::2])
+    assert compute(frame, Job(edited, 3, None, (16, 12), smaller)).difference is None

@@ -1,8 +1,8 @@
 """What the worker hands the panes after an edit on a still frame equals a fresh computation.
 
 The worker keeps its last result and reuses its maps, displays and ranges on the same frame.
-After any edit, undo or redo, each layer must have exactly one display and one range per filter,
-equal to what a computation from scratch gives.
+After any edit, undo or redo, each layer must have exactly one shown map per filter, equal to
+what a computation from scratch gives.
 """
 
 from __future__ import annotations
@@ -24,18 +24,23 @@ def assert_same_result(got, want) -> None:
     assert got.error == want.error
     if want.error is not None:
         return
-    assert [len(d) for d in got.displays] == [len(d) for d in want.displays]
-    for got_layer, want_layer, floors in zip(got.displays, want.displays, want.floors):
-        for a, b, floor in zip(got_layer, want_layer, floors):
-            assert_same_maps(a, b, floor)
-    for got_layer, want_layer, floors in zip(got.ranges, want.ranges, want.floors):
-        for a, b, floor in zip(got_layer, want_layer, floors):
-            assert_same_maps(np.array(a), np.array(b), floor)
+    assert [len(d) for d in got.maps] == [len(d) for d in want.maps]
+    for got_layer, want_layer in zip(got.maps, want.maps):
+        for a, b in zip(got_layer, want_layer):
+            assert_same_maps(a.display, b.display, b.floor)
+    for got_layer, want_layer in zip(got.maps, want.maps):
+        for a, b in zip(got_layer, want_layer):
+            assert_same_maps(np.array(a.value_range), np.array(b.value_range), b.floor)
     assert (got.story is None) == (want.story is None)
     if want.story is not None:
-        assert len(got.story.displays) == len(want.story.displays)
-        for a, b in zip(got.story.displays, want.story.displays):
-            assert_same_maps(a, b, want.story.floor)
+        got_story, want_story = story_maps(got.story), story_maps(want.story)
+        assert len(got_story) == len(want_story)
+        for a, b in zip(got_story, want_story):
+            assert_same_maps(a.display, b.display, b.floor)
+
+
+def story_maps(story):
+    return [*story.partials, story.total, story.biased, story.activated]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -57,7 +62,7 @@ def test_results_reusing_the_last_one_on_a_still_equal_fresh_results(bank, seed)
         result = compute(frame, job, previous)
         assert_same_result(result, compute(frame, job))
         if result.run is not None:
-            assert [len(d) for d in result.displays] == current.channels()[1:]
+            assert [len(d) for d in result.maps] == current.channels()[1:]
             previous = result
 
 
@@ -85,7 +90,7 @@ def test_undo_of_an_added_filter_with_a_pool_selected_shows_every_pane(qtbot):
         )
         result = c.last_result
         assert result.error is None
-        assert [len(d) for d in result.displays] == [2, 2]
-        assert [len(r) for r in result.ranges] == [2, 2]
+        # One ShownMap per filter: its display and its range can no longer disagree in number.
+        assert [len(d) for d in result.maps] == [2, 2]
     finally:
         c.close()

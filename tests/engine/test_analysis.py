@@ -53,11 +53,6 @@ def test_the_laplacians_response_is_four_minus_two_cosines():
     assert response[n // 2, n // 2] == pytest.approx(0.0)  # no response to a flat area
 
 
-def test_dc_gain_is_the_sum_of_the_weights():
-    assert analysis.dc_gain(np.full((3, 3), 1 / 9)) == pytest.approx(1.0)
-    assert analysis.dc_gain(SOBEL_X) == 0.0
-
-
 @pytest.mark.parametrize(
     "kernel",
     [SOBEL_X, presets.kernel("gaussian", size=7, sigma=1.5), np.full((4, 6), 0.5)],

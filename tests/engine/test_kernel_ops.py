@@ -265,3 +265,9 @@ def test_resize_round_trips_odd_growth(hy, hx, gy, gx, data):
     # The padding is a symmetric zero border.
     assert np.array_equal(grown[gy : gy + kh, gx : gx + kw], k)
     assert np.abs(grown).sum() == pytest.approx(np.abs(k).sum())
+
+
+def test_dc_gain_is_the_sum_of_the_weights():
+    assert kernel_ops.dc_gain(np.full((3, 3), 1 / 9)) == pytest.approx(1.0)
+    sobel_x = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], float)
+    assert kernel_ops.dc_gain(sobel_x) == 0.0

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground import Bank, BankError
-from playground.controller.pipeline import finite_range, round_off_floors
+from playground.controller.display import finite_range, round_off_floors
 from playground.engine import editing
 from tests.engine import reference
 from tests.engine.test_apply import bank_dict, conv_layer

@@ -179,10 +179,13 @@ def test_output_size_label_fills_in_the_formula(panel, qtbot):
     child(panel, QComboBox, "padding").setCurrentText("explicit")
     assert "H' = ⌊(720 + 2 − 1·(3−1) − 1) / 1⌋ + 1 = 720" in label.text()
     assert "W' = ⌊(1280 + 2 − 1·(3−1) − 1) / 1⌋ + 1 = 1280" in label.text()
-    panel.setInputSize((360, 640))
+    panel.setInputSize((360, 640))  # a new source size
     assert "H' = ⌊(360 + 2 − 1·(3−1) − 1) / 1⌋ + 1 = 360" in label.text()
-    panel.setInputSize(None)
-    assert "source" in label.text()
+
+
+def test_without_a_source_the_output_size_asks_for_one(qtbot, controller):
+    panel = make_panel(qtbot, controller)
+    assert "source" in child(panel, QLabel, "outputSize").text()
     assert tree(panel).topLevelItem(0).text(1) == ""
 
 

@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication, QDialog, QMenu
 
+from playground.controller.display import ShownMap, finite_range
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
 
 # The offscreen platform cannot pass a window's new minimum size on to a window system and says so
@@ -33,6 +34,12 @@ def _reduce4(full: np.ndarray) -> np.ndarray:
     """A 4x area-reduced display copy, as the controller would make."""
     h, w = full.shape[0] // 4, full.shape[1] // 4
     return np.ascontiguousarray(full[: h * 4, : w * 4].reshape(h, 4, w, 4).mean(axis=(1, 3)))
+
+
+def _shown(full: np.ndarray, display: np.ndarray | None = None) -> ShownMap:
+    """``full`` as the compute worker hands it to a pane (shown as it is without ``display``)."""
+    value_range = (0.0, 255.0) if full.ndim == 3 else finite_range(full)
+    return ShownMap(full if display is None else display, full, value_range)
 
 
 @pytest.fixture
@@ -63,7 +70,7 @@ def _action(menu: QMenu, text: str):
 def test_auto_levels_are_min_max_of_full_map(pane):
     full = _positive_map()
     pane.setLevelsMode("auto")
-    pane.setMap(_reduce4(full), full)
+    pane.setMap(_shown(full, _reduce4(full)))
     assert pane.levels() == pytest.approx((float(full.min()), float(full.max())))
     assert pane.clippedFraction() == 0.0
     assert pane.infoText() == f"min {full.min():.3g}  max {full.max():.3g}"
@@ -72,7 +79,7 @@ def test_auto_levels_are_min_max_of_full_map(pane):
 def test_symmetric_levels_are_plus_minus_max_abs(pane):
     full = _signed_map()
     pane.setLevelsMode("symmetric")
-    pane.setMap(_reduce4(full), full)
+    pane.setMap(_shown(full, _reduce4(full)))
     m = float(np.abs(full).max())
     assert pane.levels() == pytest.approx((-m, m))
     assert pane.clippedFraction() == 0.0
@@ -80,11 +87,13 @@ def test_symmetric_levels_are_plus_minus_max_abs(pane):
 
 
 def test_fixed_levels_and_clipped_fraction_match_numpy(pane):
+    # Counted on the display-size map, what the user sees: never a full-resolution pass per frame.
     full = _signed_map()
+    display = _reduce4(full)
     pane.setLevelsMode("fixed", (-0.5, 1.0))
-    pane.setMap(_reduce4(full), full)
+    pane.setMap(_shown(full, display))
     assert pane.levels() == (-0.5, 1.0)
-    expected = float(np.mean((full < -0.5) | (full > 1.0)))
+    expected = float(np.mean((display < -0.5) | (display > 1.0)))
     assert expected > 0.05
     assert pane.clippedFraction() == pytest.approx(expected)
     assert pane.badges()[1] == f"clipped {expected * 100:.0f}%"
@@ -94,7 +103,7 @@ def test_small_clipping_shows_no_badge(pane):
     full = _positive_map()
     lo, hi = float(full.min()), float(np.quantile(full, 0.998))
     pane.setLevelsMode("fixed", (lo - 1, hi))
-    pane.setMap(full)
+    pane.setMap(_shown(full))
     assert pane.clippedFraction() == pytest.approx(np.mean(full > hi))
     assert 0 < pane.clippedFraction() < 0.005
     assert pane.badges()[1] == ""
@@ -107,7 +116,7 @@ def test_fixed_levels_need_lo_below_hi(pane):
 
 def test_changing_levels_restyles_the_map_on_screen(pane):
     full = _signed_map()
-    pane.setMap(full)
+    pane.setMap(_shown(full))
     pane.setLevelsMode("fixed", (-0.1, 0.1))
     assert tuple(pane.imageItem().levels) == (-0.1, 0.1)
     assert pane.clippedFraction() == pytest.approx(np.mean((full < -0.1) | (full > 0.1)))
@@ -127,7 +136,7 @@ def test_image_item_gets_float32_c_contiguous_data_and_explicit_levels(pane, mon
     display = np.asfortranarray(_reduce4(full))  # wrong dtype and order: the pane converts
     for mode in ("auto", "symmetric"):
         pane.setLevelsMode(mode)
-        pane.setMap(display, full)
+        pane.setMap(_shown(full, display))
         assert item.image.dtype == np.float32
         assert item.image.flags.c_contiguous
         assert item.image.shape == display.shape
@@ -138,23 +147,23 @@ def test_image_item_gets_float32_c_contiguous_data_and_explicit_levels(pane, mon
 
 def test_image_is_placed_in_full_resolution_coordinates(pane):
     full = _signed_map(96, 128)
-    pane.setMap(_reduce4(full), full)
+    pane.setMap(_shown(full, _reduce4(full)))
     rect = pane.imageItem().mapRectToParent(pane.imageItem().boundingRect())
     assert (rect.x(), rect.y(), rect.width(), rect.height()) == (0, 0, 128, 96)
 
 
 def test_auto_style_follows_the_sign_until_the_user_chooses(pane):
     assert pane.autoStyle()
-    pane.setMap(_positive_map())
+    pane.setMap(_shown(_positive_map()))
     assert (pane.colorMap(), pane.levelsMode()) == ("gray", "auto")
-    pane.setMap(_signed_map())
+    pane.setMap(_shown(_signed_map()))
     assert (pane.colorMap(), pane.levelsMode()) == ("diverging", "symmetric")
-    pane.setMap(_positive_map())
+    pane.setMap(_shown(_positive_map()))
     assert (pane.colorMap(), pane.levelsMode()) == ("gray", "auto")
 
     _action(pane.contextMenu(), "Diverging").trigger()
     assert not pane.autoStyle()
-    pane.setMap(_positive_map())
+    pane.setMap(_shown(_positive_map()))
     assert pane.colorMap() == "diverging"
     assert pane.imageItem().lut is not None
 
@@ -165,7 +174,7 @@ def test_auto_style_follows_the_sign_until_the_user_chooses(pane):
 @pytest.mark.parametrize(("x", "y"), [(0, 0), (37, 21), (127, 95), (66, 50)])
 def test_hover_reports_full_resolution_pixel_and_value(pane, qtbot, x, y):
     full = _signed_map(96, 128)
-    pane.setMap(_reduce4(full), full)  # displayed at 32 x 24
+    pane.setMap(_shown(full, _reduce4(full)))  # displayed at 32 x 24
     with qtbot.waitSignal(pane.hovered) as blocker:
         qtbot.mouseMove(pane.graphicsView().viewport(), _viewport_pos(pane, x, y))
     hx, hy, value = blocker.args
@@ -176,18 +185,18 @@ def test_hover_reports_full_resolution_pixel_and_value(pane, qtbot, x, y):
 
 def test_hover_readout_stays_live_and_copies(pane, qtbot):
     full = _signed_map(96, 128)
-    pane.setMap(full)
+    pane.setMap(_shown(full))
     with qtbot.waitSignal(pane.hovered):
         qtbot.mouseMove(pane.graphicsView().viewport(), _viewport_pos(pane, 10, 20))
     new = full + 1.0
-    pane.setMap(new)  # next frame, mouse still there
+    pane.setMap(_shown(new))  # next frame, mouse still there
     assert pane.infoText() == f"x 10  y 20  value {float(new[20, 10]):.3g}"
     _action(pane.contextMenu(), "Copy value readout").trigger()
     assert QGuiApplication.clipboard().text() == pane.infoText()
 
 
 def test_left_click_on_image_or_title_emits_clicked(pane, qtbot):
-    pane.setMap(_signed_map())
+    pane.setMap(_shown(_signed_map()))
     with qtbot.waitSignal(pane.clicked):
         qtbot.mouseClick(
             pane.graphicsView().viewport(), Qt.MouseButton.LeftButton, pos=_viewport_pos(pane, 5, 5)
@@ -197,7 +206,7 @@ def test_left_click_on_image_or_title_emits_clicked(pane, qtbot):
 
 
 def test_right_click_on_image_opens_the_pane_menu(pane, monkeypatch):
-    pane.setMap(_signed_map())
+    pane.setMap(_shown(_signed_map()))
     menu = pane.contextMenu()
     popups = []
     # Recorded, not shown: an offscreen popup cannot grab the keyboard.
@@ -214,7 +223,7 @@ def test_right_click_on_image_opens_the_pane_menu(pane, monkeypatch):
 
 def test_menu_actions_change_colour_map_and_levels(pane):
     full = _signed_map()
-    pane.setMap(full)
+    pane.setMap(_shown(full))
     menu = pane.contextMenu()
     grey, diverging = _action(menu, "Grey"), _action(menu, "Diverging")
     auto, symmetric = _action(menu, "Auto ("), _action(menu, "Symmetric around 0")
@@ -236,7 +245,7 @@ def test_menu_actions_change_colour_map_and_levels(pane):
 
 def test_fixed_levels_dialog(pane, qtbot):
     full = _signed_map()
-    pane.setMap(full)
+    pane.setMap(_shown(full))
     fixed = _action(pane.contextMenu(), "Fixed")
     fixed.trigger()
     dialog = pane.findChild(QDialog)
@@ -264,7 +273,7 @@ def test_rgb_source_frame(pane, qtbot):
     rng = np.random.default_rng(1)
     full = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
     display = np.ascontiguousarray(full[::2, ::2])
-    pane.setMap(display, full)
+    pane.setMap(_shown(full, display))
     item = pane.imageItem()
     assert item.image.dtype == np.uint8 and item.image.shape == (60, 80, 3)
     assert item.levels is None  # bytes go to Qt as they are
@@ -278,14 +287,14 @@ def test_rgb_source_frame(pane, qtbot):
 
 
 def test_message_replaces_image_until_next_map(pane):
-    pane.setMap(_signed_map())
+    pane.setMap(_shown(_signed_map()))
     text = "layer 3: output would be 0x0 — the stack shrinks the image to nothing"
     pane.setMessage(text)
     assert pane.message() == text
     assert not pane.imageItem().isVisible()
     assert not pane.graphicsView().isVisible()
     assert pane.infoText() == ""
-    pane.setMap(_positive_map())
+    pane.setMap(_shown(_positive_map()))
     assert pane.message() == ""
     assert pane.imageItem().isVisible() and pane.graphicsView().isVisible()
     assert pane.infoText().startswith("min ")
@@ -293,9 +302,10 @@ def test_message_replaces_image_until_next_map(pane):
 
 def test_rejects_maps_it_cannot_show(pane):
     with pytest.raises(ValueError):
-        pane.setMap(np.zeros((4, 4, 2), np.uint8))
+        pane.setMap(_shown(np.zeros((4, 4, 2), np.uint8)))
     with pytest.raises(ValueError, match="setMessage"):
-        pane.setMap(np.zeros((0, 5), np.float32))
+        empty = np.zeros((0, 5), np.float32)
+        pane.setMap(ShownMap(empty, empty, (0.0, 0.0)))
 
 
 # ------------------------------------------------------------------------------ PaneGrid
@@ -395,7 +405,7 @@ def test_grid_with_64_panes_is_created_and_fed(grid):
     created = time.perf_counter() - start
     full = _signed_map()
     for i in range(64):
-        grid.pane(0, i).setMap(_reduce4(full), full)
+        grid.pane(0, i).setMap(_shown(full, _reduce4(full)))
     QApplication.processEvents()
     assert grid.paneCount(0) == 64
     print(f"created 64 panes in {created * 1000:.0f} ms")
@@ -432,11 +442,10 @@ def test_story_layout_and_shared_levels(story):
     biased_full = total_full - 0.1
     activated_full = np.maximum(biased_full, 0)
     story.setMaps(
-        [_reduce4(p) for p in partials_full],
-        _reduce4(total_full),
-        _reduce4(biased_full),
-        _reduce4(activated_full),
-        full=(partials_full, total_full, biased_full, activated_full),
+        [_shown(p, _reduce4(p)) for p in partials_full],
+        _shown(total_full, _reduce4(total_full)),
+        _shown(biased_full, _reduce4(biased_full)),
+        _shown(activated_full, _reduce4(activated_full)),
     )
     m = max(float(np.abs(a).max()) for a in [*partials_full, total_full])
     assert story.sharedLevels() == pytest.approx((-m, m))
@@ -458,7 +467,7 @@ def test_story_with_many_channels_shows_five_and_a_more_label(story):
     assert story.moreLabel() is not None and story.moreLabel().text() == "… 5 more"
     maps = [_signed_map(seed=i) * (i + 1) for i in range(10)]
     total = np.sum(maps, axis=0)
-    story.setMaps(maps, total, total, total)
+    story.setMaps([_shown(m) for m in maps], _shown(total), _shown(total), _shown(total))
     m = max(float(np.abs(a).max()) for a in [*maps, total])
     assert story.panes()[0].levels() == pytest.approx((-m, m))
 
@@ -467,4 +476,4 @@ def test_story_with_many_channels_shows_five_and_a_more_label(story):
     assert len(story.panes()) == 6 and story.moreLabel() is None
     assert story.panes()[3] is sum_pane
     with pytest.raises(ValueError):
-        story.setMaps(maps, total, total, total)
+        story.setMaps([_shown(m) for m in maps], _shown(total), _shown(total), _shown(total))

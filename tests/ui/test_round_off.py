@@ -11,7 +11,8 @@ import pytest
 
 from playground import Bank, ConvLayer, Filter, load_bank, presets
 from playground.assets import resource_path
-from playground.controller.pipeline import Frame, Job, compute, shown_range
+from playground.controller.display import shown_range
+from playground.controller.pipeline import Frame, Job, compute
 from playground.sources.patterns import PatternSource
 from playground.ui.panes import ChannelStory, FeatureMapPane
 from tests.engine import reference
@@ -31,15 +32,15 @@ def test_sobel_y_on_vertical_bars_is_round_off_and_shows_flat():
     frame, result = moving_bars_result()
     expected = reference.run(EDGES.to_dict(), frame)[0][0]
     assert np.all(expected[1] == 0)  # the float64 loop: sobel-y truly does not respond
-    lo, hi = result.ranges[0][1]
-    floor = result.floors[0][1]
+    lo, hi = result.maps[0][1].value_range
+    floor = result.maps[0][1].floor
     assert hi > 0  # float32 leaves round-off (8.94e-08 in the finding)
     assert max(abs(lo), abs(hi)) <= floor
     assert shown_range((lo, hi), floor) == (0.0, 0.0)
     # sobel-x does respond: its range is far above its floor and is shown as it is.
-    lo_x, hi_x = result.ranges[0][0]
-    assert hi_x - lo_x > 1000 * result.floors[0][0]
-    assert shown_range((lo_x, hi_x), result.floors[0][0]) == (lo_x, hi_x)
+    lo_x, hi_x = result.maps[0][0].value_range
+    assert hi_x - lo_x > 1000 * result.maps[0][0].floor
+    assert shown_range((lo_x, hi_x), result.maps[0][0].floor) == (lo_x, hi_x)
 
 
 def test_the_floor_scales_with_the_weights_so_tiny_filters_still_respond():
@@ -48,9 +49,9 @@ def test_the_floor_scales_with_the_weights_so_tiny_filters_still_respond():
     tiny = Filter.repeated(presets.kernel("sobel-x") * 1e-6, 3)
     bank = Bank((ConvLayer((tiny,), padding="same", border="replicate"),))
     result = compute(Frame(frame, 0), Job(bank, 1, None, (128, 96)))
-    lo, hi = result.ranges[0][0]
+    lo, hi = result.maps[0][0].value_range
     assert 0 < hi < 1e-4
-    assert shown_range((lo, hi), result.floors[0][0]) == (lo, hi)
+    assert shown_range((lo, hi), result.maps[0][0].floor) == (lo, hi)
 
 
 def test_a_round_off_map_reads_zero_and_is_drawn_flat(qtbot):
@@ -60,7 +61,7 @@ def test_a_round_off_map_reads_zero_and_is_drawn_flat(qtbot):
     pane.resize(320, 260)
     pane.show()
     full = result.outputs[0][1]
-    pane.setMap(result.displays[0][1], full, result.ranges[0][1], result.floors[0][1])
+    pane.setMap(result.maps[0][1])
     assert pane.infoText() == "≈ 0 (round-off)"
     assert pane.levels() == (0.0, 1.0)  # an all-zero map's levels: it draws black, no stripes
     assert pane.badges() == ("", "")
@@ -77,15 +78,6 @@ def test_the_story_of_a_round_off_filter_shares_flat_levels(qtbot):
     qtbot.addWidget(story)
     story.setStory("sobel-y", ["R", "G", "B"], 0.0, "relu")
     s = result.story
-    c = len(s.partials)
-    story.setMaps(
-        s.displays[:c],
-        s.displays[c],
-        s.displays[c + 1],
-        s.displays[c + 2],
-        full=(list(s.partials), s.total, s.biased, s.activated),
-        ranges=s.ranges,
-        floor=s.floor,
-    )
+    story.setMaps(s.partials, s.total, s.biased, s.activated)
     assert story.sharedLevels() == (-1.0, 1.0)  # nothing to stretch: the fallback, all white
     assert all(p.infoText() in ("≈ 0 (round-off)", "min 0  max 0") for p in story.panes())
