@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSettings, Qt, QTimer
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSettings, Qt
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -40,9 +40,10 @@ from PySide6.QtWidgets import (
 from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
-from playground.controller.autosave import Autosave, UnreadableAutosave, default_directory
+from playground.controller.autosave import default_directory
 from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
+from playground.controller.session import Session, app_settings
 from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
 from playground.engine.bankfile import load_bank, write_atomic
@@ -62,22 +63,8 @@ from playground.ui.probe_panel import ProbePanel
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
-MAX_RECENT = 8
-# Edits reach the autosave within this long; a drag writes at most once per interval.
-AUTOSAVE_MS = 300
-# Recordings play at this rate; frames are written as the panes update.
 DEFAULT_BANK = ("banks", "edges-rgb.json")
 DEFAULT_IMAGE = ("images", "coffee.jpg")
-
-
-def app_settings() -> QSettings:
-    """The app's settings store (INI, per user): window layout, last bank, recent banks."""
-    return QSettings(
-        QSettings.Format.IniFormat,
-        QSettings.Scope.UserScope,
-        "FilterPlayground",
-        "Filter Playground",
-    )
 
 
 class MainWindow(QMainWindow):
@@ -96,12 +83,11 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Filter Playground")
         self.setAcceptDrops(True)
-        self._settings = settings if settings is not None else app_settings()
-        self.autosave = Autosave(autosave_dir if autosave_dir is not None else default_directory())
-        self._autosave_timer = QTimer(self)
-        self._autosave_timer.setSingleShot(True)
-        self._autosave_timer.setInterval(AUTOSAVE_MS)
-        self._autosave_timer.timeout.connect(self._autosave_now)
+        self.session = Session(
+            settings if settings is not None else app_settings(),
+            autosave_dir if autosave_dir is not None else default_directory(),
+            self,
+        )
         self.controller = Controller(self._initial_bank(), self)
         self._build_widgets()
         self._build_actions()
@@ -120,16 +106,16 @@ class MainWindow(QMainWindow):
     # --- construction -----------------------------------------------------------------------------
 
     def _initial_bank(self) -> Bank:
-        last = self._settings.value("bank/last", "", str)
-        if last:
+        self._initial_path: Path | None = None
+        last = self.session.last_bank()
+        if last is not None:
             try:
                 bank = load_bank(last)
             except BankError:
                 pass
             else:
-                self._initial_path = Path(last)
+                self._initial_path = last
                 return bank
-        self._initial_path = None
         return load_bank(resource_path(*DEFAULT_BANK))
 
     def _build_widgets(self) -> None:
@@ -437,6 +423,9 @@ class MainWindow(QMainWindow):
         c.sourceChanged.connect(self._on_source_changed)
         c.sourceFailed.connect(self._on_source_failed)
         c.message.connect(self._show_message)
+        self.session.start(c)
+        self.session.message.connect(self._show_message)
+        self.session.recentChanged.connect(self._fill_recent_menu)
         c.statsChanged.connect(self._on_stats)
         c.resultDisplayed.connect(self._record_frame)
 
@@ -522,33 +511,12 @@ class MainWindow(QMainWindow):
         self.redo_action.setIconText("Redo")
         self.undo_action.setToolTip(self.undo_action.text().replace("&", ""))
         self.redo_action.setToolTip(self.redo_action.text().replace("&", ""))
-        if doc.path is not None:
-            self._settings.setValue("bank/last", str(doc.path))
-        # During a drag the timer is already running: at most one write per interval, and the
-        # last state always lands.
-        if not self._autosave_timer.isActive():
-            self._autosave_timer.start()
 
     # --- autosave ------------------------------------------------------------------------------
 
-    def _autosave_now(self) -> None:
-        doc = self.controller.document
-        try:
-            if doc.dirty:
-                self.autosave.store(doc.bank, doc.path)
-            else:
-                self.autosave.clear()
-        except (BankError, OSError) as e:
-            self._show_message(str(e))
-
     def _offer_recovery(self) -> None:
         """After a session that did not end cleanly, offer its unsaved bank back."""
-        try:
-            found = self.autosave.recover()
-        except UnreadableAutosave as e:
-            self._show_message(f"the autosaved bank could not be read and was discarded: {e}")
-            self.autosave.discard(e.folder)
-            return
+        found = self.session.recover()
         if found is None:
             return
         name = found.origin.name if found.origin is not None else "an untitled bank"
@@ -562,7 +530,7 @@ class MainWindow(QMainWindow):
         )
         # Restored or declined, the orphan is dealt with; a restored bank is this window's now
         # and its own autosave keeps it.
-        self.autosave.discard(found.folder)
+        self.session.autosave.discard(found.folder)
         if answer != QMessageBox.StandardButton.Yes:
             return
         origin = found.origin
@@ -809,10 +777,10 @@ class MainWindow(QMainWindow):
                 )
 
     def _dialog_dir(self) -> str:
-        return self._settings.value("paths/last_dir", str(Path.home()), str)
+        return self.session.dialog_dir()
 
     def _remember_dir(self, path: str) -> None:
-        self._settings.setValue("paths/last_dir", str(Path(path).parent))
+        self.session.remember_dir(path)
 
     def _on_open_image(self) -> None:
         patterns = " ".join(f"*{s}" for s in sorted(IMAGE_SUFFIXES))
@@ -858,7 +826,7 @@ class MainWindow(QMainWindow):
         """Open a bank file and remember it among the recent banks."""
         if not self.controller.open_bank(path):
             return False
-        self._add_recent(Path(path))
+        self.session.add_recent(Path(path))
         self.lesson_banner.hide()
         return True
 
@@ -878,7 +846,7 @@ class MainWindow(QMainWindow):
             path += ".json"
         self._remember_dir(path)
         if self.controller.save_bank(path):
-            self._add_recent(Path(path))
+            self.session.add_recent(Path(path))
             return True
         return False
 
@@ -1048,45 +1016,36 @@ class MainWindow(QMainWindow):
 
     # --- recent banks and layout ------------------------------------------------------------------
 
-    def _recent(self) -> list[str]:
-        value = self._settings.value("bank/recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _add_recent(self, path: Path) -> None:
-        recent = [str(path)] + [p for p in self._recent() if p != str(path)]
-        self._settings.setValue("bank/recent", recent[:MAX_RECENT])
-        self._fill_recent_menu()
-
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
-        recent = self._recent()
+        recent = self.session.recent()
         for p in recent:
-            action = self.recent_menu.addAction(Path(p).name)
-            action.setToolTip(p)
-            action.setStatusTip(p)
+            action = self.recent_menu.addAction(p.name)
+            action.setToolTip(str(p))
+            action.setStatusTip(str(p))
             action.triggered.connect(
                 lambda _=False, p=p: self._confirm_discard() and self.open_bank(p)
             )
         self.recent_menu.setEnabled(bool(recent))
 
     def _restore_layout(self) -> None:
-        geometry = self._settings.value("window/geometry")
-        state = self._settings.value("window/state")
-        if isinstance(geometry, QByteArray):
+        geometry = self.session.layout("geometry")
+        state = self.session.layout("state")
+        if geometry is not None:
             self.restoreGeometry(geometry)
         else:
             self.resize(1400, 900)
-        if isinstance(state, QByteArray):
+        if state is not None:
             self.restoreState(state)
         for key, splitter, sizes in (
             # The feature maps get most of the height, the story the rest; the source pane
             # a third of the width, so a photo shows at a size one can read beside two columns
             # of maps.
-            ("window/story_splitter", self._splitter, [200, 700]),
-            ("window/maps_splitter", self._maps_splitter, [340, 660]),
+            ("story_splitter", self._splitter, [200, 700]),
+            ("maps_splitter", self._maps_splitter, [340, 660]),
         ):
-            state = self._settings.value(key)
-            if not (isinstance(state, QByteArray) and splitter.restoreState(state)):
+            saved = self.session.layout(key)
+            if not (saved is not None and splitter.restoreState(saved)):
                 splitter.setSizes(sizes)
         if self._initial_path is not None:
             self.controller.document.mark_saved(self._initial_path)
@@ -1135,12 +1094,11 @@ class MainWindow(QMainWindow):
         if not self._confirm_discard():
             event.ignore()
             return
-        self._settings.setValue("window/geometry", self.saveGeometry())
-        self._settings.setValue("window/state", self.saveState())
+        self.session.save_layout("geometry", self.saveGeometry())
+        self.session.save_layout("state", self.saveState())
+        self.session.save_layout("story_splitter", self._splitter.saveState())
+        self.session.save_layout("maps_splitter", self._maps_splitter.saveState())
         self.stop_recording()
-        self._autosave_timer.stop()
-        self.autosave.close()  # saved or discarded: nothing left to restore
-        self._settings.setValue("window/story_splitter", self._splitter.saveState())
-        self._settings.setValue("window/maps_splitter", self._maps_splitter.saveState())
+        self.session.close()  # saved or discarded: nothing left to restore
         self.controller.close()
         event.accept()

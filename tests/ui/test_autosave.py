@@ -42,7 +42,7 @@ CHILD = textwrap.dedent(
     model.setData(model.index(0, 1), 0.75, Qt.ItemDataRole.EditRole)
 
     def report_when_autosaved():
-        if window.autosave.bank_file.exists():
+        if window.session.autosave.bank_file.exists():
             print("EDITED", flush=True)
         else:
             QTimer.singleShot(20, report_when_autosaved)
@@ -77,7 +77,7 @@ def answer(monkeypatch, button):
 def test_an_edit_is_autosaved_and_a_save_clears_it(qtbot, tmp_path, monkeypatch):
     answer(monkeypatch, QMessageBox.StandardButton.No)
     window = open_window(qtbot, tmp_path)
-    autosaved = window.autosave.bank_file
+    autosaved = window.session.autosave.bank_file
     assert autosaved.parent.parent == tmp_path / "autosave"
     model = window.findChild(QAbstractItemView, "kernelGrid").model()
     model.setData(model.index(2, 2), -4.0, Qt.ItemDataRole.EditRole)
@@ -180,12 +180,12 @@ def test_a_second_window_does_not_offer_the_first_windows_live_edits(qtbot, tmp_
     asked = answer(monkeypatch, QMessageBox.StandardButton.No)
     a = open_window(qtbot, tmp_path)
     edit_a_weight(a, 0.5)
-    qtbot.waitUntil(a.autosave.bank_file.exists, timeout=WAIT_MS)
+    qtbot.waitUntil(a.session.autosave.bank_file.exists, timeout=WAIT_MS)
     b = open_window(qtbot, tmp_path)
     assert asked == []  # A is running: its autosave is not B's to offer
-    assert a.autosave.bank_file.exists()
-    assert b.autosave.folder != a.autosave.folder
-    assert b.autosave.recover() is None
+    assert a.session.autosave.bank_file.exists()
+    assert b.session.autosave.folder != a.session.autosave.folder
+    assert b.session.autosave.recover() is None
 
 
 def test_a_killed_instance_is_offered_back_while_another_runs(qtbot, tmp_path, monkeypatch):
@@ -194,7 +194,7 @@ def test_a_killed_instance_is_offered_back_while_another_runs(qtbot, tmp_path, m
     answer(monkeypatch, QMessageBox.StandardButton.No)
     running = open_window(qtbot, tmp_path)  # another window, open throughout
     edit_a_weight(running, 0.25)
-    qtbot.waitUntil(running.autosave.bank_file.exists, timeout=WAIT_MS)
+    qtbot.waitUntil(running.session.autosave.bank_file.exists, timeout=WAIT_MS)
     with subprocess.Popen(
         [
             sys.executable,
@@ -217,15 +217,15 @@ def test_a_killed_instance_is_offered_back_while_another_runs(qtbot, tmp_path, m
     window = open_window(qtbot, tmp_path)
     assert len(asked) == 1 and "edges.json" in asked[0]  # the killed one, not the running one
     assert window.controller.bank.layers[0].filters[0].kernels[0, 0, 1] == 0.75
-    assert running.autosave.bank_file.exists()  # the running window's edits are untouched
+    assert running.session.autosave.bank_file.exists()  # the running window's edits are untouched
 
 
 def test_a_clean_close_leaves_no_autosave_folder(qtbot, tmp_path, monkeypatch):
     answer(monkeypatch, QMessageBox.StandardButton.No)
     window = open_window(qtbot, tmp_path)
     edit_a_weight(window, 0.5)
-    qtbot.waitUntil(window.autosave.bank_file.exists, timeout=WAIT_MS)
-    folder = window.autosave.folder
+    qtbot.waitUntil(window.session.autosave.bank_file.exists, timeout=WAIT_MS)
+    folder = window.session.autosave.folder
     window.controller.document.mark_saved(tmp_path / "x.json")
     window.close()
     assert not folder.exists()
