@@ -312,8 +312,8 @@ def _main(argv: Sequence[str]) -> int:
         parser.error("--self-test opens its own test pattern; it takes no PATH")
     try:
         if args.command == "apply":
-            for path in apply_command(args.bank, args.image, args.out):
-                print(path)
+            for written in apply_command(args.bank, args.image, args.out):
+                print(written)
         elif args.command == "presets":
             print(presets_command())
         elif args.command == "bench":

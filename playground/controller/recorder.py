@@ -47,7 +47,8 @@ class Recorder:
         self.size = size  # (width, height), even numbers: what MJPG encoders accept everywhere
         self.fps = fps
         self._clock = clock
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+        fourcc = cv2.VideoWriter.fourcc(*"MJPG")
+        self._writer = cv2.VideoWriter(str(path), fourcc, fps, size)
         if not self._writer.isOpened():
             raise RecordError(f"cannot record to {path}: OpenCV could not open a video writer")
         self._start = clock()

@@ -54,7 +54,13 @@ def _report(problem: str) -> int:
 
 def _application(argv: Sequence[str] | None) -> QApplication:
     _name_app()
-    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv))
+    existing = QApplication.instance()
+    # A QCoreApplication (tests of the controller) cannot show a window: make one that can.
+    app = (
+        existing
+        if isinstance(existing, QApplication)
+        else QApplication(list(argv if argv is not None else sys.argv))
+    )
     # Matches the installed .desktop file, so desktops group the window under its launcher.
     app.setDesktopFileName("filter-playground")
     app.setWindowIcon(QIcon(str(resource_path("icons", "filter-playground.png"))))

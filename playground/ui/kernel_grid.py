@@ -41,6 +41,7 @@ from PySide6.QtGui import (
     QFont,
     QFontDatabase,
     QFontMetrics,
+    QHelpEvent,
     QImage,
     QKeyEvent,
     QMouseEvent,
@@ -511,7 +512,7 @@ class _WeightDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> QWidget:
-        editor = _WeightEditor(parent, QModelIndex(index))
+        editor = _WeightEditor(parent, self._grid.model().index(index.row(), index.column()))
         editor.setFont(self._font)
         return editor
 
@@ -539,7 +540,7 @@ class _WeightDelegate(QStyledItemDelegate):
         # instead of closing it and losing what was typed.
         if (
             isinstance(editor, _WeightEditor)
-            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
             and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         ):
             try:
@@ -547,7 +548,9 @@ class _WeightDelegate(QStyledItemDelegate):
             except BankError:
                 model = editor.cell.model()
                 if model is not None and editor.cell.isValid():
-                    model.setData(QModelIndex(editor.cell), editor.text())
+                    model.setData(
+                        model.index(editor.cell.row(), editor.cell.column()), editor.text()
+                    )
                 editor.setStyleSheet(f"border: 2px solid {_ERROR_COLOUR};")
                 editor.selectAll()
                 return True
@@ -761,7 +764,7 @@ class KernelGrid(QTableView):
         super().keyPressEvent(event)
 
     def viewportEvent(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
+        if isinstance(event, QHelpEvent) and event.type() == QEvent.Type.ToolTip:
             index = self.indexAt(event.pos())
             if index.isValid():
                 QToolTip.showText(
@@ -1481,7 +1484,9 @@ class KernelEditor(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
-            watched in (self.heightSpin, self.widthSpin)
+            isinstance(watched, QSpinBox)
+            and watched in (self.heightSpin, self.widthSpin)
+            and isinstance(event, QKeyEvent)
             and event.type() == QEvent.Type.KeyPress
             and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         ):

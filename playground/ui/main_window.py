@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSplitter,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -386,7 +387,7 @@ class MainWindow(QMainWindow):
 
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("mainToolbar")
-        for action in (
+        for item in (
             self.open_action,
             self.save_action,
             None,
@@ -396,10 +397,10 @@ class MainWindow(QMainWindow):
             self.open_image_action,
             self.open_video_action,
         ):
-            if action is None:
+            if item is None:
                 toolbar.addSeparator()
             else:
-                toolbar.addAction(action)
+                toolbar.addAction(item)
         camera_button = toolbar.addAction("Camera")
         camera_button.setMenu(self.camera_menu)
         camera_button.setToolTip("Choose a camera and its resolution")
@@ -407,9 +408,9 @@ class MainWindow(QMainWindow):
         pattern_button.setMenu(self.pattern_menu)
         pattern_button.setToolTip("Show a synthetic test pattern")
         for button_action in (camera_button, pattern_button):
-            button_action.triggered.connect(
-                lambda _=False, a=button_action: toolbar.widgetForAction(a).showMenu()
-            )
+            button = toolbar.widgetForAction(button_action)
+            if isinstance(button, QToolButton):  # a click opens the menu, not the default action
+                button_action.triggered.connect(lambda _=False, b=button: b.showMenu())
         toolbar.addAction(self.pause_action)
         self.addToolBar(toolbar)
         self._fill_recent_menu()
@@ -441,9 +442,7 @@ class MainWindow(QMainWindow):
         self.pane_grid.paneClicked.connect(lambda layer, filt: c.select(layer, filt, 0))
         self.pane_grid.pixelClicked.connect(self.probe_at)
         # With the frame frozen the maps hold still, so the probe can follow the mouse.
-        self.pane_grid.pixelHovered.connect(
-            lambda layer, index, x, y: c.paused and self.probe_at(layer, index, x, y)
-        )
+        self.pane_grid.pixelHovered.connect(self._on_pixel_hovered)
 
     # --- controller -> widgets --------------------------------------------------------------------
 
@@ -637,6 +636,10 @@ class MainWindow(QMainWindow):
         self.compare_panel.clearA()
 
     # --- probe ------------------------------------------------------------------------------
+
+    def _on_pixel_hovered(self, layer: int, index: int, x: int, y: int) -> None:
+        if self.controller.paused:
+            self.probe_at(layer, index, x, y)
 
     def probe_at(self, layer: int, index: int, x: int, y: int) -> None:
         """Show the arithmetic behind pixel (x, y) of layer ``layer``'s map ``index`` (0-based),
@@ -925,7 +928,7 @@ class MainWindow(QMainWindow):
             self.controller.new_bank(bank)
             self.controller.document.forget_saved()
             self.lesson_banner.hide()
-            self._show_message(f"Imported {Path(path).name}: {bank.layers[0].out_channels} filters")
+            self._show_message(f"Imported {Path(path).name}: {bank.channels()[1]} filters")
             return True
         return False
 
