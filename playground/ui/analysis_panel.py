@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from playground.engine import analysis, kernel_ops
-from playground.ui.kernel_grid import format_weight
+from playground.ui.kernel_editor import format_weight
 from playground.ui.style import NEGATIVE, POSITIVE, short_number
 
 __all__ = ["FFT_SIZE", "FLOOR", "TUNING_STEPS", "KernelAnalysisPanel"]

@@ -57,7 +57,7 @@ from playground.sources.patterns import PATTERNS
 from playground.ui.analysis_panel import KernelAnalysisPanel
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
-from playground.ui.kernel_grid import KernelEditor, default_channel_names
+from playground.ui.kernel_editor import KernelEditor, default_channel_names
 from playground.ui.learn_dialog import LearnDialog
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
 from playground.ui.probe_panel import ProbePanel

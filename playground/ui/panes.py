@@ -69,7 +69,7 @@ from playground.controller.display import (
     levels_for,
     shown_range,
 )
-from playground.ui.kernel_grid import kernel_pixmap
+from playground.ui.kernel_editor import kernel_pixmap
 from playground.ui.style import diverging_lut, short_number
 
 # Row-major (H, W) arrays are what numpy, OpenCV and the engine produce. With pyqtgraph's default

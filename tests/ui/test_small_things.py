@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from playground.ui.kernel_grid import KernelEditor
+from playground.ui.kernel_editor import KernelEditor
 from tests.ui.test_main_window import window  # noqa: F401
 
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")

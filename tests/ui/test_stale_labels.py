@@ -8,7 +8,8 @@ import pytest
 
 from playground import lessons
 from playground.engine.weights import import_weights
-from playground.ui.kernel_grid import KernelEditor, _ChannelThumb
+from playground.ui.kernel_editor import KernelEditor
+from playground.ui.kernel_editor.strip import _ChannelThumb
 from tests.ui.test_main_window import WAIT_MS, shows_current_bank, window  # noqa: F401
 
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")

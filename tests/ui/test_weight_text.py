@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from playground.ui.kernel_grid import KernelEditor, spell_grid, spell_weight
+from playground.ui.kernel_editor import KernelEditor, spell_grid, spell_weight
 
 pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 

@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit
 
 from playground.engine import presets
-from playground.ui.kernel_grid import (
+from playground.ui.kernel_editor import (
     ChannelStrip,
     KernelEditor,
     KernelGrid,
