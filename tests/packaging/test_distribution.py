@@ -53,3 +53,19 @@ def test_the_wheel_carries_the_license(tmp_path):
         headers = archive.read(metadata).decode("utf-8").split("\n\n", 1)[0].splitlines()
     assert "License-Expression: MIT" in headers
     assert "License-File: LICENSE" in headers
+
+
+def test_every_package_of_the_source_tree_is_in_the_wheels_package_list():
+    # pyproject lists packages by hand (resources/ maps into the wheel); a subpackage left out
+    # of that list installs as nothing, and the installed app fails to import it.
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(root).parts)
+        for init in (root / "playground").rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)

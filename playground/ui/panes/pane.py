@@ -1,41 +1,26 @@
-"""Feature-map panes: one live 2-D map per pane, a scrollable grid of them, and the channel story.
+"""`FeatureMapPane`: one live map (a feature map, a partial map, or the RGB source frame) with a
+title bar, a colour map, levels, a clipping badge, a hover readout in full-resolution pixel
+coordinates, and a context menu to change the colour map and levels.
 
-- `FeatureMapPane` shows one map (a feature map, a partial map, or the RGB source frame) with a
-  title bar, a colour map, levels, a clipping badge, a hover readout in full-resolution pixel
-  coordinates, and a context menu to change the colour map and levels.
-- `PaneGrid` lays out one titled section of panes per layer and tells the controller which panes
-  are on screen, so maps nobody sees need not be reduced.
-- `ChannelStory` shows how one filter is built: its partial maps (one per input channel) summed,
-  plus the bias, through the activation.
-
-Everything here runs on the GUI thread. The panes never compute feature maps: the controller hands
-them `ShownMap`s: arrays already reduced to about the pane's on-screen size, with the full map's
-value range measured on the compute thread (the full-resolution map is read only under the mouse).
-
-Performance: a pane is redrawn up to 60 times a second, so `FeatureMapPane.setMap` follows
-pyqtgraph's fast path (one persistent `ImageItem`, C-contiguous float32 row-major data, explicit
-levels, a 256-entry LUT set only when the colour map changes) and never triggers a Qt relayout (the
-title bar and info line are painted text whose changes only schedule a repaint). The traps are
-commented where they bite.
+Everything runs on the GUI thread. Performance: a pane is redrawn up to 60 times a second, so
+`setMap` follows pyqtgraph's fast path (one persistent `ImageItem`, C-contiguous float32
+row-major data, explicit levels, a 256-entry LUT set only when the colour map changes) and never
+triggers a Qt relayout. The traps are commented where they bite.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QColor,
     QContextMenuEvent,
-    QFont,
-    QFontMetrics,
     QGuiApplication,
     QMouseEvent,
     QPainter,
@@ -45,16 +30,9 @@ from PySide6.QtGui import (
     QPixmap,
 )
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
-    QFormLayout,
     QGraphicsRectItem,
-    QGridLayout,
-    QHBoxLayout,
     QLabel,
     QMenu,
-    QScrollArea,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -69,7 +47,11 @@ from playground.controller.display import (
     levels_for,
     shown_range,
 )
-from playground.ui.kernel_editor import kernel_pixmap
+from playground.ui.panes.chrome import (
+    _FixedLevelsDialog,
+    _InfoLine,
+    _TitleBar,
+)
 from playground.ui.style import diverging_lut, short_number
 
 # Row-major (H, W) arrays are what numpy, OpenCV and the engine produce. With pyqtgraph's default
@@ -78,20 +60,15 @@ from playground.ui.style import diverging_lut, short_number
 # app must agree on it.
 pg.setConfigOptions(imageAxisOrder="row-major")
 
-__all__ = ["COLOR_MAPS", "LEVELS_MODES", "ChannelStory", "FeatureMapPane", "PaneGrid"]
 
 COLOR_MAPS = ("gray", "diverging")
 
 # Clipping below this fraction is not worth a badge.
 _CLIP_BADGE_THRESHOLD = 0.005
-# ChannelStory shows every partial map up to this many channels, else the first _STORY_SHOWN ones.
-_STORY_MAX_CHANNELS = 6
-_STORY_SHOWN = 5
 
 # Letterbox around the image: a dark neutral grey in every theme. Distinct from both the black of a
 # grey map's minimum and the white of the diverging map's zero, so the map's edges stay visible.
 _LETTERBOX = QColor(52, 54, 58)
-_CLIP_RED = QColor(205, 45, 45)
 
 
 # Built once at import. Performance trap: a LUT must be uint8 with at most 256 entries; then
@@ -100,188 +77,6 @@ _CLIP_RED = QColor(205, 45, 45)
 # table lookup into 32-bit colours on every frame. Grey uses no LUT at all: the scaled uint8 map
 # becomes a Grayscale8 QImage as is.
 _LUTS: dict[str, np.ndarray | None] = {"gray": None, "diverging": diverging_lut()}
-
-
-def _muted(palette: QPalette, role: QPalette.ColorRole = QPalette.ColorRole.Text) -> QColor:
-    """The text colour of `role` blended 40% towards the base: secondary text in any theme."""
-    fg = palette.color(role)
-    bg = palette.color(QPalette.ColorRole.Base)
-    return QColor(
-        round(fg.red() * 0.6 + bg.red() * 0.4),
-        round(fg.green() * 0.6 + bg.green() * 0.4),
-        round(fg.blue() * 0.6 + bg.blue() * 0.4),
-    )
-
-
-class _TitleBar(QWidget):
-    """Title on the left (elided), badges on the right, all painted.
-
-    Performance trap: a QLabel whose text changes calls updateGeometry(), which invalidates the
-    parent layouts; with the clipping badge changing every frame in 64 panes that is 64 relayouts
-    per frame. This widget has a fixed height and only repaints itself when its text changes.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._title = ""
-        self._levels_badge = ""
-        self._clip_badge = ""
-        self._icon: QPixmap | None = None
-        self._bold = QFont(self.font())
-        self._bold.setBold(True)
-        self._small = QFont(self.font())
-        self._small.setPointSizeF(max(6.0, self.font().pointSizeF() * 0.85))
-        self.setFixedHeight(QFontMetrics(self._bold).height() + 6)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-
-    def title(self) -> str:
-        return self._title
-
-    def badges(self) -> tuple[str, str]:
-        return self._levels_badge, self._clip_badge
-
-    def setTitle(self, title: str) -> None:
-        if title != self._title:
-            self._title = title
-            self.setToolTip(title)
-            self.update()
-
-    def setIcon(self, icon: QPixmap | None) -> None:
-        self._icon = icon
-        self.update()
-
-    def setBadges(self, levels_badge: str, clip_badge: str) -> None:
-        if (levels_badge, clip_badge) != (self._levels_badge, self._clip_badge):
-            self._levels_badge = levels_badge
-            self._clip_badge = clip_badge
-            self.update()
-
-    def sizeHint(self) -> QSize:
-        return QSize(160, self.height())
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(0, self.height())
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        palette = self.palette()
-        right = self.width() - 2
-        small_fm = QFontMetrics(self._small)
-        if self._clip_badge:
-            width = small_fm.horizontalAdvance(self._clip_badge) + 10
-            badge = QRectF(right - width, 3, width, self.height() - 6)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(_CLIP_RED)
-            painter.drawRoundedRect(badge, 4, 4)
-            painter.setPen(QColor(255, 255, 255))
-            painter.setFont(self._small)
-            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, self._clip_badge)
-            right -= width + 6
-        if self._levels_badge:
-            width = small_fm.horizontalAdvance(self._levels_badge) + 2
-            painter.setPen(_muted(palette))
-            painter.setFont(self._small)
-            painter.drawText(
-                QRectF(right - width, 0, width, self.height()),
-                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                self._levels_badge,
-            )
-            right -= width + 8
-        left = 2
-        if self._icon is not None:
-            side = self.height() - 4
-            painter.drawPixmap(QRect(left, 2, side, side), self._icon)
-            left += side + 4
-        painter.setPen(palette.color(QPalette.ColorRole.Text))
-        painter.setFont(self._bold)
-        available = max(0, right - left)
-        text = QFontMetrics(self._bold).elidedText(
-            self._title, Qt.TextElideMode.ElideRight, available
-        )
-        painter.drawText(
-            QRect(left, 0, available, self.height()),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            text,
-        )
-
-
-class _InfoLine(QWidget):
-    """One painted line of secondary text (same no-relayout reason as `_TitleBar`)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._text = ""
-        self._compact = ""
-        font = QFont(self.font())
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
-        # Digits of equal width keep the readout from jittering while the mouse moves.
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setFamilies(["DejaVu Sans Mono", "Menlo", "Consolas", "monospace"])
-        self.setFont(font)
-        self.setFixedHeight(QFontMetrics(font).height() + 2)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-
-    def text(self) -> str:
-        return self._text
-
-    def setText(self, text: str, compact: str = "") -> None:
-        """Show `text`, or `compact` (if given) when `text` does not fit the width."""
-        if (text, compact) != (self._text, self._compact):
-            self._text = text
-            self._compact = compact
-            self.update()
-
-    def sizeHint(self) -> QSize:
-        return QSize(160, self.height())
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(0, self.height())
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        painter.setPen(_muted(self.palette()))
-        metrics = self.fontMetrics()
-        text = self._text
-        if self._compact and metrics.horizontalAdvance(text) > self.width():
-            text = self._compact
-        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, self.width())
-        painter.drawText(
-            self.rect(), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text
-        )
-
-
-class _FixedLevelsDialog(QDialog):
-    """Two spin boxes (lo, hi) for the "Fixed..." levels; OK only while lo < hi."""
-
-    def __init__(self, levels: tuple[float, float], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Fixed levels")
-        self.lo = QDoubleSpinBox(self)
-        self.hi = QDoubleSpinBox(self)
-        for box, value in ((self.lo, levels[0]), (self.hi, levels[1])):
-            box.setDecimals(4)
-            box.setRange(-1e6, 1e6)
-            box.setSingleStep(0.1)
-            box.setValue(value)
-            box.valueChanged.connect(self._on_value_changed)
-        form = QFormLayout(self)
-        form.addRow("Low (black / blue)", self.lo)
-        form.addRow("High (white / red)", self.hi)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        form.addRow(self.buttons)
-        self._on_value_changed()
-
-    def levels(self) -> tuple[float, float]:
-        return (self.lo.value(), self.hi.value())
-
-    def _on_value_changed(self) -> None:
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(self.lo.value() < self.hi.value())
 
 
 class _PaneLayout(QVBoxLayout):
@@ -910,386 +705,3 @@ class FeatureMapPane(QWidget):
 
     def _on_copy_action_triggered(self) -> None:
         QGuiApplication.clipboard().setText(self._info.text())
-
-
-class _Section(QWidget):
-    """One layer in a PaneGrid: a header and its panes in a grid."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.header = QLabel(self)
-        font = QFont(self.header.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.1)
-        self.header.setFont(font)
-        self.header.setTextFormat(Qt.TextFormat.PlainText)
-        self.header.setWordWrap(True)
-        self.grid_host = QWidget(self)
-        self.grid = QGridLayout(self.grid_host)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.grid.setSpacing(6)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addWidget(self.header)
-        layout.addWidget(self.grid_host)
-        self.panes: list[FeatureMapPane] = []
-        self.columns = 0
-
-    def reflow(self, columns: int) -> None:
-        for pane in self.panes:
-            self.grid.removeWidget(pane)
-        for index, pane in enumerate(self.panes):
-            self.grid.addWidget(pane, index // columns, index % columns)
-        # Equal stretch on exactly `columns` columns (a few panes keep the width they would have in
-        # a full row); columns left over from a wider flow get none.
-        for column in range(max(columns, self.grid.columnCount())):
-            self.grid.setColumnStretch(column, 1 if column < columns else 0)
-        self.columns = columns
-
-
-class PaneGrid(QScrollArea):
-    """A scrollable grid of FeatureMapPanes with one titled section per layer.
-
-    Panes flow into as many columns of about `targetPaneWidth()` pixels as the viewport fits, and
-    re-flow when it is resized. Clicking a pane emits `paneClicked`; the window answers with
-    `setSelected` once the controller has selected the filter.
-    """
-
-    paneClicked = Signal(int, int)
-    pixelClicked = Signal(int, int, int, int)  # layer, index, x, y (full-resolution pixel)
-    pixelHovered = Signal(int, int, int, int)  # layer, index, x, y under the mouse
-    """(layer index, filter index), 0-based."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFrameShape(QScrollArea.Shape.NoFrame)
-        self._host = QWidget()
-        self._vbox = QVBoxLayout(self._host)
-        self._vbox.setContentsMargins(8, 8, 8, 8)
-        self._vbox.setSpacing(14)
-        self._vbox.addStretch(1)
-        self.setWidget(self._host)
-        self._sections: list[_Section] = []
-        self._target_width = 180  # two columns beside the source in the default window
-        self._columns = 1
-        self._selected: tuple[int, int] | None = None
-
-    def sectionTitle(self, layer: int) -> str:
-        """The header above layer ``layer``'s panes (0-based)."""
-        return self._sections[layer].header.text()
-
-    def setSections(self, sections: Sequence[tuple[str, Sequence[str]]]) -> None:
-        """One section per layer: (section title, [pane titles]).
-
-        Existing panes are reused (only their titles change); panes are created or deleted only
-        where a section's count changes, since creating one costs about a millisecond.
-        """
-        while len(self._sections) > len(sections):
-            section = self._sections.pop()
-            self._vbox.removeWidget(section)
-            section.hide()
-            section.deleteLater()
-        for layer, (title, pane_titles) in enumerate(sections):
-            if layer < len(self._sections):
-                section = self._sections[layer]
-            else:
-                section = _Section(self._host)
-                self._vbox.insertWidget(layer, section)
-                self._sections.append(section)
-            section.header.setText(title)
-            count_changed = len(section.panes) != len(pane_titles)
-            while len(section.panes) > len(pane_titles):
-                pane = section.panes.pop()
-                section.grid.removeWidget(pane)
-                pane.hide()
-                pane.deleteLater()
-            while len(section.panes) < len(pane_titles):
-                index = len(section.panes)
-                pane = FeatureMapPane(parent=section.grid_host)
-                # Fixed (layer, index) per pane: a section's panes only ever grow or shrink at
-                # the end, so a pane keeps its place.
-                pane.clicked.connect(functools.partial(self._on_pane_clicked, layer, index))
-                pane.pixelClicked.connect(functools.partial(self.pixelClicked.emit, layer, index))
-                pane.hovered.connect(
-                    lambda x, y, _value, layer=layer, index=index: self.pixelHovered.emit(
-                        layer, index, x, y
-                    )
-                )
-                section.panes.append(pane)
-            for pane, pane_title in zip(section.panes, pane_titles):
-                pane.setTitle(pane_title)
-            if count_changed or section.columns != self._columns:
-                section.reflow(self._columns)
-        selected = self._selected
-        self._selected = None
-        if selected is not None:
-            self.setSelected(*selected)
-        self._reflow()
-
-    def sectionCount(self) -> int:
-        return len(self._sections)
-
-    def paneCount(self, layer: int) -> int:
-        return len(self._sections[layer].panes)
-
-    def pane(self, layer: int, index: int) -> FeatureMapPane:
-        """The pane of filter `index` in layer `layer` (IndexError if there is none)."""
-        if not (0 <= layer < len(self._sections)):
-            raise IndexError(f"no layer {layer} (the grid has {len(self._sections)})")
-        panes = self._sections[layer].panes
-        if not (0 <= index < len(panes)):
-            raise IndexError(f"no pane {index} in layer {layer} (it has {len(panes)})")
-        return panes[index]
-
-    def setSelected(self, layer: int, index: int) -> None:
-        """Highlight exactly this pane; indices outside the grid (e.g. -1, -1) clear it."""
-        if self._selected is not None:
-            old_layer, old_index = self._selected
-            with contextlib.suppress(IndexError):
-                self.pane(old_layer, old_index).setSelected(False)
-        try:
-            self.pane(layer, index).setSelected(True)
-        except IndexError:
-            self._selected = None
-        else:
-            self._selected = (layer, index)
-
-    def selected(self) -> tuple[int, int] | None:
-        return self._selected
-
-    def targetPaneWidth(self) -> int:
-        return self._target_width
-
-    def columns(self) -> int:
-        return self._columns
-
-    def visiblePanes(self) -> list[tuple[int, int]]:
-        """(layer, index) of the panes at least partly inside the viewport, in layout order."""
-        viewport = self.viewport()
-        area = viewport.rect()
-        visible = []
-        for layer, section in enumerate(self._sections):
-            for index, pane in enumerate(section.panes):
-                if not pane.isVisible():
-                    continue
-                rect = QRect(pane.mapTo(viewport, QPoint(0, 0)), pane.size())
-                if rect.intersects(area):
-                    visible.append((layer, index))
-        return visible
-
-    def viewportEvent(self, event: QEvent) -> bool:
-        # The viewport (not the scroll area) is what narrows when the vertical scroll bar appears.
-        if event.type() == QEvent.Type.Resize:
-            self._reflow()
-        return super().viewportEvent(event)
-
-    def _column_count(self) -> int:
-        margins = self._vbox.contentsMargins()
-        available = self.viewport().width() - margins.left() - margins.right()
-        spacing = 6
-        return max(1, (available + spacing) // (self._target_width + spacing))
-
-    def _reflow(self) -> None:
-        columns = self._column_count()
-        self._columns = columns
-        for section in self._sections:
-            if section.columns != columns:
-                section.reflow(columns)
-
-    def _on_pane_clicked(self, layer: int, index: int) -> None:
-        self.paneClicked.emit(layer, index)
-
-
-class ChannelStory(QWidget):
-    """How one filter makes its feature map, for learners.
-
-    Lays out ``[partial ch1] + [partial ch2] + ... = [sum] → [+ bias] → [activation]``. The partial
-    maps and the sum share one symmetric scale, so a channel that contributes little looks faint.
-    """
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._header = QLabel(self)
-        font = QFont(self._header.font())
-        font.setBold(True)
-        self._header.setFont(font)
-        self._header.setTextFormat(Qt.TextFormat.PlainText)
-        self._header.setWordWrap(True)
-
-        self._row_host = QWidget()
-        # The row is as tall as its panes' maps need (height for width); spare height stays
-        # below it rather than turning into letterbox bars above and below every image.
-        host_layout = QVBoxLayout(self._row_host)
-        host_layout.setContentsMargins(0, 0, 0, 0)
-        self._row = QHBoxLayout()
-        self._row.setSpacing(4)
-        host_layout.addLayout(self._row)
-        host_layout.addStretch(1)
-        self._scroll = QScrollArea(self)
-        self._scroll.setWidgetResizable(True)
-        self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self._scroll.setWidget(self._row_host)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 8, 8, 8)
-        layout.setSpacing(6)
-        layout.addWidget(self._header)
-        layout.addWidget(self._scroll, 1)
-
-        self._partial_panes: list[FeatureMapPane] = []
-        self._operators: list[QLabel] = []
-        self._more_label: QLabel | None = None
-        self._channel_count = 0
-        self._shared_levels = (-1.0, 1.0)
-        self._sum_pane = self._story_pane("sum")
-        self._bias_pane = self._story_pane("+ bias")
-        self._act_pane = self._story_pane("activation")
-        # Sum and partials: fixed shared levels (set per frame), diverging colours.
-        self._sum_pane.setColorMap("diverging")
-        self._rebuild_row(0, 0)
-
-    def setStory(
-        self,
-        filter_name: str,
-        channel_names: Sequence[str],
-        bias: float,
-        activation: str,
-        kernels: np.ndarray | None = None,
-    ) -> None:
-        """Describe the filter: its name, the input channel names, its bias and activation, and
-        optionally its (C_in, kh, kw) kernels, drawn before each partial map's title on one
-        shared colour scale (the kernel times the channel is that partial map).
-
-        Panes are created only when the number of shown channels changes. Over 6 channels, the
-        first 5 partial maps are shown, followed by "… N more".
-        """
-        count = len(channel_names)
-        shown = count if count <= _STORY_MAX_CHANNELS else _STORY_SHOWN
-        if shown != len(self._partial_panes) or count != self._channel_count:
-            self._rebuild_row(shown, count - shown)
-        self._channel_count = count
-        scale = float(np.abs(kernels).max()) if kernels is not None else 0.0
-        for c, (pane, name) in enumerate(zip(self._partial_panes, channel_names)):
-            # With its kernel drawn in front, the channel's name is title enough in a narrow pane.
-            pane.setTitle(name if kernels is not None else f"{name} · partial")
-            pane.setTitleIcon(
-                None if kernels is None else kernel_pixmap(kernels[c], 32, scale or None)
-            )
-        self._sum_pane.setTitle("sum")
-        self._bias_pane.setTitle(f"+ bias {short_number(bias)}")
-        act = activation.strip() or "none"
-        self._act_pane.setTitle(
-            act if act.lower() not in ("none", "identity", "linear") else f"{act} (identity)"
-        )
-        self._header.setText(
-            f"{filter_name}: Σ of {count} partial map{'s' if count != 1 else ''} "
-            f"(one per input channel) + bias {short_number(bias)} → {act}"
-        )
-
-    def setMaps(
-        self,
-        partials: Sequence[ShownMap],
-        total: ShownMap,
-        biased: ShownMap,
-        activated: ShownMap,
-    ) -> None:
-        """Show one frame of the story, in the order of `setStory`.
-
-        Parameters
-        ----------
-        partials : sequence of ShownMap
-            One partial map per input channel (all of them, also those not shown).
-        total, biased, activated : ShownMap
-            The sum of the partials, the sum plus the bias, and the activation of that.
-        """
-        if len(partials) != self._channel_count:
-            raise ValueError(
-                f"{len(partials)} partial maps for a story of {self._channel_count} channels"
-            )
-        m = 0.0
-        for shown in (*partials, total):
-            lo, hi = shown_range(shown.value_range, shown.floor)
-            m = max(m, abs(lo), abs(hi))
-        if not m > 0:
-            m = 1.0
-        self._shared_levels = (-m, m)
-        for pane, shown in (*zip(self._partial_panes, partials), (self._sum_pane, total)):
-            pane._prepare_fixed_levels(-m, m)
-            pane.setMap(shown)
-        self._bias_pane.setMap(biased)
-        self._act_pane.setMap(activated)
-
-    def panes(self) -> list[FeatureMapPane]:
-        """In layout order: the shown partials, the sum, the +bias and the activation panes."""
-        return [*self._partial_panes, self._sum_pane, self._bias_pane, self._act_pane]
-
-    def sharedLevels(self) -> tuple[float, float]:
-        """The symmetric levels shared by the partial maps and the sum in the last frame."""
-        return self._shared_levels
-
-    def moreLabel(self) -> QLabel | None:
-        """The "… N more" label, or None when every partial map is shown."""
-        return self._more_label
-
-    def headerText(self) -> str:
-        return self._header.text()
-
-    def _story_pane(self, title: str) -> FeatureMapPane:
-        pane = FeatureMapPane(title, self._row_host)
-        # Narrower than grid panes: a 3-channel story (six panes) fits beside both docks in the
-        # default 1400 px window without scrolling.
-        pane.setMinimumSize(72, 80)
-        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        policy.setHeightForWidth(True)
-        pane.setSizePolicy(policy)
-        return pane
-
-    def _operator(self, text: str) -> QLabel:
-        label = QLabel(text, self._row_host)
-        font = QFont(label.font())
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        label.setFont(font)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        self._operators.append(label)
-        return label
-
-    def _rebuild_row(self, shown: int, hidden: int) -> None:
-        while self._row.count():
-            self._row.takeAt(0)
-        for label in self._operators:
-            label.hide()
-            label.deleteLater()
-        self._operators = []
-        if self._more_label is not None:
-            self._more_label.hide()
-            self._more_label.deleteLater()
-            self._more_label = None
-        while len(self._partial_panes) > shown:
-            pane = self._partial_panes.pop()
-            pane.hide()
-            pane.deleteLater()
-        while len(self._partial_panes) < shown:
-            pane = self._story_pane("partial")
-            pane.setColorMap("diverging")
-            self._partial_panes.append(pane)
-        for index, pane in enumerate(self._partial_panes):
-            if index:
-                self._row.addWidget(self._operator("+"))
-            self._row.addWidget(pane, 1)
-        if hidden:
-            self._row.addWidget(self._operator("+"))
-            self._more_label = QLabel(f"… {hidden} more", self._row_host)
-            self._more_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self._row.addWidget(self._more_label)
-        if shown:
-            self._row.addWidget(self._operator("="))
-        for op, pane in (("", self._sum_pane), ("→", self._bias_pane), ("→", self._act_pane)):
-            if op:
-                self._row.addWidget(self._operator(op))
-            self._row.addWidget(pane, 1)
-            pane.show()
