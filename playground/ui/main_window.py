@@ -14,14 +14,12 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSettings, Qt
 from PySide6.QtGui import (
-    QAction,
     QActionGroup,
     QCloseEvent,
     QColor,
     QDragEnterEvent,
     QDropEvent,
     QImage,
-    QKeySequence,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -32,8 +30,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QSplitter,
-    QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -51,14 +47,13 @@ from playground.engine.bankfile import load_bank, write_atomic
 from playground.engine.errors import BankError
 from playground.engine.snapshot import is_snapshot, png_with_bank
 from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
-from playground.lessons import LESSONS
 from playground.sources.camera import CAMERA_SIZES, list_cameras
-from playground.sources.patterns import PATTERNS
 from playground.ui.analysis_panel import KernelAnalysisPanel
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
 from playground.ui.kernel_editor import KernelEditor, default_channel_names
 from playground.ui.learn_dialog import LearnDialog
+from playground.ui.menus import Menus
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
 from playground.ui.probe_panel import ProbePanel
 
@@ -91,7 +86,8 @@ class MainWindow(QMainWindow):
         )
         self.controller = Controller(self._initial_bank(), self)
         self._build_widgets()
-        self._build_actions()
+        self.menus = Menus(self)
+        self._fill_recent_menu()
         self._connect()
         self._restore_layout()
         self._on_bank_changed()
@@ -221,200 +217,6 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(
-        self, text: str, slot, shortcut=None, tip: str = "", checkable: bool = False
-    ) -> QAction:
-        action = QAction(text, self)
-        if isinstance(shortcut, QKeySequence.StandardKey):
-            # Every binding the platform has: Redo is both Ctrl+Y and Ctrl+Shift+Z on Windows.
-            action.setShortcuts(shortcut)
-        elif shortcut is not None:
-            action.setShortcut(shortcut)
-        action.setToolTip(tip or text)
-        action.setStatusTip(tip or text)
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        return action
-
-    def _build_actions(self) -> None:
-        c = self.controller
-        self.new_action = self._action(
-            "&New bank",
-            self._on_new,
-            QKeySequence.StandardKey.New,
-            "Start a new bank with one identity filter",
-        )
-        self.open_action = self._action(
-            "&Open bank…", self._on_open_bank, QKeySequence("Ctrl+O"), "Open a bank file (JSON)"
-        )
-        self.save_action = self._action(
-            "&Save bank", self._on_save, QKeySequence("Ctrl+S"), "Save the bank to its file"
-        )
-        self.save_as_action = self._action(
-            "Save bank &as…",
-            self._on_save_as,
-            QKeySequence("Ctrl+Shift+S"),
-            "Save the bank to a new file",
-        )
-        self.export_action = self._action(
-            "&Export panes as PNG…",
-            self._on_export,
-            None,
-            "Save a picture of the source and every feature map",
-        )
-        self.import_action = self._action(
-            "&Import trained weights…",
-            self._on_import_weights,
-            None,
-            "A conv layer's weights (.npy, .npz, .safetensors, .onnx, .pt) as a bank",
-        )
-        self.export_weights_action = self._action(
-            "Export &weights…",
-            self._on_export_weights,
-            None,
-            "The first layer's weights as .npz (weight, bias), in PyTorch or Keras layout",
-        )
-        self.record_action = self._action(
-            "&Record panes to video…",
-            self._on_record,
-            None,
-            "Record the source, the story and the feature maps to a video file (MJPG .avi)",
-            checkable=True,
-        )
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = self._action("&Undo", c.undo, QKeySequence.StandardKey.Undo)
-        self.redo_action = self._action("&Redo", c.redo, QKeySequence.StandardKey.Redo)
-        self.pause_action = self._action(
-            "&Freeze frame",
-            self._on_pause,
-            QKeySequence("Space"),
-            "Freeze the current frame; edits keep updating the maps",
-            checkable=True,
-        )
-        self.open_image_action = self._action(
-            "Open &image…",
-            self._on_open_image,
-            None,
-            "Show an image file (or drop one on the window)",
-        )
-        self.open_video_action = self._action(
-            "Open &video…", self._on_open_video, None, "Play a video file in a loop"
-        )
-        self.pin_action = self._action(
-            "&Pin selected map as A",
-            self.pin_selected,
-            QKeySequence("Ctrl+Shift+A"),
-            "Keep the selected filter's map as A; edit it and compare B with A",
-        )
-        self.unpin_action = self._action("&Clear A", self.unpin, None, "Forget the pinned map")
-        self.retry_action = self._action(
-            "&Retry source",
-            c.retry_source,
-            QKeySequence.StandardKey.Refresh,
-            "Open the last source again: a camera plugged back in, a file put back",
-        )
-
-        menu = self.menuBar().addMenu("&File")
-        for action in (self.new_action, self.open_action):
-            menu.addAction(action)
-        self.recent_menu = menu.addMenu("Open &recent")
-        menu.addSeparator()
-        for action in (
-            self.save_action,
-            self.save_as_action,
-            self.export_action,
-            self.record_action,
-        ):
-            menu.addAction(action)
-        menu.addSeparator()
-        menu.addAction(self.import_action)
-        menu.addAction(self.export_weights_action)
-        self.snippet_menu = menu.addMenu("&Copy code for the first layer")
-        for framework, label in (("pytorch", "PyTorch"), ("keras", "Keras"), ("numpy", "numpy")):
-            action = self.snippet_menu.addAction(label)
-            action.setStatusTip(f"Copy code that builds the first layer in {label}")
-            action.triggered.connect(lambda _=False, f=framework: self.copy_snippet(f))
-        menu.addSeparator()
-        menu.addAction(self.quit_action)
-
-        menu = self.menuBar().addMenu("&Edit")
-        menu.addAction(self.undo_action)
-        menu.addAction(self.redo_action)
-        menu.addSeparator()
-        self.learn_action = menu.addAction("&Learn this kernel from an example…")
-        self.learn_action.setStatusTip(
-            "Fit the selected filter to a target map: at once, or step by step"
-        )
-        self.learn_action.triggered.connect(self.open_learn_dialog)
-
-        source_menu = self.menuBar().addMenu("&Source")
-        self.camera_menu = source_menu.addMenu("&Camera")
-        self.camera_menu.aboutToShow.connect(self._fill_camera_menu)
-        source_menu.addAction(self.open_image_action)
-        source_menu.addAction(self.open_video_action)
-        self.pattern_menu = source_menu.addMenu("&Pattern")
-        for name, description in PATTERNS.items():
-            action = self._action(
-                name.replace("-", " ").capitalize(),
-                lambda _=False, n=name: self.controller.open_pattern(n),
-                None,
-                description,
-            )
-            self.pattern_menu.addAction(action)
-        source_menu.addSeparator()
-        source_menu.addAction(self.retry_action)
-        source_menu.addAction(self.pause_action)
-
-        self.lessons_menu = self.menuBar().addMenu("&Lessons")
-        for lesson in LESSONS:
-            action = self._action(
-                lesson.title,
-                lambda _=False, name=lesson.name: self.open_lesson(name),
-                None,
-                lesson.caption.splitlines()[0],
-            )
-            self.lessons_menu.addAction(action)
-
-        view_menu = self.view_menu = self.menuBar().addMenu("&View")
-        view_menu.addAction(self.bank_dock.toggleViewAction())
-        view_menu.addAction(self.kernel_dock.toggleViewAction())
-        view_menu.addAction(self.probe_dock.toggleViewAction())
-        view_menu.addAction(self.analysis_dock.toggleViewAction())
-        view_menu.addAction(self.compare_dock.toggleViewAction())
-        view_menu.addSeparator()
-        view_menu.addAction(self.pin_action)
-        view_menu.addAction(self.unpin_action)
-
-        toolbar = QToolBar("Main", self)
-        toolbar.setObjectName("mainToolbar")
-        for item in (
-            self.open_action,
-            self.save_action,
-            None,
-            self.undo_action,
-            self.redo_action,
-            None,
-            self.open_image_action,
-            self.open_video_action,
-        ):
-            if item is None:
-                toolbar.addSeparator()
-            else:
-                toolbar.addAction(item)
-        camera_button = toolbar.addAction("Camera")
-        camera_button.setMenu(self.camera_menu)
-        camera_button.setToolTip("Choose a camera and its resolution")
-        pattern_button = toolbar.addAction("Pattern")
-        pattern_button.setMenu(self.pattern_menu)
-        pattern_button.setToolTip("Show a synthetic test pattern")
-        for button_action in (camera_button, pattern_button):
-            button = toolbar.widgetForAction(button_action)
-            if isinstance(button, QToolButton):  # a click opens the menu, not the default action
-                button_action.triggered.connect(lambda _=False, b=button: b.showMenu())
-        toolbar.addAction(self.pause_action)
-        self.addToolBar(toolbar)
-        self._fill_recent_menu()
-
     def _connect(self) -> None:
         c = self.controller
         c.bankChanged.connect(self._on_bank_changed)
@@ -501,15 +303,15 @@ class MainWindow(QMainWindow):
         name = doc.path.name if doc.path is not None else "untitled"
         self.setWindowTitle(f"{name}[*] — Filter Playground")
         self.setWindowModified(doc.dirty)
-        self.undo_action.setEnabled(doc.can_undo())
-        self.redo_action.setEnabled(doc.can_redo())
-        self.undo_action.setText(f"&Undo {doc.undo_label()}".strip())
-        self.redo_action.setText(f"&Redo {doc.redo_label()}".strip())
+        self.menus.undo_action.setEnabled(doc.can_undo())
+        self.menus.redo_action.setEnabled(doc.can_redo())
+        self.menus.undo_action.setText(f"&Undo {doc.undo_label()}".strip())
+        self.menus.redo_action.setText(f"&Redo {doc.redo_label()}".strip())
         # The menu names the step; the toolbar button stays short (the tooltip names it).
-        self.undo_action.setIconText("Undo")
-        self.redo_action.setIconText("Redo")
-        self.undo_action.setToolTip(self.undo_action.text().replace("&", ""))
-        self.redo_action.setToolTip(self.redo_action.text().replace("&", ""))
+        self.menus.undo_action.setIconText("Undo")
+        self.menus.redo_action.setIconText("Redo")
+        self.menus.undo_action.setToolTip(self.menus.undo_action.text().replace("&", ""))
+        self.menus.redo_action.setToolTip(self.menus.redo_action.text().replace("&", ""))
 
     # --- autosave ------------------------------------------------------------------------------
 
@@ -763,14 +565,14 @@ class MainWindow(QMainWindow):
         self.controller.set_paused(checked)
 
     def _fill_camera_menu(self) -> None:
-        self.camera_menu.clear()
+        self.menus.camera_menu.clear()
         cameras = list_cameras()
         if not cameras:
-            none = self.camera_menu.addAction("No camera found")
+            none = self.menus.camera_menu.addAction("No camera found")
             none.setEnabled(False)
             return
         for index in cameras:
-            sub = self.camera_menu.addMenu(f"Camera {index}")
+            sub = self.menus.camera_menu.addMenu(f"Camera {index}")
             group = QActionGroup(sub)
             for width, height in CAMERA_SIZES:
                 action = sub.addAction(f"{width}×{height}")
@@ -975,7 +777,7 @@ class MainWindow(QMainWindow):
             "Motion JPEG video (*.avi)",
         )
         if not path or not self.start_recording(path):
-            self.record_action.setChecked(False)
+            self.menus.record_action.setChecked(False)
 
     def start_recording(self, path: str | Path) -> bool:
         """Record the panes to ``path`` (MJPG in AVI) until `stop_recording`: the video lasts
@@ -988,7 +790,7 @@ class MainWindow(QMainWindow):
         except RecordError as e:
             self._show_message(str(e))
             return False
-        self.record_action.setChecked(True)
+        self.menus.record_action.setChecked(True)
         self._show_message(f"Recording to {path}")
         self._record_frame()  # the panes as they are now open the video
         return True
@@ -999,7 +801,7 @@ class MainWindow(QMainWindow):
             return 0
         recorder, self._recorder = self._recorder, None
         frames = recorder.stop()
-        self.record_action.setChecked(False)
+        self.menus.record_action.setChecked(False)
         seconds = frames / recorder.fps
         self._show_message(f"Recorded {seconds:.1f} s ({frames} frames) to {recorder.path}")
         return frames
@@ -1020,16 +822,16 @@ class MainWindow(QMainWindow):
     # --- recent banks and layout ------------------------------------------------------------------
 
     def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
+        self.menus.recent_menu.clear()
         recent = self.session.recent()
         for p in recent:
-            action = self.recent_menu.addAction(p.name)
+            action = self.menus.recent_menu.addAction(p.name)
             action.setToolTip(str(p))
             action.setStatusTip(str(p))
             action.triggered.connect(
                 lambda _=False, p=p: self._confirm_discard() and self.open_bank(p)
             )
-        self.recent_menu.setEnabled(bool(recent))
+        self.menus.recent_menu.setEnabled(bool(recent))
 
     def _restore_layout(self) -> None:
         geometry = self.session.layout("geometry")

@@ -117,7 +117,7 @@ def test_removing_its_filter_mid_descent_says_so_in_one_line(qtbot, window):
     qtbot.waitUntil(lambda: not learner_threads(), timeout=WAIT_MS)
     assert window.controller.bank is after  # nothing of the cancelled descent landed
 
-    window.undo_action.trigger()  # the filter is back: learning it is possible again
+    window.menus.undo_action.trigger()  # the filter is back: learning it is possible again
     assert dialog.fit_button.isEnabled()
 
 

@@ -84,7 +84,7 @@ def test_window_starts_on_the_sample_image_with_the_bundled_bank(qtbot, window):
     assert window.controller.bank == bank
     wait_for_outputs(qtbot, window, bank, sample())
     assert "coffee.jpg" in window.controller.source_description
-    assert not window.undo_action.isEnabled() and not window.redo_action.isEnabled()
+    assert not window.menus.undo_action.isEnabled() and not window.menus.redo_action.isEnabled()
     assert not window.isWindowModified()
 
 
@@ -104,16 +104,20 @@ def test_typing_a_weight_in_the_kernel_grid_updates_the_maps(qtbot, window):
 
 
 def test_undo_and_redo_actions_carry_the_platform_shortcuts_and_work(qtbot, window):
-    assert window.undo_action.shortcuts() == QKeySequence.keyBindings(QKeySequence.StandardKey.Undo)
-    assert window.redo_action.shortcuts() == QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+    assert window.menus.undo_action.shortcuts() == QKeySequence.keyBindings(
+        QKeySequence.StandardKey.Undo
+    )
+    assert window.menus.redo_action.shortcuts() == QKeySequence.keyBindings(
+        QKeySequence.StandardKey.Redo
+    )
     original = window.controller.bank
     model = window.findChild(QAbstractItemView, "kernelGrid").model()
     model.setData(model.index(1, 1), 7.0, Qt.ItemDataRole.EditRole)
     edited = window.controller.bank
-    window.undo_action.trigger()
+    window.menus.undo_action.trigger()
     assert window.controller.bank == original
     wait_for_outputs(qtbot, window, original, sample())
-    window.redo_action.trigger()
+    window.menus.redo_action.trigger()
     assert window.controller.bank == edited
 
 
@@ -131,7 +135,7 @@ def test_open_and_save_banks_and_remember_them(qtbot, window, tmp_path):
     assert window.controller.save_bank(saved)
     assert playground.load_bank(saved) == window.controller.bank
     assert not window.isWindowModified()
-    assert [a.text() for a in window.recent_menu.actions()] == [path.name]
+    assert [a.text() for a in window.menus.recent_menu.actions()] == [path.name]
 
     # the last bank comes back
     again = MainWindow(settings=make_settings(tmp_path), autosave_dir=tmp_path / "autosave")
@@ -177,13 +181,13 @@ def test_a_missing_image_is_reported_in_the_status_bar(qtbot, window, tmp_path):
 
 
 def test_pattern_menu_and_freeze(qtbot, window):
-    action = next(a for a in window.pattern_menu.actions() if a.text() == "Checkerboard")
+    action = next(a for a in window.menus.pattern_menu.actions() if a.text() == "Checkerboard")
     with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS) as changed:
         action.trigger()
     assert "Checkerboard" in changed.args[0] or "checkerboard" in changed.args[0]
-    window.pause_action.trigger()
+    window.menus.pause_action.trigger()
     assert window.controller.paused
-    window.pause_action.trigger()
+    window.menus.pause_action.trigger()
     assert not window.controller.paused
 
 
@@ -349,12 +353,12 @@ def test_a_camera_unplugged_mid_stream_can_be_retried(qtbot, window, monkeypatch
     wait_for_outputs(qtbot, window, window.controller.bank, frame)  # the last frame stays
 
     with qtbot.waitSignal(window.controller.sourceFailed, timeout=WAIT_MS) as failed:
-        window.retry_action.trigger()  # still unplugged
+        window.menus.retry_action.trigger()  # still unplugged
     assert "could not be opened" in failed.args[0]
 
     plugged[0] = True
     with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS) as changed:
-        window.retry_action.trigger()
+        window.menus.retry_action.trigger()
     assert changed.args == ["Camera 0"]
 
 
@@ -370,7 +374,7 @@ def test_a_bank_that_shrinks_the_source_to_nothing_says_so_on_its_panes(qtbot, w
     qtbot.waitUntil(lambda: "nothing" in pane.message(), timeout=WAIT_MS)
     assert "layer 1" in pane.message()
     assert window.controller.outputs() == []
-    window.undo_action.trigger()  # and the window is still usable
+    window.menus.undo_action.trigger()  # and the window is still usable
     qtbot.waitUntil(lambda: pane.message() == "", timeout=WAIT_MS)
 
 
@@ -419,7 +423,7 @@ def test_pin_a_map_edit_the_filter_and_compare(qtbot, window):
     wait_for_outputs(qtbot, window, bank, sample())
     window.controller.select(0, 1, 0)
     before = window.controller.outputs()[0][1].copy()
-    window.pin_action.trigger()
+    window.menus.pin_action.trigger()
     assert window.compare_dock.isVisible() and window.compare_panel.target() == (0, 1)
     assert np.abs(window.compare_panel.difference()).max() == 0
 
@@ -436,7 +440,7 @@ def test_pin_a_map_edit_the_filter_and_compare(qtbot, window):
     window.controller.set_bank(editing.set_layer_settings(edited, 0, stride=2), "stride 2")
     qtbot.waitUntil(lambda: window.compare_panel.difference() is None, timeout=WAIT_MS)
     assert "sizes differ" in window.compare_panel.diff_pane.message()
-    window.unpin_action.trigger()
+    window.menus.unpin_action.trigger()
     assert window.compare_panel.target() is None
 
 
@@ -444,7 +448,7 @@ def test_with_the_frame_frozen_the_probe_follows_the_mouse(qtbot, window):
     wait_for_outputs(qtbot, window, window.controller.bank, sample())
     window.pane_grid.pixelHovered.emit(0, 2, 11, 7)
     assert window.probe_panel.probe() is None  # live: hovering does not probe
-    window.pause_action.trigger()
+    window.menus.pause_action.trigger()
     window.pane_grid.pixelHovered.emit(0, 2, 11, 7)
     probe = window.probe_panel.probe()
     assert (probe.x, probe.y) == (11, 7)
@@ -459,7 +463,7 @@ def test_a_lesson_loads_its_source_bank_and_caption(qtbot, window, name, row):
     from playground import lessons
 
     lesson = lessons.get(name)
-    action = next(a for a in window.lessons_menu.actions() if a.text() == lesson.title)
+    action = next(a for a in window.menus.lessons_menu.actions() if a.text() == lesson.title)
     action.trigger()
     assert window.controller.bank == lesson.load_bank()
     qtbot.waitUntil(
@@ -492,12 +496,15 @@ def test_recording_the_panes_writes_a_video(qtbot, window, tmp_path):
         window.controller.open_pattern("moving-bars")
     path = tmp_path / "maps ümlaut.avi"
     assert window.start_recording(path)
-    assert window.record_action.isChecked()
+    assert window.menus.record_action.isChecked()
     recorder = window._recorder
     qtbot.waitUntil(lambda: recorder.pictures >= 5, timeout=WAIT_MS)
     frames = window.stop_recording()
     # At least one frame per picture of the panes, more when the panes ran below 30 fps.
-    assert frames >= recorder.pictures - recorder.dropped and not window.record_action.isChecked()
+    assert (
+        frames >= recorder.pictures - recorder.dropped
+        and not window.menus.record_action.isChecked()
+    )
     assert window.statusBar().currentMessage().startswith("Recorded ")
     video = cv2.VideoCapture(str(path))
     count = 0
@@ -531,7 +538,7 @@ def test_learning_a_kernel_recovers_another_filters_kernel(qtbot, window):
     target = linear.layers[0].filters[1]
     np.testing.assert_allclose(learned.kernels, target.kernels, atol=1e-3)
     assert learned.name == "sobel-x"  # the filter keeps its name; undo brings the old one back
-    window.undo_action.trigger()
+    window.menus.undo_action.trigger()
     assert window.controller.bank == linear
 
     assert dialog.descend()
@@ -540,7 +547,7 @@ def test_learning_a_kernel_recovers_another_filters_kernel(qtbot, window):
     assert all(b < a for a, b in itertools.pairwise(losses))  # it learns at every step
     assert losses[-1] < losses[0] / 2
     assert window.controller.document.can_undo()
-    window.undo_action.trigger()  # the whole descent is one undo step
+    window.menus.undo_action.trigger()  # the whole descent is one undo step
     assert window.controller.bank == linear
 
 

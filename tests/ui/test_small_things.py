@@ -39,7 +39,7 @@ def test_the_view_menu_hides_and_shows_every_panel(qtbot, window):  # noqa: F811
     for dock in docks:
         action = dock.toggleViewAction()
         assert action.isEnabled(), dock.windowTitle()
-        assert action in window.view_menu.actions()
+        assert action in window.menus.view_menu.actions()
         visible = not dock.isHidden()
         action.trigger()
         assert dock.isHidden() == visible

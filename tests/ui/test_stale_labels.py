@@ -17,7 +17,7 @@ pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
 def test_the_lesson_caption_goes_when_another_source_is_shown(qtbot, window):  # noqa: F811
     lesson = lessons.get("vertical-line")
-    next(a for a in window.lessons_menu.actions() if a.text() == lesson.title).trigger()
+    next(a for a in window.menus.lessons_menu.actions() if a.text() == lesson.title).trigger()
     qtbot.waitUntil(lambda: shows_current_bank(window), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.controller.source_description != "", timeout=WAIT_MS)
     lesson_source = window.controller.source_description
@@ -30,7 +30,7 @@ def test_the_lesson_caption_goes_when_another_source_is_shown(qtbot, window):  #
 
 def test_the_lesson_caption_stays_while_the_lesson_source_shows(qtbot, window):  # noqa: F811
     lesson = lessons.get("vertical-line")
-    next(a for a in window.lessons_menu.actions() if a.text() == lesson.title).trigger()
+    next(a for a in window.menus.lessons_menu.actions() if a.text() == lesson.title).trigger()
     with qtbot.waitSignal(window.controller.sourceChanged, timeout=WAIT_MS):
         pass
     qtbot.waitUntil(lambda: shows_current_bank(window), timeout=WAIT_MS)
