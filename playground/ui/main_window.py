@@ -45,9 +45,9 @@ from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
 from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
-from playground.engine.bankfile import load_bank, write_atomic
+from playground.engine.bankfile import load_bank, png_with_bank, write_atomic
 from playground.engine.errors import BankError
-from playground.engine.snapshot import is_snapshot, png_with_bank
+from playground.engine.snapshot import is_snapshot
 from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
 from playground.lessons import LESSONS
 from playground.sources.camera import CAMERA_SIZES, list_cameras
