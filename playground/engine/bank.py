@@ -22,6 +22,7 @@ import numpy as np
 
 from playground.engine import convolve
 from playground.engine.errors import BankError
+from playground.engine.probe import Probe, probe_conv, probe_pool
 
 FORMAT_TAG = "filter-playground.bank"
 FORMAT_VERSION = 1
@@ -624,14 +625,29 @@ class Bank:
         y: int,
         x: int,
         layer_input: np.ndarray | None = None,
-    ) -> Any:
+    ) -> Probe:
         """The arithmetic behind one output pixel: layer and filter 1-based (a pool layer's
         "filter" is its channel), (y, x) in that layer's output. See `playground.engine.probe`:
         per input channel the patch, the kernel as applied, their products and the partial sum,
-        then the total, bias, activation and ``value`` (what `apply` gives there)."""
-        from playground.engine.probe import probe
+        then the total, bias, activation and ``value`` (what `apply` gives there).
 
-        return probe(self, image, layer, filter, y, x, layer_input)
+        ``layer_input``: the layer's input (C, H, W) when the caller has it (the live view keeps
+        the last run's maps); then nothing is recomputed and ``image`` is not read. Raises
+        BankError for indices out of range.
+        """
+        if not 1 <= layer <= len(self.layers):
+            raise BankError(f"layer {layer} does not exist; the bank has {len(self.layers)}")
+        if layer_input is not None:
+            x_in = layer_input
+        elif layer > 1:
+            x_in = self.apply(image)[layer - 2]
+        else:
+            x_in = self.input_planes(image)
+            self.output_shapes(x_in.shape[1], x_in.shape[2])  # same checks as a run
+        spec = self.layers[layer - 1]
+        if isinstance(spec, ConvLayer):
+            return probe_conv(spec, x_in, layer, filter, y, x)
+        return probe_pool(spec, x_in, layer, filter, y, x)
 
     def apply(self, image: np.ndarray, partials: bool = False) -> Any:
         """Run the stack on one image.
