@@ -41,6 +41,7 @@ from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
 from playground.controller.autosave import Autosave, UnreadableAutosave, default_directory
+from playground.controller.controller import CAMERA_SIZES, PATTERNS, list_cameras
 from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
 from playground.engine import editing
@@ -50,8 +51,6 @@ from playground.engine.errors import BankError
 from playground.engine.snapshot import is_snapshot
 from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
 from playground.lessons import LESSONS
-from playground.sources.camera import CAMERA_SIZES, list_cameras
-from playground.sources.patterns import PATTERNS
 from playground.ui.analysis_panel import KernelAnalysisPanel
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
