@@ -641,15 +641,16 @@ class Bank:
         self,
         image: np.ndarray,
         layer: int,
-        filter: int,
+        filt: int,
         y: int,
         x: int,
         layer_input: np.ndarray | None = None,
     ) -> Probe:
-        """The arithmetic behind one output pixel: layer and filter 1-based (a pool layer's
-        "filter" is its channel), (y, x) in that layer's output. See `playground.engine.probe`:
-        per input channel the patch, the kernel as applied, their products and the partial sum,
-        then the total, bias, activation and ``value`` (what `apply` gives there).
+        """The arithmetic behind one output pixel: ``layer`` and filter ``filt`` 1-based (a pool
+        layer's "filter" is its channel), (y, x) in that layer's output. See
+        `playground.engine.probe`: per input channel the patch, the kernel as applied, their
+        products and the partial sum, then the total, bias, activation and ``value`` (what
+        `apply` gives there).
 
         ``layer_input``: the layer's input (C, H, W) when the caller has it (the live view keeps
         the last run's maps); then nothing is recomputed and ``image`` is not read. Raises
@@ -666,8 +667,8 @@ class Bank:
             self.output_shapes(x_in.shape[1], x_in.shape[2])  # same checks as a run
         spec = self.layers[layer - 1]
         if isinstance(spec, ConvLayer):
-            return probe_conv(spec, x_in, layer, filter, y, x)
-        return probe_pool(spec, x_in, layer, filter, y, x)
+            return probe_conv(spec, x_in, layer, filt, y, x)
+        return probe_pool(spec, x_in, layer, filt, y, x)
 
     def apply(self, image: np.ndarray, partials: bool = False) -> Any:
         """Run the stack on one image.
@@ -711,14 +712,14 @@ class Bank:
         return replace(self, layers=tuple(layers))
 
     def with_kernel(
-        self, layer: int, filter: int, channel: int, kernel: np.ndarray | Sequence
+        self, layer: int, filt: int, channel: int, kernel: np.ndarray | Sequence
     ) -> Bank:
         """A copy with one kernel replaced (all indices 0-based)."""
         conv = self.layers[layer]
         if not isinstance(conv, ConvLayer):
             raise BankError(f"layer {layer + 1} is a pool layer and has no kernels")
-        new_filter = conv.filters[filter].with_kernel(channel, kernel)
-        return self.with_layer(layer, conv.with_filter(filter, new_filter))
+        new_filter = conv.filters[filt].with_kernel(channel, kernel)
+        return self.with_layer(layer, conv.with_filter(filt, new_filter))
 
     # --- the file format's dict ----------------------------------------------------------------
 
