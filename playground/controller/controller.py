@@ -23,8 +23,15 @@ from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer
 from playground.engine.bankfile import load_bank, save_bank
 from playground.engine.errors import BankError
+from playground.sources import camera, patterns
 from playground.sources.base import Source
 from playground.sources.image import SourceError
+
+# Re-exported for the Source menu: the window lists cameras and patterns through the controller
+# and never imports playground.sources (an import-linter contract in pyproject.toml).
+CAMERA_SIZES = camera.CAMERA_SIZES
+PATTERNS = patterns.PATTERNS
+list_cameras = camera.list_cameras
 
 # The GUI polls the result slot this often; polling a lock is cheap, and a short period keeps
 # the edit-to-pane latency low without a queued signal per result.

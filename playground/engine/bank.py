@@ -16,17 +16,21 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 
 from playground.engine import convolve
 from playground.engine.errors import BankError
+from playground.engine.probe import Probe, probe_conv, probe_pool
 
 FORMAT_TAG = "filter-playground.bank"
 FORMAT_VERSION = 1
 INPUT_MODES = ("rgb", "gray")
 PADDINGS = ("valid", "same")
+# What a conv layer's padding holds: a name, or pixels on each side as (y, x). Construction also
+# takes an int (the same on both axes) or a list, as it does for stride and dilation.
+Padding = Literal["valid", "same"] | tuple[int, int]
 BORDERS = ("zero", "reflect", "replicate", "wrap")
 ACTIVATIONS = ("none", "relu", "abs", "sigmoid", "tanh")
 POOL_OPS = ("max", "avg")
@@ -244,7 +248,7 @@ class ConvLayer:
     filters: tuple[Filter, ...]
     name: str = ""
     stride: tuple[int, int] = (1, 1)
-    padding: str | tuple[int, int] = "valid"
+    padding: Padding = "valid"
     border: str = "zero"
     dilation: tuple[int, int] = (1, 1)
     flip: bool = False
@@ -263,11 +267,12 @@ class ConvLayer:
         object.__setattr__(self, "name", _name(self.name, "layer name"))
         object.__setattr__(self, "stride", _pair(self.stride, "stride", 1, MAX_STEP))
         object.__setattr__(self, "dilation", _pair(self.dilation, "dilation", 1, MAX_STEP))
-        if isinstance(self.padding, str):
-            _choice(self.padding, "padding", PADDINGS)
+        # Typed as what it holds once normalised; until then it is whatever the caller gave.
+        given = cast(Any, self.padding)
+        if isinstance(given, str):
+            _choice(given, "padding", PADDINGS)
         else:
-            padding = _pair(self.padding, "padding", 0, MAX_PADDING)
-            object.__setattr__(self, "padding", padding)
+            object.__setattr__(self, "padding", _pair(given, "padding", 0, MAX_PADDING))
         _choice(self.border, "border", BORDERS)
         _choice(self.activation, "activation", ACTIVATIONS)
         if not isinstance(self.flip, bool):
@@ -338,13 +343,15 @@ class PoolLayer:
 
     op: str = "max"
     size: tuple[int, int] = (2, 2)
-    stride: tuple[int, int] | None = None
+    # None (the default) is the pool's size; typed as what __post_init__ stores, a (y, x) pair.
+    stride: tuple[int, int] = cast("tuple[int, int]", None)
     name: str = ""
 
     def __post_init__(self) -> None:
         _choice(self.op, "pool op", POOL_OPS)
         object.__setattr__(self, "size", _pair(self.size, "pool size", 1, MAX_STEP))
-        stride = self.size if self.stride is None else self.stride
+        given = cast(Any, self.stride)
+        stride = self.size if given is None else given
         object.__setattr__(self, "stride", _pair(stride, "pool stride", 1, MAX_STEP))
         object.__setattr__(self, "name", _name(self.name, "layer name"))
 
@@ -374,6 +381,14 @@ class Run:
     bank: Bank | None = None  # the bank that ran, so a later run on the same image can reuse it
     # (layer, filter) pairs whose maps were carried over from the reused run, unchanged.
     reused: frozenset[tuple[int, int]] = frozenset()
+
+
+def _story_maps(maps: list[np.ndarray | None] | None, story: int) -> np.ndarray:
+    """The story filter's partial maps out of `convolve.run_conv`'s, which holds them whenever
+    a story was asked for."""
+    story_maps = None if maps is None else maps[story]
+    assert story_maps is not None
+    return story_maps
 
 
 def _same_maps(a: Layer, b: Layer) -> bool:
@@ -440,11 +455,11 @@ def image_planes(image: Any, mode: str, dtype: type = np.float32) -> np.ndarray:
         raise BankError(f"images are uint8 or float, got {img.dtype}")
     if mode == "gray":
         if img.ndim == 3:
-            gray = img.astype(dtype) @ (LUMA * scale).astype(dtype)
+            gray: np.ndarray = img.astype(dtype) @ (LUMA * scale).astype(dtype)
         else:
             gray = img.astype(dtype) * dtype(scale)
         return np.ascontiguousarray(gray[None])
-    planes = np.empty((3, img.shape[0], img.shape[1]), dtype)
+    planes: np.ndarray = np.empty((3, img.shape[0], img.shape[1]), dtype)
     for c in range(3):
         # One pass per channel: read strided (or broadcast gray), scale, write the planes.
         np.multiply(img if img.ndim == 2 else img[:, :, c], dtype(scale), out=planes[c])
@@ -539,7 +554,7 @@ class Bank:
         so a weight edit on a frozen frame recomputes one filter and the layers after it.
         """
         earlier = reuse.bank if reuse is not None else None
-        if earlier is not None and earlier.input == self.input:
+        if reuse is not None and earlier is not None and earlier.input == self.input:
             x = reuse.inputs
         else:
             earlier = None
@@ -551,24 +566,30 @@ class Bank:
             story = selected[1] if selected is not None and selected[0] == n else None
             before = earlier.layers[n] if earlier is not None and n < len(earlier.layers) else None
             if before is not None and _same_maps(layer, before):
+                assert reuse is not None  # `before` came from reuse.bank
                 # Same maps from the same input: carried over, and the next layer's input with
                 # them. The story filter still computes its per-channel maps, alone.
                 out = reuse.outputs[n]
                 reused.update((n, o) for o in range(out.shape[0]))
                 if story is not None and plan is not None:  # a pool's channels have no story
                     one = replace(plan, filters=(plan.filters[story],))
-                    partials = convolve.run_conv(one, x, story=0)[1][0]
+                    partials = _story_maps(convolve.run_conv(one, x, story=0)[1], 0)
             else:
-                if plan is None:
+                if isinstance(layer, PoolLayer):
                     out = convolve.run_pool(layer, x)
-                elif isinstance(before, ConvLayer) and _same_settings(layer, before):
-                    out, maps, kept = self._rerun_changed(layer, plan, x, before, reuse, n, story)
-                    reused.update((n, o) for o in kept)
-                    partials = partials if maps is None else maps
                 else:
-                    out, maps = convolve.run_conv(plan, x, story=story)
-                    if story is not None:
-                        partials = maps[story]
+                    assert plan is not None  # every conv layer has one (see _compiled)
+                    if isinstance(before, ConvLayer) and _same_settings(layer, before):
+                        assert reuse is not None  # `before` came from reuse.bank
+                        out, maps, kept = self._rerun_changed(
+                            layer, plan, x, before, reuse, n, story
+                        )
+                        reused.update((n, o) for o in kept)
+                        partials = partials if maps is None else maps
+                    else:
+                        out, all_maps = convolve.run_conv(plan, x, story=story)
+                        if story is not None:
+                            partials = _story_maps(all_maps, story)
                 earlier = None  # this layer's maps changed: the layers after it recompute
             outputs.append(out)
             x = out
@@ -620,18 +641,34 @@ class Bank:
         self,
         image: np.ndarray,
         layer: int,
-        filter: int,
+        filt: int,
         y: int,
         x: int,
         layer_input: np.ndarray | None = None,
-    ) -> Any:
-        """The arithmetic behind one output pixel: layer and filter 1-based (a pool layer's
-        "filter" is its channel), (y, x) in that layer's output. See `playground.engine.probe`:
-        per input channel the patch, the kernel as applied, their products and the partial sum,
-        then the total, bias, activation and ``value`` (what `apply` gives there)."""
-        from playground.engine.probe import probe
+    ) -> Probe:
+        """The arithmetic behind one output pixel: ``layer`` and filter ``filt`` 1-based (a pool
+        layer's "filter" is its channel), (y, x) in that layer's output. See
+        `playground.engine.probe`: per input channel the patch, the kernel as applied, their
+        products and the partial sum, then the total, bias, activation and ``value`` (what
+        `apply` gives there).
 
-        return probe(self, image, layer, filter, y, x, layer_input)
+        ``layer_input``: the layer's input (C, H, W) when the caller has it (the live view keeps
+        the last run's maps); then nothing is recomputed and ``image`` is not read. Raises
+        BankError for indices out of range.
+        """
+        if not 1 <= layer <= len(self.layers):
+            raise BankError(f"layer {layer} does not exist; the bank has {len(self.layers)}")
+        if layer_input is not None:
+            x_in = layer_input
+        elif layer > 1:
+            x_in = self.apply(image)[layer - 2]
+        else:
+            x_in = self.input_planes(image)
+            self.output_shapes(x_in.shape[1], x_in.shape[2])  # same checks as a run
+        spec = self.layers[layer - 1]
+        if isinstance(spec, ConvLayer):
+            return probe_conv(spec, x_in, layer, filt, y, x)
+        return probe_pool(spec, x_in, layer, filt, y, x)
 
     def apply(self, image: np.ndarray, partials: bool = False) -> Any:
         """Run the stack on one image.
@@ -651,11 +688,12 @@ class Bank:
         x = self.input_planes(image)
         self.output_shapes(x.shape[1], x.shape[2])
         outputs: list[np.ndarray] = []
-        all_partials: list[list[np.ndarray] | None] = []
+        all_partials: list[list[np.ndarray | None] | None] = []
         for layer, plan in zip(self.layers, self._compiled):
-            if plan is None:
+            if isinstance(layer, PoolLayer):
                 x, maps = convolve.run_pool(layer, x), None
             else:
+                assert plan is not None  # every conv layer has one (see _compiled)
                 x, maps = convolve.run_conv(plan, x, partials)
             outputs.append(x)
             all_partials.append(maps)
@@ -674,14 +712,14 @@ class Bank:
         return replace(self, layers=tuple(layers))
 
     def with_kernel(
-        self, layer: int, filter: int, channel: int, kernel: np.ndarray | Sequence
+        self, layer: int, filt: int, channel: int, kernel: np.ndarray | Sequence
     ) -> Bank:
         """A copy with one kernel replaced (all indices 0-based)."""
         conv = self.layers[layer]
         if not isinstance(conv, ConvLayer):
             raise BankError(f"layer {layer + 1} is a pool layer and has no kernels")
-        new_filter = conv.filters[filter].with_kernel(channel, kernel)
-        return self.with_layer(layer, conv.with_filter(filter, new_filter))
+        new_filter = conv.filters[filt].with_kernel(channel, kernel)
+        return self.with_layer(layer, conv.with_filter(filt, new_filter))
 
     # --- the file format's dict ----------------------------------------------------------------
 
@@ -742,10 +780,11 @@ def _layer_from_dict(item: Any, n: int) -> Layer:
     kind = item.get("type", "conv")
     if kind == "pool":
         _known_keys(item, ("type", "name", "op", "size", "stride"), "a pool layer")
+        stride: Any = item.get("stride")  # as the file has it (None: the size); PoolLayer checks
         return PoolLayer(
             op=item.get("op", "max"),
             size=item.get("size", 2),
-            stride=item.get("stride"),
+            stride=stride,
             name=item.get("name", ""),
         )
     if kind != "conv":

@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 
 from playground.engine.bank import Bank
 from playground.engine.errors import BankError
-from playground.engine.snapshot import PNG_SIGNATURE, bank_text_from_png
+from playground.engine.snapshot import PNG_SIGNATURE, bank_text_from_png, png_with_bank_text
 
 # A bank of 1024 filters of 101x101 weights is a few hundred MB of JSON; nobody designs that by
 # hand, and reading it whole would stall whoever asked.
@@ -110,6 +110,14 @@ def _one_line(name: str) -> str:
 def dumps_bank(bank: Bank) -> str:
     """The bank file's text: indented JSON with each kernel row on one line."""
     return _format(bank.to_dict(), "") + "\n"
+
+
+def png_with_bank(png: bytes, bank: Bank) -> bytes:
+    """``png`` (a snapshot's picture) with ``bank`` embedded, replacing a bank it already carried.
+
+    `load_bank` reads it back; see `playground.engine.snapshot` for the chunk.
+    """
+    return png_with_bank_text(png, dumps_bank(bank).encode("utf-8"))
 
 
 def _format(value: Any, indent: str) -> str:

@@ -346,14 +346,14 @@ def resize_filter(bank: Bank, layer: int, index: int, kh: int, kw: int) -> Bank:
 
 
 def set_kernel(
-    bank: Bank, layer: int, filter: int, channel: int, kernel2d: np.ndarray | Sequence
+    bank: Bank, layer: int, filt: int, channel: int, kernel2d: np.ndarray | Sequence
 ) -> Bank:
     """Replace one kernel; a kernel of another size first resizes the filter (see resize_filter).
 
     The filter's other channels are cropped or zero-padded around their centre to match.
     """
     n, conv = _conv(bank, layer)
-    i = _filter_index(conv, n, filter)
+    i = _filter_index(conv, n, filt)
     f = conv.filters[i]
     c = _index(channel, f.in_channels, "channel", f"filter {i + 1} of layer {n + 1}")
     k = _array(kernel2d, "a kernel")
@@ -364,11 +364,11 @@ def set_kernel(
     return bank.with_kernel(n, i, c, k)
 
 
-def set_kernels(bank: Bank, layer: int, filter: int, kernels: np.ndarray | Sequence) -> Bank:
+def set_kernels(bank: Bank, layer: int, filt: int, kernels: np.ndarray | Sequence) -> Bank:
     """Replace every kernel of a filter with (C_in, kh, kw) ``kernels``; another kernel size
     first resizes the filter (see resize_filter)."""
     n, conv = _conv(bank, layer)
-    i = _filter_index(conv, n, filter)
+    i = _filter_index(conv, n, filt)
     f = conv.filters[i]
     k = _array(kernels, "kernels")
     if k.ndim != 3 or k.shape[0] != f.in_channels:
@@ -383,20 +383,20 @@ def set_kernels(bank: Bank, layer: int, filter: int, kernels: np.ndarray | Seque
     return bank.with_layer(n, conv.with_filter(i, replace(f, kernels=k)))
 
 
-def copy_kernel_to_all_channels(bank: Bank, layer: int, filter: int, channel: int) -> Bank:
-    """Give every input channel of filter ``filter`` the kernel of channel ``channel``."""
+def copy_kernel_to_all_channels(bank: Bank, layer: int, filt: int, channel: int) -> Bank:
+    """Give every input channel of filter ``filt`` the kernel of channel ``channel``."""
     n, conv = _conv(bank, layer)
-    i = _filter_index(conv, n, filter)
+    i = _filter_index(conv, n, filt)
     f = conv.filters[i]
     c = _index(channel, f.in_channels, "channel", f"filter {i + 1} of layer {n + 1}")
     kernels = np.repeat(f.kernels[c : c + 1], f.in_channels, axis=0)
     return bank.with_layer(n, conv.with_filter(i, replace(f, kernels=kernels)))
 
 
-def set_bias(bank: Bank, layer: int, filter: int, bias: float) -> Bank:
-    """Set the bias of filter ``filter`` of conv layer ``layer``."""
+def set_bias(bank: Bank, layer: int, filt: int, bias: float) -> Bank:
+    """Set the bias of filter ``filt`` of conv layer ``layer``."""
     n, conv = _conv(bank, layer)
-    i = _filter_index(conv, n, filter)
+    i = _filter_index(conv, n, filt)
     return bank.with_layer(n, conv.with_filter(i, replace(conv.filters[i], bias=bias)))
 
 

@@ -18,7 +18,9 @@ from playground.engine import convolve
 from playground.engine.errors import BankError
 
 if TYPE_CHECKING:
-    from playground.engine.bank import Bank, ConvLayer, PoolLayer
+    # Types only: bank.py imports this module for `Bank.probe`, which picks the layer's input
+    # and calls `probe_conv` or `probe_pool`.
+    from playground.engine.bank import ConvLayer, PoolLayer
 
 
 @dataclass(frozen=True)
@@ -79,38 +81,6 @@ def border_index(index: np.ndarray, size: int, border: str) -> np.ndarray:
     return np.where(folded < size, folded, period - folded)
 
 
-def probe(
-    bank: Bank,
-    image: np.ndarray,
-    layer: int,
-    filter: int,
-    y: int,
-    x: int,
-    layer_input: np.ndarray | None = None,
-) -> Probe:
-    """The breakdown of ``bank``'s layer ``layer``, filter ``filter`` (both 1-based) at output
-    pixel (y, x) on ``image``. Raises BankError for indices out of range.
-
-    ``layer_input``: the layer's input (C, H, W) when the caller has it (the live view keeps the
-    last run's maps); then nothing is recomputed and ``image`` is not read.
-    """
-    from playground.engine.bank import ConvLayer
-
-    if not 1 <= layer <= len(bank.layers):
-        raise BankError(f"layer {layer} does not exist; the bank has {len(bank.layers)}")
-    if layer_input is not None:
-        x_in = layer_input
-    elif layer > 1:
-        x_in = bank.apply(image)[layer - 2]
-    else:
-        x_in = bank.input_planes(image)
-        bank.output_shapes(x_in.shape[1], x_in.shape[2])  # same checks as a run
-    spec = bank.layers[layer - 1]
-    if isinstance(spec, ConvLayer):
-        return _conv(spec, x_in, layer, filter, y, x)
-    return _pool(spec, x_in, layer, filter, y, x)
-
-
 def _check_pixel(layer: int, y: int, x: int, out_h: int, out_w: int) -> None:
     if not (0 <= y < out_h and 0 <= x < out_w):
         raise BankError(
@@ -118,7 +88,10 @@ def _check_pixel(layer: int, y: int, x: int, out_h: int, out_w: int) -> None:
         )
 
 
-def _conv(spec: ConvLayer, x_in: np.ndarray, layer: int, filt: int, y: int, x: int) -> Probe:
+def probe_conv(spec: ConvLayer, x_in: np.ndarray, layer: int, filt: int, y: int, x: int) -> Probe:
+    """The breakdown of conv layer ``spec`` (number ``layer``, 1-based), filter ``filt``
+    (1-based) at output pixel (y, x), given the layer's input ``x_in`` (C, H, W).
+    Raises BankError for a filter or pixel out of range."""
     if not 1 <= filt <= len(spec.filters):
         raise BankError(f"layer {layer}: filter {filt} does not exist; it has {len(spec.filters)}")
     f = spec.filters[filt - 1]
@@ -154,7 +127,12 @@ def _conv(spec: ConvLayer, x_in: np.ndarray, layer: int, filt: int, y: int, x: i
     )
 
 
-def _pool(spec: PoolLayer, x_in: np.ndarray, layer: int, channel: int, y: int, x: int) -> Probe:
+def probe_pool(
+    spec: PoolLayer, x_in: np.ndarray, layer: int, channel: int, y: int, x: int
+) -> Probe:
+    """The window of pool layer ``spec`` (number ``layer``, 1-based), ``channel`` (1-based) at
+    output pixel (y, x), given the layer's input ``x_in`` (C, H, W).
+    Raises BankError for a channel or pixel out of range."""
     count, h, w = x_in.shape
     if not 1 <= channel <= count:
         raise BankError(f"layer {layer}: channel {channel} does not exist; it has {count}")

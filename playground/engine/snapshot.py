@@ -11,7 +11,6 @@ import struct
 import zlib
 from pathlib import Path
 
-from playground.engine.bank import Bank
 from playground.engine.errors import BankError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -47,11 +46,12 @@ def _chunks(png: bytes):
     raise BankError("the PNG file is truncated")
 
 
-def png_with_bank(png: bytes, bank: Bank) -> bytes:
-    """``png`` with ``bank`` embedded (replacing a bank it already carried)."""
-    from playground.engine.bankfile import dumps_bank
+def png_with_bank_text(png: bytes, text: bytes) -> bytes:
+    """``png`` carrying ``text``, a bank file's UTF-8 JSON (replacing a bank it already carried).
 
-    text = dumps_bank(bank).encode("utf-8")
+    Bytes in, bytes out: writing the bank's JSON is `playground.engine.bankfile`'s job, which
+    imports this module to read snapshots back.
+    """
     # iTXt: keyword, NUL, compression flag 1 + method 0 (zlib), empty language and translated
     # keyword (each NUL-terminated), then the compressed UTF-8 text.
     itxt = _chunk(b"iTXt", KEYWORD + b"\x00\x01\x00\x00\x00" + zlib.compress(text, 9))

@@ -48,8 +48,9 @@ import os
 import zipfile
 import zlib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
@@ -168,7 +169,7 @@ class _Stored:
         return self._read()
 
 
-def _npy_header(f: BinaryIO, path: Path, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+def _npy_header(f: IO[bytes], path: Path, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     """(shape, fortran order, dtype) from a .npy header; the stream is left at the data."""
     version = np.lib.format.read_magic(f)
     if version == (1, 0):
@@ -182,7 +183,7 @@ def _npy_header(f: BinaryIO, path: Path, name: str) -> tuple[tuple[int, ...], bo
 
 
 def _npy_data(
-    f: BinaryIO, header: tuple[tuple[int, ...], bool, np.dtype], path: Path, name: str
+    f: IO[bytes], header: tuple[tuple[int, ...], bool, np.dtype], path: Path, name: str
 ) -> np.ndarray:
     shape, fortran, dtype = header
     _check_shape(shape, path, name)
@@ -262,7 +263,7 @@ def _read_all(path: Path) -> dict[str, _Stored]:
     kind = _kind(path)
     if kind in (".npy", ".npz"):
         stored = _reading(path, lambda: _read_numpy(path))
-        return {k: _Stored(s.shape, lambda s=s: _reading(path, s.read)) for k, s in stored.items()}
+        return {k: _Stored(s.shape, partial(_reading, path, s.read)) for k, s in stored.items()}
     if kind == ".safetensors":
         st = _optional("safetensors.numpy", "safetensors", ".safetensors")
         try:

@@ -38,16 +38,16 @@ from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
 from playground.controller.autosave import default_directory
+from playground.controller.controller import CAMERA_SIZES, list_cameras
 from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
 from playground.controller.session import Session, app_settings
 from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
-from playground.engine.bankfile import load_bank, write_atomic
+from playground.engine.bankfile import load_bank, png_with_bank, write_atomic
 from playground.engine.errors import BankError
-from playground.engine.snapshot import is_snapshot, png_with_bank
+from playground.engine.snapshot import is_snapshot
 from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
-from playground.sources.camera import CAMERA_SIZES, list_cameras
 from playground.ui.analysis_panel import KernelAnalysisPanel
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel

@@ -12,8 +12,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QToolBar, QToolButton
 
+from playground.controller.controller import PATTERNS
 from playground.lessons import LESSONS
-from playground.sources.patterns import PATTERNS
 
 if TYPE_CHECKING:
     from playground.ui.main_window import MainWindow

@@ -12,7 +12,7 @@ import pytest
 import playground
 from playground import BankError
 from playground.assets import resource_path
-from playground.engine.snapshot import png_with_bank
+from playground.engine.bankfile import png_with_bank
 
 
 def png_bytes(h=20, w=30):

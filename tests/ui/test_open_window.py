@@ -10,8 +10,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from playground.assets import resource_path
-from playground.engine.bankfile import load_bank
-from playground.engine.snapshot import png_with_bank
+from playground.engine.bankfile import load_bank, png_with_bank
 from playground.ui.app import open_window
 
 WAIT_MS = 10_000
