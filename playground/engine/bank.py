@@ -639,7 +639,7 @@ class Bank:
 
     def probe(
         self,
-        image: np.ndarray,
+        image: np.ndarray | None,
         layer: int,
         filt: int,
         y: int,
@@ -660,6 +660,8 @@ class Bank:
             raise BankError(f"layer {layer} does not exist; the bank has {len(self.layers)}")
         if layer_input is not None:
             x_in = layer_input
+        elif image is None:
+            raise BankError("a probe needs the image, or the layer's input")
         elif layer > 1:
             x_in = self.apply(image)[layer - 2]
         else:
