@@ -8,6 +8,7 @@ QCoreApplication and fake sources.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -27,11 +28,11 @@ from playground.sources import camera, patterns
 from playground.sources.base import Source
 from playground.sources.image import SourceError
 
-# Re-exported for the Source menu: the window lists cameras and patterns through the controller
-# and never imports playground.sources (an import-linter contract in pyproject.toml).
+# Re-exported for the Source menu: the window lists cameras (`Controller.find_cameras`) and
+# patterns through the controller and never imports playground.sources (an import-linter
+# contract in pyproject.toml).
 CAMERA_SIZES = camera.CAMERA_SIZES
 PATTERNS = patterns.PATTERNS
-list_cameras = camera.list_cameras
 
 # The GUI polls the result slot this often; polling a lock is cheap, and a short period keeps
 # the edit-to-pane latency low without a queued signal per result.
@@ -52,6 +53,7 @@ class Controller(QObject):
     resultReady = Signal(object)  # a Result about to be displayed (GUI thread)
     resultDisplayed = Signal()  # after resultReady's receivers updated the panes
     statsChanged = Signal(float, float)  # displayed frames per second, compute ms per frame
+    camerasFound = Signal(list)  # indices of the cameras that open (see find_cameras)
 
     def __init__(self, bank: Bank, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +71,7 @@ class Controller(QObject):
         self._retry: Callable[[], bool] | None = None
         self._pushed_channels: list[int] = []
         self._paused = False
+        self._finding_cameras = False
         self._displayed: Result | None = None
         self._last_push = 0.0
         self._shown_at: deque[float] = deque(maxlen=120)
@@ -166,7 +169,33 @@ class Controller(QObject):
         if self._capture is not None:
             self._capture.set_paused(paused)
 
-    def _handle_event(self, capture: Capture, kind: str, payload: object) -> None:
+    def find_cameras(self) -> None:
+        """Look for cameras on a thread of their own and report them with ``camerasFound``.
+
+        Opening a device to see whether it works takes a moment per camera (seconds for some
+        drivers), so it never happens on the GUI thread. A search already running is not
+        started twice.
+        """
+        if self._finding_cameras:
+            return
+        self._finding_cameras = True
+
+        def search() -> None:
+            # Runs on the "cameras" thread; the result reaches the GUI through the event queue.
+            try:
+                found = camera.list_cameras()
+            except Exception:  # a driver bug: no cameras rather than a dead search
+                found = []
+            self._events.put((None, "cameras", found))
+
+        threading.Thread(target=search, name="cameras", daemon=True).start()
+
+    def _handle_event(self, capture: Capture | None, kind: str, payload: object) -> None:
+        if kind == "cameras":
+            self._finding_cameras = False
+            assert isinstance(payload, list)
+            self.camerasFound.emit(payload)
+            return
         if kind == "opened":
             if capture is not self._pending:
                 return

@@ -38,7 +38,7 @@ from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
 from playground.controller.autosave import default_directory
-from playground.controller.controller import CAMERA_SIZES, list_cameras
+from playground.controller.controller import CAMERA_SIZES
 from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
 from playground.controller.session import Session, app_settings
@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self._on_selection_changed(*self.controller.selection)
         # Camera 0 is asked for once the sample image shows, and opens on the capture thread:
         # the sample stays until the camera delivers, and stays for good when there is none.
+        self._cameras: list[int] | None = None  # the last search's cameras; None before one
         self._camera_at_launch = "after sample" if open_camera else ""
         self._lesson_source: str | None = None
         self.controller.open_image(resource_path(*DEFAULT_IMAGE))
@@ -226,6 +227,7 @@ class MainWindow(QMainWindow):
         c.sourceChanged.connect(self._on_source_changed)
         c.sourceFailed.connect(self._on_source_failed)
         c.message.connect(self._show_message)
+        c.camerasFound.connect(self._on_cameras_found)
         self.session.start(c)
         self.session.message.connect(self._show_message)
         self.session.recentChanged.connect(self._fill_recent_menu)
@@ -564,12 +566,21 @@ class MainWindow(QMainWindow):
     def _on_pause(self, checked: bool) -> None:
         self.controller.set_paused(checked)
 
-    def _fill_camera_menu(self) -> None:
+    def _on_camera_menu_about_to_show(self) -> None:
+        # The list shown is the last search's; a new search runs off the GUI thread and
+        # refreshes the menu (a camera plugged in since appears while the menu is open).
+        self._fill_camera_menu(self._cameras)
+        self.controller.find_cameras()
+
+    def _on_cameras_found(self, cameras: list[int]) -> None:
+        self._cameras = cameras
+        self._fill_camera_menu(cameras)
+
+    def _fill_camera_menu(self, cameras: list[int] | None) -> None:
         self.menus.camera_menu.clear()
-        cameras = list_cameras()
         if not cameras:
-            none = self.menus.camera_menu.addAction("No camera found")
-            none.setEnabled(False)
+            text = "Looking for cameras…" if cameras is None else "No camera found"
+            self.menus.camera_menu.addAction(text).setEnabled(False)
             return
         for index in cameras:
             sub = self.menus.camera_menu.addMenu(f"Camera {index}")

@@ -179,7 +179,7 @@ class Menus:
 
         source_menu = window.menuBar().addMenu("&Source")
         self.camera_menu = source_menu.addMenu("&Camera")
-        self.camera_menu.aboutToShow.connect(window._fill_camera_menu)
+        self.camera_menu.aboutToShow.connect(window._on_camera_menu_about_to_show)
         source_menu.addAction(self.open_image_action)
         source_menu.addAction(self.open_video_action)
         self.pattern_menu = source_menu.addMenu("&Pattern")

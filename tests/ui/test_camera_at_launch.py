@@ -57,3 +57,30 @@ def test_without_a_camera_the_sample_image_stays_and_the_status_says_so(
     )
     assert window.controller.source_description == "coffee.jpg"
     assert window.controller.last_result is not None
+
+
+def test_the_camera_menu_searches_off_the_gui_thread_and_fills_in(qtbot, tmp_path, monkeypatch):
+    # Opening each device to see whether it works takes seconds on some drivers: the menu must
+    # open at once and the search run elsewhere.
+    import threading
+
+    searched_on: list[str] = []
+
+    def slow_list(max_index=4):
+        searched_on.append(threading.current_thread().name)
+        return [0, 2]
+
+    monkeypatch.setattr(camera_module, "list_cameras", slow_list)
+    window = MainWindow(settings=make_settings(tmp_path), autosave_dir=tmp_path / "autosave")
+    qtbot.addWidget(
+        window, before_close_func=lambda w: w.controller.document.mark_saved(tmp_path / "x.json")
+    )
+    menu = window.menus.camera_menu
+    with qtbot.waitSignal(window.controller.camerasFound, timeout=WAIT_MS) as found:
+        menu.aboutToShow.emit()
+        assert [a.text() for a in menu.actions()] == ["Looking for cameras…"]
+    assert found.args == [[0, 2]]
+    assert searched_on == ["cameras"]  # not the GUI thread
+    assert [a.text() for a in menu.actions()] == ["Camera 0", "Camera 2"]
+    sizes = [a.text() for a in menu.actions()[0].menu().actions()]
+    assert sizes == ["640×480", "1280×720", "1920×1080"]
