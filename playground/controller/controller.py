@@ -197,7 +197,7 @@ class Controller(QObject):
             self.camerasFound.emit(payload)
             return
         if kind == "opened":
-            if capture is not self._pending:
+            if capture is None or capture is not self._pending:
                 return
             old, self._capture, self._pending = self._capture, capture, None
             if old is not None:
