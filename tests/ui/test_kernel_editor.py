@@ -566,7 +566,12 @@ def test_editor_reemits_cell_edits_of_the_current_channel(qtbot, editor):
     expected = -ODD.copy()
     expected[0, 0] = 0.125
     assert np.array_equal(blocker.args[0], expected)
-    assert np.array_equal(editor.kernels()[2], expected)  # the strip follows at once
+    # The editor does not adopt its own edit: it shows what its owner hands back.
+    assert np.array_equal(editor.kernels()[2], -ODD)
+    answered = editor.kernels()
+    answered[2] = expected
+    editor.setFilter(answered, 2, ["R", "G", "B"])
+    assert np.array_equal(editor.kernels()[2], expected)
 
 
 def test_set_filter_emits_nothing(qtbot, editor):

@@ -59,3 +59,17 @@ def test_the_source_shows_a_photo_at_a_readable_size_without_grey_bars(qtbot, wi
     assert shown_height <= view.height() + 1
     assert view.width() * view.height() * 0.85 <= view.width() * shown_height  # no grey bars
     assert window.pane_grid.columns() == 2  # and the maps still sit in two columns beside it
+
+
+def test_a_typed_weight_reaches_the_bank_and_comes_back_to_the_editor_at_once(qtbot, window):  # noqa: F811
+    # One writer: the grid's edit goes to the controller, whose bank the editor then shows
+    # (the strip and the DC gain follow in the same turn of the event loop, before any frame).
+    editor = window.kernel_editor
+    model = editor.grid.kernelModel()
+    model.setData(model.index(1, 1), 0.5, Qt.ItemDataRole.EditRole)
+    layer, filt, channel = window.controller.selection
+    bank_kernel = window.controller.bank.layers[layer].filters[filt].kernels[channel]
+    assert bank_kernel[1, 1] == 0.5
+    np.testing.assert_array_equal(editor.kernels()[channel], bank_kernel)
+    window.controller.undo()
+    assert editor.kernels()[channel][1, 1] != 0.5

@@ -140,8 +140,9 @@ class _GridHolder(QWidget):
 class KernelEditor(QWidget):
     """One filter's kernels: pick a channel, edit its kernel, reshape or replace it.
 
-    The editor never changes the bank. It shows what `setFilter` gives it and emits requests;
-    the window applies them to the document and calls `setFilter` back.
+    The editor never changes the bank and never adopts its own edits. It shows what `setFilter`
+    gives it and emits requests; the window hands them to the controller, the bank's only
+    writer, whose new bank comes back through `setFilter`.
 
     Signals
     -------
@@ -345,6 +346,14 @@ class KernelEditor(QWidget):
         names = list(channel_names) if channel_names else []
         if len(names) != count:
             names = default_channel_names(count)
+        if (
+            self._size_shown
+            and channel == self._channel
+            and names == self._names
+            and k.shape == self._kernels.shape
+            and np.array_equal(k, self._kernels)
+        ):
+            return  # the filter shown already (an edit elsewhere in the bank): nothing to redo
         resized = k.shape[1:] != self._kernels.shape[1:]
         self._kernels = k
         self._names = names
@@ -378,7 +387,7 @@ class KernelEditor(QWidget):
         return self._channel
 
     def kernels(self) -> np.ndarray:
-        """A copy of the (C_in, kh, kw) kernels shown, with local edits."""
+        """A copy of the (C_in, kh, kw) kernels shown (the filter's, as last given)."""
         return self._kernels.copy()
 
     def statusText(self) -> str:
@@ -404,10 +413,9 @@ class KernelEditor(QWidget):
         self._select_channel(channel)
 
     def _on_model_kernel_edited(self, kernel: np.ndarray) -> None:
-        # Local echo, so the strip follows a drag before the document answers with setFilter.
-        if kernel.shape == self._kernels.shape[1:]:
-            self._kernels[self._channel] = kernel
-            self.strip.setKernels(self._kernels, self._names)
+        # No local echo: the editor never adopts its own edit. The controller makes the new
+        # bank at once and hands the kernels back through setFilter, which finds the grid
+        # already showing them and leaves it alone.
         self._clear_status()
         self.kernelEdited.emit(kernel)
 
