@@ -44,6 +44,15 @@ MIN_PUSH_INTERVAL_S = 0.015
 
 
 class Controller(QObject):
+    """The only writer of the bank and the selection.
+
+    Threads: every public method and every signal runs on the thread that created the
+    controller (the GUI thread). What runs elsewhere is private to it and says so: sources open
+    and read on their capture thread, the compute on the worker thread, the camera search on a
+    "cameras" thread; they reach the GUI thread only through the result slot and the event
+    queue that the poll timer empties.
+    """
+
     bankChanged = Signal()  # the current bank changed: edit, undo/redo, open
     documentChanged = Signal()  # path, dirty flag or undo/redo state changed
     selectionChanged = Signal(int, int, int)  # layer, filter, channel (0-based)
