@@ -178,11 +178,7 @@ def normalize_sum(k: np.ndarray) -> np.ndarray:
     BankError
         If the sum is (nearly) zero, or scaling would push a weight beyond ±MAX_WEIGHT.
     """
-    array = _kernel(k)
-    total = float(array.sum())
-    if abs(total) < ZERO_SUM_TOLERANCE:
-        raise BankError("the kernel sums to 0; it cannot be normalised to 1")
-    return _bounded(array / total, "normalising")
+    return _summing_to_one(_kernel(k), "the kernel sums")
 
 
 def make_zero_sum(k: np.ndarray) -> np.ndarray:
@@ -226,10 +222,14 @@ def normalize_filter_sum(kernels: np.ndarray) -> np.ndarray:
     BankError
         If the filter's weights sum to (nearly) zero, or a weight would pass ±MAX_WEIGHT.
     """
-    array = _filter_kernels(kernels)
+    return _summing_to_one(_filter_kernels(kernels), "the filter's weights sum")
+
+
+def _summing_to_one(array: np.ndarray, what: str) -> np.ndarray:
+    """``array / array.sum()``; BankError when it sums to (nearly) zero or overflows."""
     total = float(array.sum())
     if abs(total) < ZERO_SUM_TOLERANCE:
-        raise BankError("the filter's weights sum to 0; it cannot be normalised to 1")
+        raise BankError(f"{what} to 0; it cannot be normalised to 1")
     return _bounded(array / total, "normalising")
 
 

@@ -58,6 +58,23 @@ CHILD = textwrap.dedent(
 )
 
 
+def kill_after_an_edit(settings_path, autosave_dir, bank_path):
+    """Run the app in a process of its own, edit a weight of ``bank_path``, wait until it is
+    autosaved, then kill the process: no closeEvent, no cleanup, as in a crash."""
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(settings_path), str(autosave_dir), str(bank_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    ) as child:
+        try:
+            assert child.stdout.readline().strip() == "EDITED"
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+
 def settings_for(tmp_path):
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
@@ -95,25 +112,7 @@ def test_an_edit_is_autosaved_and_a_save_clears_it(qtbot, tmp_path, monkeypatch)
 def test_a_killed_session_is_offered_back_on_the_next_launch(qtbot, tmp_path, monkeypatch):
     bank_path = tmp_path / "edges.json"
     bank_path.write_bytes(resource_path("banks", "edges-rgb.json").read_bytes())
-    with subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            str(tmp_path / "settings.ini"),
-            str(tmp_path / "autosave"),
-            str(bank_path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    ) as child:
-        try:
-            assert child.stdout.readline().strip() == "EDITED"
-        finally:
-            child.send_signal(signal.SIGKILL)  # no closeEvent, no cleanup: a crash
-            child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL
+    kill_after_an_edit(tmp_path / "settings.ini", tmp_path / "autosave", bank_path)
 
     asked = answer(monkeypatch, QMessageBox.StandardButton.Yes)
     window = open_window(qtbot, tmp_path)
@@ -200,24 +199,7 @@ def test_a_killed_instance_is_offered_back_while_another_runs(qtbot, tmp_path, m
     running = open_window(qtbot, tmp_path)  # another window, open throughout
     edit_a_weight(running, 0.25)
     qtbot.waitUntil(running.session.autosave.bank_file.exists, timeout=WAIT_MS)
-    with subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            str(tmp_path / "child.ini"),
-            str(tmp_path / "autosave"),
-            str(bank_path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    ) as child:
-        try:
-            assert child.stdout.readline().strip() == "EDITED"
-        finally:
-            child.send_signal(signal.SIGKILL)
-            child.wait(timeout=30)
+    kill_after_an_edit(tmp_path / "child.ini", tmp_path / "autosave", bank_path)
     asked = answer(monkeypatch, QMessageBox.StandardButton.Yes)
     window = open_window(qtbot, tmp_path)
     assert len(asked) == 1 and "edges.json" in asked[0]  # the killed one, not the running one
