@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from playground.controller.display import ShownMap
 from playground.controller.document import Document
 from playground.controller.pipeline import Capture, Job, LatestSlot, Pin, Result, Worker
-from playground.engine import editing
+from playground.engine import budget, editing
 from playground.engine.bank import Bank, ConvLayer
 from playground.engine.bankfile import load_bank, save_bank
 from playground.engine.errors import BankError
@@ -84,6 +84,9 @@ class Controller(QObject):
         self._displayed: Result | None = None
         self._last_push = 0.0
         self._shown_at: deque[float] = deque(maxlen=120)
+        # The bank and frame size last checked for heaviness, so the check (which walks the
+        # bank's filters) runs once per bank and size, not once per frame.
+        self._estimated: tuple[Bank, tuple[int, ...]] | None = None
 
         self._push_timer = QTimer(self)
         self._push_timer.setSingleShot(True)
@@ -319,6 +322,30 @@ class Controller(QObject):
         self.bankChanged.emit()
         self.documentChanged.emit()
         self._schedule_push()
+        if self._displayed is not None:
+            self._note_heavy(self._displayed.frame.shape[:2])
+
+    def _note_heavy(self, size: tuple[int, ...]) -> None:
+        """Say once per bank and frame size when a frame will take a second or more: the maps
+        then lag every edit, and the user should know it is the bank, not a hang."""
+        bank = self.bank
+        if (
+            self._estimated is not None
+            and self._estimated[0] is bank
+            and self._estimated[1] == size
+        ):
+            return
+        self._estimated = (bank, size)
+        height, width = size
+        try:
+            est = budget.estimate(bank, height, width)
+        except BankError:
+            return  # refused: the panes say why
+        if est.heavy:
+            self.message.emit(
+                f"This bank is heavy: {est.describe()} on this {width}x{height} image; "
+                "the maps update slowly"
+            )
 
     # --- selection --------------------------------------------------------------------------------
 
@@ -437,6 +464,7 @@ class Controller(QObject):
         if not isinstance(result, Result) or result.generation != self._generation:
             return  # nothing new, or computed with a bank the user has since changed
         self._displayed = result
+        self._note_heavy(result.frame.shape[:2])
         self.resultReady.emit(result)
         self._shown_at.append(time.monotonic())
         self.resultDisplayed.emit()

@@ -8,6 +8,7 @@ A shown map travels as one `ShownMap`, never as parallel lists unpacked by index
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -16,6 +17,13 @@ import numpy as np
 from playground.engine.bank import Bank, ConvLayer, Run
 
 LEVELS_MODES = ("auto", "symmetric", "fixed")
+
+# Panes shown per layer, and in all. A pane costs the GUI thread about 7 ms to create and lay
+# out, so a bank of 1024 filters and 63 pools (65,536 maps) froze the window for minutes; past
+# these counts a layer says how many more maps it has, and they are not reduced for display
+# either. 64 keeps a trained first layer (64 filters) whole; 128 in all is under a second.
+MAX_PANES_PER_LAYER = 64
+MAX_PANES = 128
 
 # A map counts as signed (auto style: diverging, symmetric) when its minimum is below this fraction
 # of its largest magnitude: float32 rounding in a sum of non-negative terms can leave a -1e-8 that
@@ -70,6 +78,18 @@ def reduce_for_display(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     rows, cols = h // factor, w // factor
     block = image[: rows * factor, : cols * factor]
     return cv2.resize(block, (cols, rows), interpolation=cv2.INTER_AREA)
+
+
+def shown_counts(channels: Sequence[int]) -> list[int]:
+    """How many of each layer's ``channels`` maps get a pane: the first ones, at most
+    MAX_PANES_PER_LAYER a layer and MAX_PANES in all, earlier layers first."""
+    counts = []
+    left = MAX_PANES
+    for c in channels:
+        shown = min(c, MAX_PANES_PER_LAYER, left)
+        counts.append(shown)
+        left -= shown
+    return counts
 
 
 def finite_range(values: np.ndarray) -> tuple[float, float]:

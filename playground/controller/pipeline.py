@@ -22,6 +22,7 @@ from playground.controller.display import (
     finite_range,
     reduce_for_display,
     round_off_floors,
+    shown_counts,
 )
 from playground.engine.bank import Bank, ConvLayer, Run
 from playground.engine.errors import BankError
@@ -97,7 +98,7 @@ class Result:
     frame: np.ndarray
     source: ShownMap  # the frame as the source pane shows it
     outputs: list[np.ndarray] | None  # full resolution; None when the bank cannot run
-    maps: list[list[ShownMap]]  # per layer, per filter: what the panes show
+    maps: list[list[ShownMap]]  # per layer, its first filters (shown_counts): what panes show
     story: Story | None
     error: str | None  # one line, shown on the panes instead of maps
     compute_ms: float
@@ -146,18 +147,26 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
         )
     displays: list[list[np.ndarray]] = []
     ranges: list[list[tuple[float, float]]] = []
+    # Only maps that have a pane are reduced; every map's range feeds the round-off floors.
+    shown = shown_counts([len(out) for out in run.outputs])
     for n, out in enumerate(run.outputs):
         # A reused map keeps its index (Bank.run carries filter o over from filter o), but the
         # layer may have lost filters since: only its maps, one by one, are carried over.
         displays.append([])
         ranges.append([])
         for o, m in enumerate(out):
-            if kept and (n, o) in run.reused:
-                displays[n].append(kept.maps[n][o].display)
+            carried = kept and (n, o) in run.reused and o < len(kept.maps[n])
+            if carried:
+                assert kept is not None
                 ranges[n].append(kept.maps[n][o].value_range)
             else:
-                displays[n].append(reduce_for_display(m, job.display_size))
                 ranges[n].append(finite_range(m))
+            if o < shown[n]:
+                displays[n].append(
+                    kept.maps[n][o].display
+                    if carried and kept is not None
+                    else reduce_for_display(m, job.display_size)
+                )
     floors = round_off_floors(job.bank, run, ranges)
     maps = [
         [ShownMap(*shown) for shown in zip(layer_displays, out, layer_ranges, layer_floors)]
@@ -192,7 +201,14 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
                 (total_range[0] + float(bias), total_range[1] + float(bias)),
                 floor,
             ),
-            maps[n][f],
+            maps[n][f]
+            if f < len(maps[n])
+            else ShownMap(
+                reduce_for_display(run.outputs[n][f], job.display_size),
+                run.outputs[n][f],
+                ranges[n][f],
+                floor,
+            ),
         )
     return Result(
         job.generation,

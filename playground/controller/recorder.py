@@ -47,6 +47,10 @@ class Recorder:
         self.size = size  # (width, height), even numbers: what MJPG encoders accept everywhere
         self.fps = fps
         self._clock = clock
+        if self.path.suffix.lower() != ".avi":
+            # OpenCV picks the container from the suffix and opens, say, "x.png" as an image
+            # sequence that then fails on every frame after the first, silently.
+            raise RecordError(f"cannot record to {path}: the video must be an .avi file")
         fourcc = cv2.VideoWriter.fourcc(*"MJPG")
         self._writer = cv2.VideoWriter(str(path), fourcc, fps, size)
         if not self._writer.isOpened():

@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
-from playground.engine import convolve
+from playground.engine import budget, convolve
 from playground.engine.errors import BankError
 from playground.engine.probe import Probe, probe_conv, probe_pool
 
@@ -229,6 +229,16 @@ def _nested_numbers(value: Any) -> np.ndarray:
         if n == 0:
             raise BankError("kernels must not be empty")
         level = [v for item in level for v in item]
+    # A file's weights are plain ints and floats: checked as one array, since a Python check
+    # per weight took 4 s of a 6 MB bank's opening on the GUI thread. Anything else, or a
+    # weight out of range, takes the per-weight checks for the message naming it.
+    if {type(v) for v in level} <= {int, float}:
+        try:
+            weights = np.array(level, dtype=np.float64)
+        except OverflowError:  # an integer past float range
+            weights = None
+        if weights is not None and np.all(np.abs(weights) <= MAX_WEIGHT):  # False for NaN
+            return weights.reshape(shape)
     for v in level:
         if isinstance(v, (list, tuple)):
             raise BankError("kernels are ragged: a list holds both lists and numbers")
@@ -552,6 +562,9 @@ class Bank:
         ``reuse``: an earlier run on the same image (the caller vouches for that). Maps whose
         filter, layer settings and input are unchanged are carried over instead of recomputed,
         so a weight edit on a frozen frame recomputes one filter and the layers after it.
+
+        Raises BankError, before any map is made, when the run would need more memory or work
+        than `playground.engine.budget` allows.
         """
         earlier = reuse.bank if reuse is not None else None
         if reuse is not None and earlier is not None and earlier.input == self.input:
@@ -559,7 +572,10 @@ class Bank:
         else:
             earlier = None
             x = self.input_planes(image)
-        self.output_shapes(x.shape[1], x.shape[2])
+        # Refused before any map is made: a small bank can ask for gigabytes or hours.
+        budget.estimate(
+            self, x.shape[1], x.shape[2], story=None if selected is None else selected[0]
+        )
         inputs, outputs, partials = x, [], None
         reused: set[tuple[int, int]] = set()
         for n, (layer, plan) in enumerate(zip(self.layers, self._compiled)):
@@ -686,9 +702,13 @@ class Bank:
         One float32 array (C_out, H', W') per layer. With ``partials=True``, a pair
         ``(outputs, partials)`` where ``partials[n][f]`` is filter f's (C_in, H', W') partial maps
         in conv layer n, and ``partials[n]`` is None for a pool layer.
+
+        Raises BankError, before any map is made, when the run would need more memory or work
+        than `playground.engine.budget` allows.
         """
         x = self.input_planes(image)
-        self.output_shapes(x.shape[1], x.shape[2])
+        # Refused before any map is made: a small bank can ask for gigabytes or hours.
+        budget.estimate(self, x.shape[1], x.shape[2], partials=partials)
         outputs: list[np.ndarray] = []
         all_partials: list[list[np.ndarray | None] | None] = []
         for layer, plan in zip(self.layers, self._compiled):

@@ -352,8 +352,8 @@ class MainWindow(QMainWindow):
             self._size_label.setText(size)
             self._on_bank_changed()  # the layer titles and settings say their output sizes
         if result.error is not None:
-            for n, count in enumerate(self.controller.bank.channels()[1:]):
-                for i in range(count):
+            for n in range(self.pane_grid.sectionCount()):
+                for i in range(self.pane_grid.paneCount(n)):
                     self.pane_grid.pane(n, i).setMessage(result.error)
             for pane in self.story.panes():
                 pane.setMessage(result.error)

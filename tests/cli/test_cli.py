@@ -782,3 +782,28 @@ def test_out_of_memory_in_apply_is_one_line_and_exit_2(capsys, tmp_path, monkeyp
     message = assert_one_line_error(*run(capsys, "apply", str(bank), str(image), "--out", str(out)))
     assert "not enough memory" in message and "pixels.png" in message and "50x40" in message
     assert not out.exists()
+
+
+def test_a_small_bank_asking_for_gigabytes_is_refused_in_one_line_exit_2(
+    capsys, tmp_path, monkeypatch
+):
+    # The 1 KB bank: 8 layers of padding 1024 reached 3.5 GB, then a MemoryError.
+    from playground.engine import convolve
+    from tests.engine.test_budget import padded_bank
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the bank ran before it was checked")
+
+    monkeypatch.setattr(convolve, "run_conv", fail)
+    bank = tmp_path / "padding.json"
+    playground.save_bank(padded_bank(), bank)
+    assert bank.stat().st_size < 4096  # pretty-printed; 1 KB as compact JSON
+    image = tmp_path / "hd.png"
+    cv2.imwrite(str(image), np.zeros((720, 1280, 3), np.uint8))
+    out = tmp_path / "out"
+    message = assert_one_line_error(*run(capsys, "apply", str(bank), str(image), "--out", str(out)))
+    assert message == (
+        "filter-playground: layer 6 would need 2.4 GB of feature maps on this 1280x720 image; "
+        "the limit is 2 GB"
+    )
+    assert not out.exists()

@@ -88,3 +88,15 @@ def test_a_video_that_cannot_be_written_is_one_line(tmp_path):
     with pytest.raises(RecordError, match="cannot record to") as caught:
         Recorder(tmp_path / "missing folder" / "x.avi", (64, 48))
     assert "\n" not in str(caught.value)
+
+
+def test_a_path_that_is_not_an_avi_is_refused_in_one_line(tmp_path):
+    # Found by the monkey: recording to export.png opened an image-sequence writer that failed
+    # on every frame after the first, with nothing said in the window.
+    with pytest.raises(RecordError) as e:
+        Recorder(tmp_path / "export.png", (64, 48))
+    assert (
+        str(e.value)
+        == f"cannot record to {tmp_path / 'export.png'}: the video must be an .avi file"
+    )
+    assert not (tmp_path / "export.png").exists()

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from playground.controller.display import shown_counts
 from playground.ui.panes.pane import FeatureMapPane
 
 
@@ -46,6 +47,11 @@ class _Section(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.header)
         layout.addWidget(self.grid_host)
+        # Past the pane budget (controller.display.shown_counts) a layer's other maps get this
+        # line instead of panes.
+        self.more = QLabel(self)
+        self.more.hide()
+        layout.addWidget(self.more)
         self.panes: list[FeatureMapPane] = []
         self.columns = 0
 
@@ -97,15 +103,19 @@ class PaneGrid(QScrollArea):
     def setSections(self, sections: Sequence[tuple[str, Sequence[str]]]) -> None:
         """One section per layer: (section title, [pane titles]).
 
-        Existing panes are reused (only their titles change); panes are created or deleted only
-        where a section's count changes, since creating one costs about a millisecond.
+        Only the first panes of a layer are laid out (`shown_counts`); the section then says how
+        many maps it leaves out. Existing panes are reused (only their titles change); panes are
+        created or deleted only where a section's count changes, since creating one costs a few
+        milliseconds.
         """
         while len(self._sections) > len(sections):
             section = self._sections.pop()
             self._vbox.removeWidget(section)
             section.hide()
             section.deleteLater()
-        for layer, (title, pane_titles) in enumerate(sections):
+        counts = shown_counts([len(titles) for _, titles in sections])
+        for layer, ((title, all_titles), shown) in enumerate(zip(sections, counts)):
+            pane_titles = all_titles[:shown]
             if layer < len(self._sections):
                 section = self._sections[layer]
             else:
@@ -113,6 +123,9 @@ class PaneGrid(QScrollArea):
                 self._vbox.insertWidget(layer, section)
                 self._sections.append(section)
             section.header.setText(title)
+            hidden = len(all_titles) - shown
+            section.more.setText(f"… and {hidden} more map{'s' * (hidden != 1)} (not shown)")
+            section.more.setVisible(hidden > 0)
             count_changed = len(section.panes) != len(pane_titles)
             while len(section.panes) > len(pane_titles):
                 pane = section.panes.pop()
@@ -146,7 +159,13 @@ class PaneGrid(QScrollArea):
         return len(self._sections)
 
     def paneCount(self, layer: int) -> int:
+        """The panes laid out for layer ``layer``: its first maps, up to the pane budget."""
         return len(self._sections[layer].panes)
+
+    def hiddenText(self, layer: int) -> str:
+        """The line under layer ``layer``'s panes naming the maps left out; "" if none are."""
+        more = self._sections[layer].more
+        return more.text() if not more.isHidden() else ""
 
     def pane(self, layer: int, index: int) -> FeatureMapPane:
         """The pane of filter `index` in layer `layer` (IndexError if there is none)."""
