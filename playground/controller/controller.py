@@ -85,6 +85,7 @@ class Controller(QObject):
         self._pending_label = ""
         self._pending_since = 0.0
         self._busy = ""
+        self._camera_modes: dict[int, tuple[str, list[tuple[int, int]]]] = {}
 
         self._push_timer = QTimer(self)
         self._push_timer.setSingleShot(True)
@@ -224,17 +225,27 @@ class Controller(QObject):
             # Runs on the "cameras" thread; the result reaches the GUI through the event queue.
             try:
                 found = camera.list_cameras()
+                modes = {i: (camera.camera_name(i), camera.camera_sizes(i)) for i in found}
             except Exception:  # a driver bug: no cameras rather than a dead search
-                found = []
-            self._events.put((None, "cameras", found))
+                found, modes = [], {}
+            self._events.put((None, "cameras", (found, modes)))
 
         threading.Thread(target=search, name="cameras", daemon=True).start()
+
+    def camera_name(self, index: int) -> str:
+        """Camera ``index``'s name as the last search found it (GUI thread)."""
+        return self._camera_modes.get(index, (f"Camera {index}", []))[0]
+
+    def camera_sizes(self, index: int) -> list[tuple[int, int]]:
+        """The sizes camera ``index`` offers, as the last search found them (GUI thread)."""
+        return self._camera_modes.get(index, ("", list(CAMERA_SIZES)))[1] or list(CAMERA_SIZES)
 
     def _handle_event(self, capture: Capture | None, kind: str, payload: object) -> None:
         if kind == "cameras":
             self._finding_cameras = False
-            assert isinstance(payload, list)
-            self.camerasFound.emit(payload)
+            assert isinstance(payload, tuple)
+            found, self._camera_modes = payload
+            self.camerasFound.emit(found)
             return
         if kind == "opened":
             if capture is None or capture is not self._pending:

@@ -38,7 +38,6 @@ from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
 from playground.controller.autosave import default_directory
-from playground.controller.controller import CAMERA_SIZES
 from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
 from playground.controller.session import Session, app_settings
@@ -627,9 +626,9 @@ class MainWindow(QMainWindow):
             self.menus.camera_menu.addAction(text).setEnabled(False)
             return
         for index in cameras:
-            sub = self.menus.camera_menu.addMenu(f"Camera {index}")
+            sub = self.menus.camera_menu.addMenu(self.controller.camera_name(index))
             group = QActionGroup(sub)
-            for width, height in CAMERA_SIZES:
+            for width, height in self.controller.camera_sizes(index):
                 action = sub.addAction(f"{width}×{height}")
                 group.addAction(action)
                 action.triggered.connect(
