@@ -11,7 +11,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,8 @@ POLL_MS = 5
 # last one always lands). It stretches with the compute time so that while a user drags a
 # weight each bank handed to the worker lives long enough to be shown.
 MIN_PUSH_INTERVAL_S = 0.015
+# A computation or a source opening that takes longer than this is announced (`busyChanged`).
+BUSY_AFTER_S = 0.3
 
 
 class Controller(QObject):
@@ -63,6 +66,7 @@ class Controller(QObject):
     resultDisplayed = Signal()  # after resultReady's receivers updated the panes
     statsChanged = Signal(float, float)  # displayed frames per second, compute ms per frame
     camerasFound = Signal(list)  # indices of the cameras that open (see find_cameras)
+    busyChanged = Signal(str)  # "Computing…" / "Opening x…" after BUSY_AFTER_S; "" when done
 
     def __init__(self, bank: Bank, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +91,13 @@ class Controller(QObject):
         # The bank and frame size last checked for heaviness, so the check (which walks the
         # bank's filters) runs once per bank and size, not once per frame.
         self._estimated: tuple[Bank, tuple[int, ...]] | None = None
+        self._visible: frozenset[tuple[int, int]] | None = None  # None: every pane
+        self._story_shown = True
+        self._last_job: Job | None = None
+        self._pending_label = ""
+        self._pending_since = 0.0
+        self._busy = ""
+        self._camera_modes: dict[int, tuple[str, list[tuple[int, int]]]] = {}
 
         self._push_timer = QTimer(self)
         self._push_timer.setSingleShot(True)
@@ -104,14 +115,21 @@ class Controller(QObject):
     # --- sources -------------------------------------------------------------------------------
 
     def open_image(self, path: str | Path) -> bool:
+        """Start opening an image file on the capture thread (GUI thread).
+
+        Decoding and downscaling a large photo takes seconds, so it never happens here: the
+        current source stays until the image shows (sourceChanged) or fails with one line
+        naming the file (sourceFailed). Returns True: the opening has started.
+        """
         from playground.sources.still import ImageSource
 
-        return self._open_now(lambda: ImageSource(path))
+        return self._open_later(lambda: ImageSource(path), Path(path).name)
 
     def open_video(self, path: str | Path) -> bool:
+        """Start opening a video file on the capture thread, as `open_image` does (GUI thread)."""
         from playground.sources.video import VideoSource
 
-        return self._open_now(lambda: VideoSource(path))
+        return self._open_later(lambda: VideoSource(path), Path(path).name)
 
     def open_pattern(self, name: str) -> bool:
         from playground.sources.patterns import PatternSource
@@ -129,9 +147,7 @@ class Controller(QObject):
         the camera delivers (sourceChanged) or fails (sourceFailed)."""
         from playground.sources.camera import CameraSource
 
-        self._retry = lambda: self.open_camera(index, size)
-        self._start(Capture(lambda: CameraSource(index, size), self._on_frame, self._post_event))
-        return True
+        return self._open_later(lambda: CameraSource(index, size), f"camera {index}")
 
     def retry_source(self) -> bool:
         """Open the last source asked for again: a camera plugged back in, a file put back."""
@@ -139,6 +155,15 @@ class Controller(QObject):
             self.message.emit("no source to retry")
             return False
         return self._retry()
+
+    def _open_later(self, opener: Callable[[], Source], label: str) -> bool:
+        # The source opens on its capture thread; the current one runs until it delivers.
+        self._retry = lambda: self._open_later(opener, label)
+        self._start(self._capture_for(opener), label)
+        return True
+
+    def _capture_for(self, opener: Callable[[], Source]) -> Capture:
+        return Capture(opener, self._on_frame, self._post_event, self._worker.demand)
 
     def _open_now(self, opener: Callable[[], Source]) -> bool:
         # Files and patterns open in a few milliseconds: do it here, so a bad file is reported
@@ -149,13 +174,15 @@ class Controller(QObject):
         except SourceError as e:
             self.sourceFailed.emit(str(e))
             return False
-        self._start(Capture(lambda: source, self._on_frame, self._post_event))
+        self._start(self._capture_for(lambda: source))
         return True
 
-    def _start(self, capture: Capture) -> None:
+    def _start(self, capture: Capture, label: str = "") -> None:
         if self._pending is not None:
             self._pending.stop()
         self._pending = capture
+        self._pending_label = label
+        self._pending_since = time.monotonic()
         capture.start()
 
     def _post_event(self, capture: Capture, kind: str, payload: object) -> None:
@@ -166,6 +193,20 @@ class Controller(QObject):
     def _on_frame(self, image: np.ndarray) -> None:
         # Runs on the capture thread.
         self._worker.put_frame(image)
+
+    def set_visible(self, panes: Iterable[tuple[int, int]] | None, story_shown: bool) -> None:
+        """Which (layer, filter) panes are on screen (None: all), and whether the channel story
+        is (GUI thread). Maps of hidden panes are not reduced, and a hidden story is not
+        computed; a change recomputes a frozen frame at once, and cancels nothing."""
+        visible = None if panes is None else frozenset(panes)
+        if visible == self._visible and story_shown == self._story_shown:
+            return
+        self._visible, self._story_shown = visible, story_shown
+        if self._last_job is not None and not self._push_timer.isActive():
+            # Same bank, same generation: results in flight still count.
+            job = replace(self._last_job, visible=visible, selected=self._story_selection())
+            self._last_job = job
+            self._worker.put_job(job)
 
     @property
     def source_description(self) -> str:
@@ -196,17 +237,27 @@ class Controller(QObject):
             # Runs on the "cameras" thread; the result reaches the GUI through the event queue.
             try:
                 found = camera.list_cameras()
+                modes = {i: (camera.camera_name(i), camera.camera_sizes(i)) for i in found}
             except Exception:  # a driver bug: no cameras rather than a dead search
-                found = []
-            self._events.put((None, "cameras", found))
+                found, modes = [], {}
+            self._events.put((None, "cameras", (found, modes)))
 
         threading.Thread(target=search, name="cameras", daemon=True).start()
+
+    def camera_name(self, index: int) -> str:
+        """Camera ``index``'s name as the last search found it (GUI thread)."""
+        return self._camera_modes.get(index, (f"Camera {index}", []))[0]
+
+    def camera_sizes(self, index: int) -> list[tuple[int, int]]:
+        """The sizes camera ``index`` offers, as the last search found them (GUI thread)."""
+        return self._camera_modes.get(index, ("", list(CAMERA_SIZES)))[1] or list(CAMERA_SIZES)
 
     def _handle_event(self, capture: Capture | None, kind: str, payload: object) -> None:
         if kind == "cameras":
             self._finding_cameras = False
-            assert isinstance(payload, list)
-            self.camerasFound.emit(payload)
+            assert isinstance(payload, tuple)
+            found, self._camera_modes = payload
+            self.camerasFound.emit(found)
             return
         if kind == "opened":
             if capture is None or capture is not self._pending:
@@ -433,11 +484,20 @@ class Controller(QObject):
         self._last_push = time.monotonic()
         self._generation += 1
         self._pushed_channels = self.bank.channels()
-        layer, filt, _ = self._selection
-        selected = (layer, filt) if filt >= 0 else None
-        self._worker.put_job(
-            Job(self.bank, self._generation, selected, self._display_size, self._pin)
+        self._last_job = Job(
+            self.bank,
+            self._generation,
+            self._story_selection(),
+            self._display_size,
+            self._pin,
+            self._visible,
         )
+        self._worker.put_job(self._last_job)
+
+    def _story_selection(self) -> tuple[int, int] | None:
+        # The channel story is computed only while it is on screen.
+        layer, filt, _ = self._selection
+        return (layer, filt) if filt >= 0 and self._story_shown else None
 
     @property
     def worker(self) -> Worker:
@@ -460,6 +520,7 @@ class Controller(QObject):
             except queue.Empty:
                 break
             self._handle_event(capture, kind, payload)
+        self._update_busy()
         result = self._results.take()
         if not isinstance(result, Result) or result.generation != self._generation:
             return  # nothing new, or computed with a bank the user has since changed
@@ -468,6 +529,22 @@ class Controller(QObject):
         self.resultReady.emit(result)
         self._shown_at.append(time.monotonic())
         self.resultDisplayed.emit()
+
+    def _update_busy(self) -> None:
+        # Cheap enough for every poll: two clock reads and a lock.
+        busy = ""
+        if self._pending is not None and time.monotonic() - self._pending_since > BUSY_AFTER_S:
+            busy = f"Opening {self._pending_label or 'the source'}…"
+        elif self._worker.busy_for() > BUSY_AFTER_S:
+            busy = "Computing the feature maps…"
+        if busy != self._busy:
+            self._busy = busy
+            self.busyChanged.emit(busy)
+
+    @property
+    def busy(self) -> str:
+        """What `busyChanged` last said: "" when nothing slow is under way."""
+        return self._busy
 
     def _emit_stats(self) -> None:
         now = time.monotonic()

@@ -43,9 +43,10 @@ class ShownMap:
 
     Attributes
     ----------
-    display : np.ndarray
+    display : np.ndarray or None
         The map reduced to about the pane's on-screen size (`reduce_for_display`): float32
-        H_d x W_d, or RGB uint8 H x W x 3 for the source frame.
+        H_d x W_d, or RGB uint8 H x W x 3 for the source frame. None when the map's pane was
+        off screen: nobody saw it, so the worker did not reduce it.
     full : np.ndarray
         The full-resolution map, for the hover readout and its pixel coordinates.
     value_range : (float, float)
@@ -54,7 +55,7 @@ class ShownMap:
         The map's float32 round-off (`round_off_floors`): values within it read as zero.
     """
 
-    display: np.ndarray
+    display: np.ndarray | None
     full: np.ndarray
     value_range: tuple[float, float]
     floor: float = 0.0

@@ -14,6 +14,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -24,9 +25,9 @@ from playground.controller.display import (
     round_off_floors,
     shown_counts,
 )
-from playground.engine.bank import Bank, ConvLayer, Run
+from playground.engine.bank import Bank, ConvLayer, Run, RunCancelled
 from playground.engine.errors import BankError
-from playground.sources.base import Source
+from playground.sources.base import GrabbingSource, Source
 from playground.sources.image import SourceError
 
 
@@ -53,6 +54,52 @@ class LatestSlot:
             return value
 
 
+class FrameDemand:
+    """Whether the compute worker wants a frame: the capture thread decodes only then.
+
+    The worker says when it takes a frame (and how long it expects to compute it) and when it
+    is done; the capture thread asks `wanted` before decoding. A frame is wanted when none is
+    waiting and the running computation ends within ``lead`` (one of the source's frame
+    periods), so the next frame is decoded just in time instead of at the source's full rate:
+    one decode per computed frame, and the decoding does not compete with the computing for
+    the cores. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting = False  # a frame handed over that the worker has not taken yet
+        self._done_at = 0.0  # when the running computation should end; 0 when idle
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def offered(self) -> None:
+        """A frame was handed to the worker (capture thread)."""
+        with self._lock:
+            self._waiting = True
+
+    def taken(self, expected_s: float) -> None:
+        """The worker took the newest frame and expects to compute it in ``expected_s``."""
+        with self._lock:
+            self._waiting = False
+            self._done_at = time.monotonic() + expected_s
+            self._idle.clear()
+
+    def finished(self) -> None:
+        """The worker is done computing (worker thread)."""
+        with self._lock:
+            self._done_at = 0.0
+            self._idle.set()
+
+    def wanted(self, lead: float = 0.0) -> bool:
+        """True when the worker will want a new frame within ``lead`` seconds (capture thread)."""
+        with self._lock:
+            return not self._waiting and time.monotonic() + lead >= self._done_at
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until the worker is idle; True if it is."""
+        return self._idle.wait(timeout)
+
+
 @dataclass(frozen=True)
 class Frame:
     image: np.ndarray  # RGB uint8 HxWx3
@@ -77,6 +124,9 @@ class Job:
     selected: tuple[int, int] | None  # (layer, filter) whose channel story is shown
     display_size: tuple[int, int]  # (width, height) a pane's image is reduced to
     pinned: Pin | None = None
+    # (layer, filter) of the panes on screen; None: all of them. The others' maps are computed
+    # (the next layers need them) but not reduced for display (`ShownMap.display` is None).
+    visible: frozenset[tuple[int, int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +155,7 @@ class Result:
     run: Run | None = None  # what the next computation on the same frame may reuse
     display_size: tuple[int, int] = (0, 0)
     difference: ShownMap | None = None  # live B minus the pinned A, when their sizes agree
+    reductions: int = 0  # maps reduced for display in this result (the source frame included)
 
 
 def _source_map(image: np.ndarray, size: tuple[int, int]) -> ShownMap:
@@ -126,26 +177,51 @@ def _difference(job: Job, outputs: list[np.ndarray]) -> ShownMap | None:
     )
 
 
-def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
-    """Run ``job`` on ``frame`` and reduce everything for display. Runs on the worker thread.
+def compute(
+    frame: Frame,
+    job: Job,
+    previous: Result | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Result:
+    """Run ``job`` on ``frame`` and reduce what is on screen for display. Runs on the worker
+    thread.
 
     The panes get display-size maps and each full map's value range, so the GUI thread never
-    touches a full-resolution array per frame. When ``previous`` was computed on this very
-    frame (a still image, a frozen frame), maps that an edit did not change are carried over
-    with their displays: a weight edit recomputes one filter, not the bank.
+    touches a full-resolution array per frame. Only the panes in ``job.visible`` are reduced;
+    the maps of the last layer's hidden panes are not even measured (every other layer's are:
+    the round-off floors of the layers after it follow from their ranges). The channel story
+    is computed only when ``job.selected`` names a filter (the window sends None while the
+    story is hidden). When ``previous`` was computed on this very frame (a still image, a
+    frozen frame), maps that an edit did not change are carried over with their displays: a
+    weight edit recomputes one filter, not the bank.
+
+    ``cancelled`` is handed to `Bank.run`; a cancelled run raises `RunCancelled`.
     """
     start = time.perf_counter()
     same_frame = previous if previous is not None and previous.frame is frame.image else None
     kept = same_frame if same_frame and same_frame.display_size == job.display_size else None
-    source = kept.source if kept else _source_map(frame.image, job.display_size)
+    reductions = 0
+    if kept:
+        source = kept.source
+    else:
+        source = _source_map(frame.image, job.display_size)
+        reductions += 1
     try:
-        run = job.bank.run(frame.image, job.selected, reuse=same_frame.run if same_frame else None)
+        run = job.bank.run(
+            frame.image,
+            job.selected,
+            reuse=same_frame.run if same_frame else None,
+            cancelled=cancelled,
+        )
     except BankError as e:
         elapsed = (time.perf_counter() - start) * 1000
         return Result(
             job.generation, frame.index, frame.image, source, None, [], None, str(e), elapsed
         )
-    displays: list[list[np.ndarray]] = []
+    visible = job.visible
+    shown_always = {job.selected, (job.pinned.layer, job.pinned.filter) if job.pinned else None}
+    last = len(run.outputs) - 1
+    displays: list[list[np.ndarray | None]] = []
     ranges: list[list[tuple[float, float]]] = []
     # Only maps that have a pane are reduced; every map's range feeds the round-off floors.
     shown = shown_counts([len(out) for out in run.outputs])
@@ -155,18 +231,24 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
         displays.append([])
         ranges.append([])
         for o, m in enumerate(out):
-            carried = kept and (n, o) in run.reused and o < len(kept.maps[n])
-            if carried:
-                assert kept is not None
-                ranges[n].append(kept.maps[n][o].value_range)
+            # A pane exists for the first shown[n] maps of a layer (the window caps them), and
+            # is reduced when it is on screen; the story's and the pinned map always are.
+            on_screen = (o < shown[n] and (visible is None or (n, o) in visible)) or (
+                n,
+                o,
+            ) in shown_always
+            before = kept.maps[n][o] if kept and (n, o) in run.reused else None
+            if before is not None and (before.display is not None or not on_screen):
+                displays[n].append(before.display if on_screen else None)
+                ranges[n].append(before.value_range)
+                continue
+            if on_screen:
+                displays[n].append(reduce_for_display(m, job.display_size))
+                reductions += 1
             else:
-                ranges[n].append(finite_range(m))
-            if o < shown[n]:
-                displays[n].append(
-                    kept.maps[n][o].display
-                    if carried and kept is not None
-                    else reduce_for_display(m, job.display_size)
-                )
+                displays[n].append(None)
+            # Measured when shown, or when the next layer's round-off floors need it.
+            ranges[n].append(finite_range(m) if on_screen or n < last else (0.0, 0.0))
     floors = round_off_floors(job.bank, run, ranges)
     maps = [
         [ShownMap(*shown) for shown in zip(layer_displays, out, layer_ranges, layer_floors)]
@@ -176,40 +258,8 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
     ]
     story = None
     if run.partials is not None and job.selected is not None:
-        n, f = job.selected
-        layer = job.bank.layers[n]
-        assert isinstance(layer, ConvLayer)
-        bias = np.float32(layer.filters[f].bias)
-        floor = floors[n][f]
-        partials = tuple(
-            ShownMap(reduce_for_display(m, job.display_size), m, finite_range(m), floor)
-            for m in run.partials
-        )
-        # Reduction is linear (block means), so the sum's and the biased sum's displays follow
-        # from the partials' displays, and the activation's is the filter's own pane.
-        total = run.partials.sum(axis=0)
-        total_display = np.stack([p.display for p in partials]).sum(axis=0, dtype=np.float32)
-        total_range = finite_range(total)
-        story = Story(
-            n,
-            f,
-            partials,
-            ShownMap(total_display, total, total_range, floor),
-            ShownMap(
-                total_display + bias,
-                total + bias,
-                (total_range[0] + float(bias), total_range[1] + float(bias)),
-                floor,
-            ),
-            maps[n][f]
-            if f < len(maps[n])
-            else ShownMap(
-                reduce_for_display(run.outputs[n][f], job.display_size),
-                run.outputs[n][f],
-                ranges[n][f],
-                floor,
-            ),
-        )
+        story = _story(job, run, maps, floors[job.selected[0]][job.selected[1]])
+        reductions += len(run.partials)
     return Result(
         job.generation,
         frame.index,
@@ -223,6 +273,42 @@ def compute(frame: Frame, job: Job, previous: Result | None = None) -> Result:
         run,
         job.display_size,
         _difference(job, run.outputs),
+        reductions,
+    )
+
+
+def _story(job: Job, run: Run, maps: list[list[ShownMap]], floor: float) -> Story:
+    """The selected filter's channel story from its partial maps. Runs on the worker thread."""
+    assert job.selected is not None and run.partials is not None
+    n, f = job.selected
+    layer = job.bank.layers[n]
+    assert isinstance(layer, ConvLayer)
+    bias = np.float32(layer.filters[f].bias)
+    reduced = [reduce_for_display(m, job.display_size) for m in run.partials]
+    partials = tuple(ShownMap(d, m, finite_range(m), floor) for d, m in zip(reduced, run.partials))
+    # Reduction is linear (block means), so the sum's and the biased sum's displays follow
+    # from the partials' displays (summed in place: no stacked copy), and the activation's is
+    # the filter's own pane.
+    total = run.partials.sum(axis=0)
+    total_display = np.array(reduced[0], np.float32)
+    for d in reduced[1:]:
+        total_display += d
+    total_range = finite_range(total)
+    # Without an activation the biased sum is the filter's map itself (Bank.run sums the same
+    # partial maps in the same order and adds the bias): no full-size copy.
+    biased = run.outputs[n][f] if layer.activation == "none" else total + bias
+    return Story(
+        n,
+        f,
+        partials,
+        ShownMap(total_display, total, total_range, floor),
+        ShownMap(
+            total_display + bias,
+            biased,
+            (total_range[0] + float(bias), total_range[1] + float(bias)),
+            floor,
+        ),
+        maps[n][f],
     )
 
 
@@ -234,6 +320,11 @@ class Capture:
     ("opened", the source) or ("failed", a one-line message). The thread ends after a still's
     only frame, and on any failure, which is always reported: a source error, a source bug, or
     an exception from ``on_frame`` ("the capture stopped: ...").
+
+    With a ``demand`` (the worker's `FrameDemand`) and a source that can grab without decoding
+    (`GrabbingSource`: cameras, video files, patterns), every frame is grabbed at the source's
+    pace, so a video keeps its real playback speed and a camera's buffer never goes stale, but
+    only the frames the worker is ready for are decoded (`decodes`, `grabs` count them).
     """
 
     def __init__(
@@ -241,13 +332,17 @@ class Capture:
         opener: Callable[[], Source],
         on_frame: Callable[[np.ndarray], None],
         events: Callable[[Capture, str, object], None],
+        demand: FrameDemand | None = None,
     ) -> None:
         self._opener = opener
         self._on_frame = on_frame
         self._events = events
+        self._demand = demand
         self._stop = threading.Event()
         self._paused = threading.Event()
         self.source: Source | None = None
+        self.decodes = 0  # frames read or retrieved (decoded); written by the capture thread
+        self.grabs = 0  # frames grabbed and never decoded
         self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
 
     def start(self) -> None:
@@ -296,15 +391,48 @@ class Capture:
                 traceback.print_exc()
 
     def _read_loop(self, source: Source) -> None:
+        # Runs on the capture thread.
+        # A still is read once, whatever the worker is doing.
+        live_grabs = source.live and isinstance(source, GrabbingSource)
+        demand = self._demand if live_grabs else None
         period = 1.0 / source.fps if source.fps else 0.0
+        # The time one frame step takes (a camera's grab blocks for a frame period): how early
+        # a frame must be decoded for the worker to find it when it is done.
+        step_s = period or 1.0 / 30
         due = time.monotonic()
+        grabbed = False  # a frame grabbed and not decoded: the newest the source gave
         while not self._stop.is_set():
             if self._paused.is_set():
                 self._stop.wait(0.05)
                 due = time.monotonic()
                 continue
             try:
-                image = source.read()
+                if demand is not None and grabbed and demand.wanted(step_s):
+                    # The frame due now was grabbed already: decode it, no step.
+                    grabbed = False
+                    image = cast(GrabbingSource, source).retrieve()
+                    self.decodes += 1
+                    if image is not None:
+                        self._on_frame(image)
+                    continue
+                if period:
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        # Wake early when the worker goes idle: the grabbed frame is due.
+                        if demand is not None and grabbed:
+                            demand.wait_idle(min(delay, 0.05))
+                        else:
+                            self._stop.wait(min(delay, 0.05))
+                        continue
+                started = time.monotonic()
+                if demand is not None and not demand.wanted(step_s):
+                    grabbed = cast(GrabbingSource, source).grab()
+                    self.grabs += 1
+                    image = None
+                else:
+                    grabbed = False
+                    image = source.read()
+                    self.decodes += 1
             except SourceError as e:
                 self._events(self, "failed", str(e))
                 return
@@ -318,15 +446,20 @@ class Capture:
                     return
             if period:
                 due += period
-                delay = due - time.monotonic()
-                if delay > 0:
-                    self._stop.wait(delay)
-                else:
+                if due < time.monotonic():
                     due = time.monotonic()  # fell behind: don't try to catch up
+            else:
+                # A camera paces itself: its grab blocks until the next frame.
+                step_s = 0.8 * step_s + 0.2 * max(time.monotonic() - started, 1e-3)
 
 
 class Worker:
     """The compute worker: newest frame x newest job -> latest-result slot.
+
+    The worker's `demand` tells the capture thread when to decode the next frame. A job whose
+    generation is newer than the one being computed cancels that computation (`Bank.run`
+    checks between layers and filters): the next bank's maps never wait behind a slow bank.
+    A job of the same generation (only the panes on screen changed) does not cancel it.
 
     The thread is supervised: ``compute`` errors become a Result with ``error``, and anything
     that escapes the loop (a bug in the result slot or the ``on_result`` callback) ends the
@@ -345,6 +478,9 @@ class Worker:
         self._stopping = False
         self._next_index = 0
         self.last_compute_ms = 0.0
+        self.demand = FrameDemand()
+        self._busy_since = 0.0  # when the running computation started; 0 when idle
+        self._cancelled = 0
         # Supervision and counters; written under self._cond.
         self.restarts = 0
         self.last_failure = ""
@@ -362,16 +498,36 @@ class Worker:
         return thread
 
     def put_frame(self, image: np.ndarray) -> None:
-        """Called from the capture thread: replaces any frame not yet computed."""
+        """Replace any frame not yet computed. Runs on the capture thread."""
         with self._cond:
             self._frame = Frame(image, self._next_index)
             self._next_index += 1
+            self.demand.offered()
             self._cond.notify()
 
     def put_job(self, job: Job) -> None:
+        """Make ``job`` the newest job (GUI thread); a newer generation cancels the running one."""
         with self._cond:
             self._job = job
             self._cond.notify()
+
+    @property
+    def job_generation(self) -> int:
+        """The generation of the newest job handed over (-1 before any). Any thread."""
+        with self._cond:
+            return -1 if self._job is None else self._job.generation
+
+    def busy_for(self) -> float:
+        """Seconds the running computation has taken so far; 0 when idle. Any thread."""
+        with self._cond:
+            since = self._busy_since
+        return time.monotonic() - since if since else 0.0
+
+    @property
+    def cancelled(self) -> int:
+        """Computations abandoned because a newer bank or selection arrived."""
+        with self._cond:
+            return self._cancelled
 
     @property
     def frames_received(self) -> int:
@@ -438,7 +594,7 @@ class Worker:
     def _run(self) -> None:
         # Runs on the compute thread. A restarted thread starts afresh: it recomputes the newest
         # frame with the newest job (the result that was lost when the last thread died).
-        done: tuple[int, int] = (-1, -1)
+        done: tuple[int, Job | None] = (-1, None)
         previous: Result | None = None
         while True:
             with self._cond:
@@ -447,10 +603,23 @@ class Worker:
                 if self._stopping:
                     return
                 frame, job = self._frame, self._job
+                self._busy_since = time.monotonic()
             assert frame is not None and job is not None
-            done = (frame.index, job.generation)
+            self.demand.taken(self.last_compute_ms / 1000)
+            done = (frame.index, job)
+
+            def cancelled(job: Job = job) -> bool:
+                newest = self._job  # one attribute read: atomic, no lock needed
+                return newest is not None and newest.generation != job.generation
+
             try:
-                result = compute(frame, job, previous)
+                result = compute(frame, job, previous, cancelled)
+            except RunCancelled:
+                with self._cond:
+                    self._cancelled += 1
+                    self._busy_since = 0.0
+                self.demand.finished()
+                continue
             except Exception as e:
                 # A bug in one computation must not kill the worker: report it on the panes
                 # and keep serving the next frame.
@@ -468,7 +637,9 @@ class Worker:
                 )
             previous = result if result.run is not None else None
             self.last_compute_ms = result.compute_ms
+            self.demand.finished()
             with self._cond:
+                self._busy_since = 0.0
                 self._computations += 1
                 if frame.index != self._last_computed_index:
                     self._last_computed_index = frame.index
@@ -480,9 +651,10 @@ class Worker:
                 with self._cond:
                     self._failures_in_a_row = 0  # a result went out: the back-off starts over
 
-    def _has_work(self, done: tuple[int, int]) -> bool:
+    def _has_work(self, done: tuple[int, Job | None]) -> bool:
+        # A new frame, or a new job (a new bank, or only other panes on screen).
         return (
             self._frame is not None
             and self._job is not None
-            and (self._frame.index, self._job.generation) != done
+            and (self._frame.index != done[0] or self._job is not done[1])
         )

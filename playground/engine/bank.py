@@ -13,7 +13,9 @@ as undo history, and the compute thread may hold one while the user edits the ne
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal, cast
@@ -56,6 +58,17 @@ _F32_MAX = float(np.finfo(np.float32).max)
 
 # BT.601 luma, applied to [0, 1] floats.
 LUMA = np.array([0.299, 0.587, 0.114])
+
+# A cancellable run checks between layers, and inside a conv layer estimated above this many
+# multiply-adds (about a second of filter2D on 2 cores) between chunks of filters: first as
+# many filters as the engine has threads, then chunks timed to take about _CANCEL_CHUNK_S. A
+# lighter layer runs in one call, as it does uncancelled (chunks cost a copy of their maps).
+_CANCEL_CHUNK_TAPS = 2e9
+_CANCEL_CHUNK_S = 0.25
+
+
+class RunCancelled(Exception):
+    """`Bank.run` stopped early because its ``cancelled`` callback returned True."""
 
 
 def _pair(value: Any, what: str, low: int, high: int) -> tuple[int, int]:
@@ -401,6 +414,45 @@ def _story_maps(maps: list[np.ndarray | None] | None, story: int) -> np.ndarray:
     return story_maps
 
 
+def _run_conv_checked(
+    plan: convolve.ConvPlan,
+    x: np.ndarray,
+    story: int | None,
+    cancelled: Callable[[], bool] | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`convolve.run_conv` with ``story``, checking ``cancelled`` between chunks of filters in a
+    heavy layer. Returns (out, the story filter's partial maps or None)."""
+    count = len(plan.filters)
+    first = os.cpu_count() or 2
+    taps = sum(fp.height * fp.width * len(fp.groups) for fp in plan.filters)
+    pixels = x.shape[1] * x.shape[2] / (plan.stride[0] * plan.stride[1])
+    if cancelled is None or count <= first or taps * pixels < _CANCEL_CHUNK_TAPS:
+        out, maps = convolve.run_conv(plan, x, story=story)
+        return out, None if story is None else _story_maps(maps, story)
+    result: np.ndarray | None = None
+    story_maps = None
+    start, size = 0, first
+    while start < count:
+        if cancelled():
+            raise RunCancelled(f"cancelled at filter {start + 1}")
+        stop = min(count, start + size)
+        local = story - start if story is not None and start <= story < stop else None
+        began = time.perf_counter()
+        out, maps = convolve.run_conv(
+            replace(plan, filters=plan.filters[start:stop]), x, story=local
+        )
+        per_filter = (time.perf_counter() - began) / (stop - start)
+        if result is None:
+            result = np.empty((count, *out.shape[1:]), np.float32)
+        result[start:stop] = out
+        if local is not None:
+            story_maps = _story_maps(maps, local)
+        start = stop
+        size = max(first, int(_CANCEL_CHUNK_S / max(per_filter, 1e-6)))
+    assert result is not None
+    return result, story_maps
+
+
 def _same_maps(a: Layer, b: Layer) -> bool:
     """True when two layers compute the same maps from the same input (names aside)."""
     if isinstance(a, PoolLayer) or isinstance(b, PoolLayer):
@@ -552,6 +604,7 @@ class Bank:
         image: np.ndarray,
         selected: tuple[int, int] | None = None,
         reuse: Run | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> Run:
         """Run the stack, and the per-channel maps of one filter only.
 
@@ -565,6 +618,11 @@ class Bank:
 
         Raises BankError, before any map is made, when the run would need more memory or work
         than `playground.engine.budget` allows.
+
+        ``cancelled``: called between layers and, in heavy conv layers, between chunks of
+        filters (the caller's thread runs it); once it returns True the run stops with
+        `RunCancelled`. The live view passes one that is true when a newer bank is waiting, so
+        a slow bank never holds the next one's maps back for longer than a chunk.
         """
         earlier = reuse.bank if reuse is not None else None
         if reuse is not None and earlier is not None and earlier.input == self.input:
@@ -579,6 +637,8 @@ class Bank:
         inputs, outputs, partials = x, [], None
         reused: set[tuple[int, int]] = set()
         for n, (layer, plan) in enumerate(zip(self.layers, self._compiled)):
+            if cancelled is not None and cancelled():
+                raise RunCancelled(f"cancelled before layer {n + 1}")
             story = selected[1] if selected is not None and selected[0] == n else None
             before = earlier.layers[n] if earlier is not None and n < len(earlier.layers) else None
             if before is not None and _same_maps(layer, before):
@@ -598,14 +658,14 @@ class Bank:
                     if isinstance(before, ConvLayer) and _same_settings(layer, before):
                         assert reuse is not None  # `before` came from reuse.bank
                         out, maps, kept = self._rerun_changed(
-                            layer, plan, x, before, reuse, n, story
+                            layer, plan, x, before, reuse, n, story, cancelled
                         )
                         reused.update((n, o) for o in kept)
                         partials = partials if maps is None else maps
                     else:
-                        out, all_maps = convolve.run_conv(plan, x, story=story)
+                        out, story_maps = _run_conv_checked(plan, x, story, cancelled)
                         if story is not None:
-                            partials = _story_maps(all_maps, story)
+                            partials = story_maps
                 earlier = None  # this layer's maps changed: the layers after it recompute
             outputs.append(out)
             x = out
@@ -620,6 +680,7 @@ class Bank:
         reuse: Run,
         n: int,
         story: int | None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
         """A conv layer with the settings and input it had in ``reuse``: recompute only the
         filters that changed, and the story filter for its partial maps.
@@ -639,18 +700,18 @@ class Bank:
             and _same_filter(f, before.filters[o])
         ]
         todo = [o for o in range(len(layer.filters)) if o not in set(kept)]
-        fresh, maps = reuse.outputs[n][:0], None  # a removed filter leaves nothing to compute
+        fresh = reuse.outputs[n][:0]  # a removed filter leaves nothing to compute
+        partials = None
         if todo:
             sub = replace(plan, filters=tuple(plan.filters[o] for o in todo))
             story_index = None if story is None else todo.index(story)
-            fresh, maps = convolve.run_conv(sub, x, story=story_index)
+            fresh, partials = _run_conv_checked(sub, x, story_index, cancelled)
         out = np.empty((len(layer.filters), *shape), np.float32)
         # Plane by plane: fancy indexing would build a temporary copy of all kept maps first.
         for o in kept:
             out[o] = reuse.outputs[n][o]
         for i, o in enumerate(todo):
             out[o] = fresh[i]
-        partials = None if story is None or maps is None else maps[todo.index(story)]
         return out, partials, kept
 
     def probe(

@@ -55,6 +55,27 @@ class Source(Protocol):
         ...
 
 
+@runtime_checkable
+class GrabbingSource(Source, Protocol):
+    """A source that can take a frame without decoding it (OpenCV's grab / retrieve).
+
+    The capture thread grabs every frame to keep the source's timing (a camera's buffer never
+    holds stale frames; a video file plays at its own rate) and retrieves, that is decodes,
+    only the frames the compute worker is ready for.
+    """
+
+    def grab(self) -> bool:
+        """Take the next frame without decoding it; False for a transient failure.
+
+        Raises SourceError as `read` does.
+        """
+        ...
+
+    def retrieve(self) -> np.ndarray | None:
+        """Decode the frame the last `grab` took (RGB uint8 HxWx3), or None if it cannot."""
+        ...
+
+
 def read_rgb(capture: cv2.VideoCapture) -> np.ndarray | None:
     """Grab the next frame of an OpenCV capture as RGB uint8 HxWx3, C-contiguous.
 
@@ -73,6 +94,24 @@ def read_rgb(capture: cv2.VideoCapture) -> np.ndarray | None:
         ok, bgr = capture.read()
     except cv2.error:
         return None
+    return _as_rgb(ok, bgr)
+
+
+def retrieve_rgb(capture: cv2.VideoCapture) -> np.ndarray | None:
+    """Decode the frame the last ``capture.grab()`` took, as `read_rgb` does; None on failure.
+
+    ``grab`` only takes the frame from the device or demuxer (a video file's codec still runs,
+    but not the conversion to BGR and its copy; a camera's MJPG is not decoded at all), so a
+    capture thread can keep up with the source while decoding only the frames it hands out.
+    """
+    try:
+        ok, bgr = capture.retrieve()
+    except cv2.error:
+        return None
+    return _as_rgb(ok, bgr)
+
+
+def _as_rgb(ok: bool, bgr: np.ndarray | None) -> np.ndarray | None:
     if not ok or bgr is None or bgr.size == 0 or bgr.dtype != np.uint8:
         return None
     channels = 1 if bgr.ndim == 2 else bgr.shape[2] if bgr.ndim == 3 else 0

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import operator
+import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from playground.sources.base import read_rgb
+from playground.sources.base import read_rgb, retrieve_rgb
 from playground.sources.image import SourceError
 
 CAMERA_SIZES: list[tuple[int, int]] = [(640, 480), (1280, 720), (1920, 1080)]
 """Resolutions offered in the UI, as (width, height). The driver may pick the nearest it has."""
+
+# Above this size most USB webcams deliver 30 fps only as MJPG: uncompressed YUYV at 1280x720
+# saturates USB 2 at about 10 fps (opencv#9540). The format must be asked for before the size.
+_MJPG_ABOVE = (640, 480)
+# Asked for so the driver picks its highest rate for the size; the rate it gives is read back.
+_ASK_FPS = 60.0
+# v4l2-ctl answers in milliseconds; a wedged driver must not hold the camera search.
+_V4L2_CTL_TIMEOUT_S = 3.0
 
 # A few failed grabs happen on healthy cameras (USB hiccups, exposure changes); this many in a
 # row means the device is gone.
@@ -51,6 +63,60 @@ def _open_capture(index: int) -> cv2.VideoCapture | None:
         except cv2.error:
             pass
     return None
+
+
+def fourcc_name(code: float) -> str:
+    """OpenCV's CAP_PROP_FOURCC value as its four letters ("MJPG", "YUYV"); "" if unknown."""
+    value = int(code) if code == code else 0  # NaN from some backends
+    if value <= 0:
+        return ""
+    letters = "".join(chr((value >> (8 * i)) & 0xFF) for i in range(4))
+    return letters.strip("\x00 ") if letters.isprintable() else ""
+
+
+def camera_name(index: int) -> str:
+    """The camera's own name where the platform tells it, else "Camera <index>".
+
+    Linux names each device in /sys/class/video4linux/video<index>/name; elsewhere the optional
+    package cv2-enumerate-cameras is asked when it is installed (it is no dependency).
+    """
+    fallback = f"Camera {index}"
+    if sys.platform.startswith("linux"):
+        try:
+            name = Path(f"/sys/class/video4linux/video{index}/name").read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            return fallback
+        return name or fallback
+    try:
+        from cv2_enumerate_cameras import enumerate_cameras  # type: ignore[import-not-found]
+    except ImportError:
+        return fallback
+    with contextlib.suppress(Exception):  # an optional helper must not break the search
+        for info in enumerate_cameras(_BACKENDS[0]):
+            if getattr(info, "index", None) == index and getattr(info, "name", ""):
+                return str(info.name)
+    return fallback
+
+
+def camera_sizes(index: int) -> list[tuple[int, int]]:
+    """The (width, height) modes camera ``index`` lists, largest first; `CAMERA_SIZES` when the
+    platform does not say (on Linux the modes come from ``v4l2-ctl``, used only when it is
+    installed). Runs on the camera search's thread: it may take a moment."""
+    tool = shutil.which("v4l2-ctl") if sys.platform.startswith("linux") else None
+    if tool is None:
+        return list(CAMERA_SIZES)
+    try:
+        listing = subprocess.run(
+            [tool, "-d", f"/dev/video{index}", "--list-formats-ext"],
+            capture_output=True,
+            text=True,
+            timeout=_V4L2_CTL_TIMEOUT_S,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return list(CAMERA_SIZES)
+    sizes = {(int(w), int(h)) for w, h in re.findall(r"Size: Discrete (\d+)x(\d+)", listing)}
+    return sorted(sizes, key=lambda s: (s[0] * s[1], s[0]), reverse=True) or list(CAMERA_SIZES)
 
 
 def list_cameras(max_index: int = 4) -> list[int]:
@@ -101,8 +167,11 @@ class CameraSource:
         if size is not None:
             width, height = size
             try:
+                if width > _MJPG_ABOVE[0] or height > _MJPG_ABOVE[1]:
+                    capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
                 capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
                 capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+                capture.set(cv2.CAP_PROP_FPS, _ASK_FPS)
             except cv2.error:
                 pass  # the camera keeps its own size; the description reports it
         first = None
@@ -117,7 +186,21 @@ class CameraSource:
         # Proof the camera works and the first thing to show: handed out by the first read().
         self._pending: np.ndarray | None = first
         self._failures = 0
-        self.description = f"Camera {index} ({first.shape[1]}x{first.shape[0]})"
+        delivers = [f"{first.shape[1]}x{first.shape[0]}"]
+        try:
+            pixel_format = fourcc_name(capture.get(cv2.CAP_PROP_FOURCC))
+            rate = float(capture.get(cv2.CAP_PROP_FPS))
+        except cv2.error:
+            pixel_format, rate = "", 0.0
+        mode = " ".join(
+            ([pixel_format] if pixel_format else [])
+            + ([f"{rate:.0f} fps"] if 0 < rate < 1e4 else [])
+        )
+        if mode:
+            delivers.append(mode)
+        # The frame rate the driver says it delivers; None when it does not say.
+        self.delivered_fps: float | None = rate if 0 < rate < 1e4 else None
+        self.description = f"{camera_name(index)} ({', '.join(delivers)})"
 
     def read(self) -> np.ndarray | None:
         """The next frame, RGB uint8 HxWx3; blocks until the camera delivers one.
@@ -144,11 +227,43 @@ class CameraSource:
         if frame is not None:
             self._failures = 0
             return frame
+        self._failed_read()
+        return None
+
+    def grab(self) -> bool:
+        """Take the camera's next frame without decoding it (a MJPG frame stays compressed);
+        blocks until the camera has one. Runs on the capture thread.
+
+        Raises SourceError as `read` does.
+        """
+        if self._capture is None:
+            raise SourceError(f"camera {self._index} is closed")
+        self._pending = None
+        try:
+            ok = bool(self._capture.grab())
+        except cv2.error:
+            ok = False
+        if ok:
+            self._failures = 0
+            return True
+        self._failed_read()
+        return False
+
+    def retrieve(self) -> np.ndarray | None:
+        """Decode the frame the last `grab` took (the first frame before any), RGB uint8
+        HxWx3; None if it cannot be decoded. Runs on the capture thread."""
+        if self._capture is None:
+            raise SourceError(f"camera {self._index} is closed")
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            return pending
+        return retrieve_rgb(self._capture)
+
+    def _failed_read(self) -> None:
         self._failures += 1
         if self._failures >= MAX_FAILED_READS:
             self.close()
             raise SourceError(f"camera {self._index} stopped sending frames (unplugged?)")
-        return None
 
     def close(self) -> None:
         """Release the camera so other programs can use it. Idempotent."""

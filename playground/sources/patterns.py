@@ -199,6 +199,22 @@ class PatternSource:
         self._step += 1
         return frame
 
+    def grab(self) -> bool:
+        """Step to the next frame without drawing it (the capture thread keeps the pattern's
+        timing while the compute worker is busy). Raises SourceError once closed."""
+        if self._closed:
+            raise SourceError(f"{self.description} is closed")
+        self._step += 1
+        return True
+
+    def retrieve(self) -> np.ndarray:
+        """Draw the frame the last `grab` stepped to (the same still for still patterns)."""
+        if self._closed:
+            raise SourceError(f"{self.description} is closed")
+        if self._still is not None:
+            return self._still
+        return self._pattern.draw(*self._size, max(self._step - 1, 0), self._rng)
+
     def close(self) -> None:
         """Mark the source closed; there is nothing to release. Idempotent."""
         self._closed = True

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from playground.sources.base import read_rgb
+from playground.sources.base import read_rgb, retrieve_rgb
 from playground.sources.image import SourceError
 
 DEFAULT_FPS = 30.0
@@ -33,7 +33,9 @@ def _open_capture(path: Path) -> cv2.VideoCapture | None:
 class VideoSource:
     """A video file, played from the start again after its last frame.
 
-    `read` decodes the next frame; the capture thread paces calls at `fps`.
+    `read` decodes the next frame; the capture thread paces calls at `fps`, and between the
+    frames the compute worker takes it only `grab`s (the file plays at its own rate while only
+    the frames that are computed are converted and copied).
 
     Parameters
     ----------
@@ -103,6 +105,46 @@ class VideoSource:
         if frame is None:
             frame = self._rewind()
         return frame
+
+    def grab(self) -> bool:
+        """Advance to the next frame without converting it; after the last, the first again.
+
+        Runs on the capture thread. Raises SourceError as `read` does.
+        """
+        if self._capture is None:
+            raise SourceError(f"video {self.description} is closed")
+        self._pending = None
+        if self._grab():
+            return True
+        try:
+            seeked = bool(self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0))
+        except cv2.error:
+            seeked = False
+        if seeked and self._grab():
+            return True
+        self._capture.release()
+        self._capture = _open_capture(self._path)
+        if self._capture is None or not self._grab():
+            self.close()
+            raise SourceError(f"video {self.description}: cannot decode any frame after rewinding")
+        return True
+
+    def _grab(self) -> bool:
+        assert self._capture is not None
+        try:
+            return bool(self._capture.grab())
+        except cv2.error:
+            return False
+
+    def retrieve(self) -> np.ndarray | None:
+        """The frame the last `grab` took, RGB uint8 HxWx3 (the first frame before any grab);
+        None if it cannot be decoded. Runs on the capture thread."""
+        if self._capture is None:
+            raise SourceError(f"video {self.description} is closed")
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            return pending
+        return retrieve_rgb(self._capture)
 
     def _rewind(self) -> np.ndarray:
         """Go back to the first frame and decode it, reopening the file if seeking fails."""

@@ -12,7 +12,7 @@ import html
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSettings, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, QSettings, Qt, QTimer
 from PySide6.QtGui import (
     QActionGroup,
     QCloseEvent,
@@ -38,7 +38,6 @@ from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
 from playground.controller.autosave import default_directory
-from playground.controller.controller import CAMERA_SIZES
 from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
 from playground.controller.session import Session, app_settings
@@ -233,6 +232,7 @@ class MainWindow(QMainWindow):
         self.session.recentChanged.connect(self._fill_recent_menu)
         c.statsChanged.connect(self._on_stats)
         c.resultDisplayed.connect(self._record_frame)
+        self._connect_live_view()
 
         editor = self.kernel_editor
         editor.kernelEdited.connect(c.set_kernel)
@@ -273,6 +273,7 @@ class MainWindow(QMainWindow):
                     title = f"{n + 1} · {title} — " + editing.describe_layer(bank, n, *size)
             sections.append((title, names))
         self.pane_grid.setSections(sections)
+        self._schedule_visible_update()
         self._update_editor()
 
     def _update_editor(self) -> None:
@@ -361,7 +362,8 @@ class MainWindow(QMainWindow):
         assert result.outputs is not None
         for n, layer_maps in enumerate(result.maps):
             for i, shown in enumerate(layer_maps):
-                self.pane_grid.pane(n, i).setMap(shown)
+                if shown.display is not None:  # None: off screen, not reduced
+                    self.pane_grid.pane(n, i).setMap(shown)
         if self._probe_target is not None:
             self._update_probe(result)  # the probed pixel follows the live frames
         pinned = self.compare_panel.target()
@@ -515,6 +517,47 @@ class MainWindow(QMainWindow):
         height = max(v.height() for v in views)
         self.controller.set_display_size(round(width * ratio), round(height * ratio))
 
+    # --- the live view: what is on screen, and what is slow ---------------------------------
+
+    def _connect_live_view(self) -> None:
+        # The worker reduces only the panes on screen and computes the story only when it
+        # shows; the grid says which after a scroll, a resize or new sections (coalesced).
+        self._visible_timer = QTimer(self)
+        self._visible_timer.setSingleShot(True)
+        self._visible_timer.setInterval(30)
+        self._visible_timer.timeout.connect(self._update_visible_panes)
+        scroll = self.pane_grid.verticalScrollBar()
+        scroll.valueChanged.connect(self._schedule_visible_update)
+        scroll.rangeChanged.connect(self._schedule_visible_update)
+        self._splitter.splitterMoved.connect(self._schedule_visible_update)
+        self._maps_splitter.splitterMoved.connect(self._schedule_visible_update)
+        self.controller.busyChanged.connect(self._on_busy_changed)
+        self._schedule_visible_update()
+
+    def _schedule_visible_update(self, *_args: object) -> None:
+        self._visible_timer.start()
+
+    def _update_visible_panes(self) -> None:
+        if not self.isVisible():
+            self.controller.set_visible(None, True)  # nothing is on screen to choose by
+            return
+        story_shown = self.story.isVisible() and not self.story.visibleRegion().isEmpty()
+        self.controller.set_visible(self.pane_grid.visiblePanes(), story_shown)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._schedule_visible_update()
+
+    def _on_busy_changed(self, text: str) -> None:
+        # A slow computation or a large file being opened: say so until it is done.
+        if text:
+            self.statusBar().showMessage(text)
+        elif self.statusBar().currentMessage() == self._busy_shown:
+            self.statusBar().clearMessage()
+        self._busy_shown = text
+
+    _busy_shown = ""
+
     def _on_source_changed(self, description: str) -> None:
         if self._camera_at_launch == "after sample":
             self._camera_at_launch = "opening"
@@ -583,9 +626,9 @@ class MainWindow(QMainWindow):
             self.menus.camera_menu.addAction(text).setEnabled(False)
             return
         for index in cameras:
-            sub = self.menus.camera_menu.addMenu(f"Camera {index}")
+            sub = self.menus.camera_menu.addMenu(self.controller.camera_name(index))
             group = QActionGroup(sub)
-            for width, height in CAMERA_SIZES:
+            for width, height in self.controller.camera_sizes(index):
                 action = sub.addAction(f"{width}×{height}")
                 group.addAction(action)
                 action.triggered.connect(

@@ -151,8 +151,9 @@ def test_a_corrupt_image_is_reported_and_the_current_source_keeps_running(
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG not really")
     with qtbot.waitSignal(controller.sourceFailed, timeout=WAIT_MS) as failed:
-        assert not controller.open_image(bad)
+        controller.open_image(bad)  # opens on the capture thread: the failure comes later
     assert "broken.png" in failed.args[0]
+    assert "\n" not in failed.args[0]
     assert controller.source_description == "good"
     assert controller.last_result.frame is frame
 

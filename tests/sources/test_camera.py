@@ -39,8 +39,53 @@ class FakeCapture:
         self.props[prop] = value
         return True
 
+    def get(self, prop: int) -> float:
+        return 0.0  # a backend that reports nothing
+
     def release(self) -> None:
         self.released += 1
+
+
+class Webcam(FakeCapture):
+    """A typical USB webcam on Linux: 1280x720 at 10 fps in YUYV, 30 fps only in MJPG
+    (opencv#9540). Records the order of `set` calls; counts grabs and decodes."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.calls: list[int] = []
+        self.fourcc = cv2.VideoWriter.fourcc(*"YUYV")
+        self.size = (640, 480)
+        self.grabs = self.decodes = 0
+
+    def set(self, prop: int, value: float) -> bool:
+        self.calls.append(prop)
+        if prop == cv2.CAP_PROP_FOURCC:
+            self.fourcc = int(value)
+        elif prop == cv2.CAP_PROP_FRAME_WIDTH:
+            self.size = (int(value), self.size[1])
+        elif prop == cv2.CAP_PROP_FRAME_HEIGHT:
+            self.size = (self.size[0], int(value))
+        return True
+
+    def get(self, prop: int) -> float:
+        if prop == cv2.CAP_PROP_FOURCC:
+            return float(self.fourcc)
+        if prop == cv2.CAP_PROP_FPS:
+            mjpg = self.fourcc == cv2.VideoWriter.fourcc(*"MJPG")
+            return 30.0 if mjpg or self.size[0] <= 640 else 10.0
+        return 0.0
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        self.grab()
+        return self.retrieve()
+
+    def grab(self) -> bool:
+        self.grabs += 1
+        return True
+
+    def retrieve(self) -> tuple[bool, np.ndarray]:
+        self.decodes += 1
+        return True, np.zeros((self.size[1], self.size[0], 3), np.uint8)
 
 
 def plug_in(monkeypatch: pytest.MonkeyPatch, capture: FakeCapture) -> list[int]:
@@ -74,8 +119,86 @@ def test_frames_are_rgb_and_description_shows_the_size(monkeypatch: pytest.Monke
 def test_requested_size_goes_to_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
     capture = FakeCapture([BGR_RED])
     plug_in(monkeypatch, capture)
-    CameraSource(0, size=CAMERA_SIZES[1])
-    assert capture.props == {cv2.CAP_PROP_FRAME_WIDTH: 1280, cv2.CAP_PROP_FRAME_HEIGHT: 720}
+    CameraSource(0, size=CAMERA_SIZES[0])
+    assert capture.props[cv2.CAP_PROP_FRAME_WIDTH] == 640
+    assert capture.props[cv2.CAP_PROP_FRAME_HEIGHT] == 480
+    assert cv2.CAP_PROP_FOURCC not in capture.props  # 640x480 needs no compression
+
+
+def test_720p_asks_for_mjpg_first_and_says_what_the_camera_delivers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    webcam = Webcam()
+    plug_in(monkeypatch, webcam)
+    monkeypatch.setattr(camera_module, "camera_name", lambda index: f"Camera {index}")
+    source = CameraSource(0, size=(1280, 720))
+    # MJPG before the size (the driver picks the size's rates from the format), then the rate.
+    assert webcam.calls.index(cv2.CAP_PROP_FOURCC) < webcam.calls.index(cv2.CAP_PROP_FRAME_WIDTH)
+    assert webcam.fourcc == cv2.VideoWriter.fourcc(*"MJPG")
+    assert cv2.CAP_PROP_FPS in webcam.calls
+    assert source.description == "Camera 0 (1280x720, MJPG 30 fps)"
+    assert source.delivered_fps == 30.0
+
+
+def test_a_grabbed_frame_is_decoded_only_when_retrieved(monkeypatch: pytest.MonkeyPatch) -> None:
+    webcam = Webcam()
+    plug_in(monkeypatch, webcam)
+    source = CameraSource(0)
+    decodes = webcam.decodes  # the first frame, decoded to prove the camera works
+    for _ in range(5):
+        assert source.grab()
+    assert webcam.decodes == decodes
+    frame = source.retrieve()
+    assert frame is not None and frame.shape == (480, 640, 3)
+    assert webcam.decodes == decodes + 1
+
+
+def test_fourcc_names() -> None:
+    assert camera_module.fourcc_name(cv2.VideoWriter.fourcc(*"MJPG")) == "MJPG"
+    assert camera_module.fourcc_name(cv2.VideoWriter.fourcc(*"YUYV")) == "YUYV"
+    assert camera_module.fourcc_name(0.0) == ""
+    assert camera_module.fourcc_name(float("nan")) == ""
+
+
+def test_camera_names_come_from_sysfs_on_linux(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setattr(camera_module.sys, "platform", "linux")
+    real_path = camera_module.Path
+
+    def fake_path(name: str):
+        return real_path(str(name).replace("/sys/class/video4linux", str(tmp_path)))
+
+    monkeypatch.setattr(camera_module, "Path", fake_path)
+    (tmp_path / "video2").mkdir()
+    (tmp_path / "video2" / "name").write_text("HD Pro Webcam C920\n")
+    assert camera_module.camera_name(2) == "HD Pro Webcam C920"
+    assert camera_module.camera_name(3) == "Camera 3"
+
+
+def test_modes_fall_back_to_the_fixed_sizes_without_v4l2_ctl(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(camera_module.sys, "platform", "linux")
+    monkeypatch.setattr(camera_module.shutil, "which", lambda name: None)
+    assert camera_module.camera_sizes(0) == CAMERA_SIZES
+
+
+def test_modes_come_from_v4l2_ctl_when_it_is_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    listing = """ioctl: VIDIOC_ENUM_FMT
+	[0]: 'YUYV' (YUYV 4:2:2)
+		Size: Discrete 640x480
+		Size: Discrete 1280x720
+	[1]: 'MJPG' (Motion-JPEG, compressed)
+		Size: Discrete 1920x1080
+		Size: Discrete 1280x720
+"""
+
+    class Done:
+        stdout = listing
+
+    monkeypatch.setattr(camera_module.sys, "platform", "linux")
+    monkeypatch.setattr(camera_module.shutil, "which", lambda name: "/usr/bin/v4l2-ctl")
+    monkeypatch.setattr(camera_module.subprocess, "run", lambda *a, **k: Done())
+    assert camera_module.camera_sizes(1) == [(1920, 1080), (1280, 720), (640, 480)]
 
 
 def test_a_few_failed_grabs_return_none_then_frames_resume(

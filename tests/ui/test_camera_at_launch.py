@@ -84,3 +84,19 @@ def test_the_camera_menu_searches_off_the_gui_thread_and_fills_in(qtbot, tmp_pat
     assert [a.text() for a in menu.actions()] == ["Camera 0", "Camera 2"]
     sizes = [a.text() for a in menu.actions()[0].menu().actions()]
     assert sizes == ["640×480", "1280×720", "1920×1080"]
+
+
+def test_the_camera_menu_names_cameras_and_offers_their_own_modes(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(camera_module, "list_cameras", lambda max_index=4: [1])
+    monkeypatch.setattr(camera_module, "camera_name", lambda index: "HD Pro Webcam C920")
+    monkeypatch.setattr(camera_module, "camera_sizes", lambda index: [(1920, 1080), (800, 600)])
+    window = MainWindow(settings=make_settings(tmp_path), autosave_dir=tmp_path / "autosave")
+    qtbot.addWidget(
+        window, before_close_func=lambda w: w.controller.document.mark_saved(tmp_path / "x.json")
+    )
+    menu = window.menus.camera_menu
+    with qtbot.waitSignal(window.controller.camerasFound, timeout=WAIT_MS):
+        menu.aboutToShow.emit()
+    assert [a.text() for a in menu.actions()] == ["HD Pro Webcam C920"]
+    sizes = [a.text() for a in menu.actions()[0].menu().actions()]
+    assert sizes == ["1920×1080", "800×600"]

@@ -175,7 +175,10 @@ def test_dropping_an_image_shows_it(qtbot, window, tmp_path):
 
 
 def test_a_missing_image_is_reported_in_the_status_bar(qtbot, window, tmp_path):
-    assert not window.controller.open_image(tmp_path / "nope.png")
+    qtbot.waitUntil(lambda: "coffee.jpg" in window.controller.source_description, timeout=WAIT_MS)
+    # Opened on the capture thread: the failure is reported when it comes, in one line.
+    with qtbot.waitSignal(window.controller.sourceFailed, timeout=WAIT_MS):
+        window.controller.open_image(tmp_path / "nope.png")
     assert "nope.png" in window.statusBar().currentMessage()
     assert "coffee.jpg" in window.controller.source_description
 
