@@ -1,12 +1,20 @@
 """Convolution and pooling of planar float32 maps: the engine's hot path.
 
 A layer's input is a (C, H, W) float32 array of C-contiguous planes. Each filter is compiled once
-per bank into calls of ``cv2.filter2D`` / ``cv2.sepFilter2D`` (cross-correlation, GIL released),
-and the filters of a layer run on a small thread pool: at 1280x720 a single ``filter2D`` call does
-not parallelise by itself, so spreading filters over the cores is what makes a layer fast.
+per bank into calls of ``cv2.filter2D`` / ``cv2.sepFilter2D`` (cross-correlation, GIL released)
+or, for large kernels, products of spectra. A layer runs in pieces on a small thread pool: bands
+of output rows for the direct filters (every filter and channel of a band before the next
+band), blocks of about 256 pixels a side for the DFT filters.
 
 Everything that depends only on the bank (flipped, dilated, float32 kernels; separable factors;
-channels that share a kernel) is prepared in :func:`compile_conv`, never per frame.
+channels that share a kernel; kernel spectra per block size) is prepared once per bank, never
+per frame.
+
+Accuracy: every path sums in float32 with round-off relative to the values near each output
+pixel, as a direct sum has it (tests/engine/test_accuracy.py); see _dft_tasks for the DFT's.
+Performance trap: ``filter2D`` switches to a tiled DFT of its own from 12x12 float32 kernels up
+(2.5x the time of 11x11 at 420x300 here); the engine's DFT blocks take such kernels first, so
+only the partial-map path meets it.
 """
 
 from __future__ import annotations
