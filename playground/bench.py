@@ -48,6 +48,10 @@ PEER_SCRIPT = Path(__file__).with_name("bench_peer.py")
 PEER_PYTHON_ENV = "FILTER_PLAYGROUND_PEER_PYTHON"
 
 
+class PeerError(Exception):
+    """A peer Python that cannot be run; printed as one line."""
+
+
 class PeerProcess:
     """One Python running playground/bench_peer.py, spoken to in JSON lines.
 
@@ -57,13 +61,16 @@ class PeerProcess:
 
     def __init__(self, python: str) -> None:
         self.python = python
-        self.process = subprocess.Popen(
-            [python, str(PEER_SCRIPT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [python, str(PEER_SCRIPT)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        except OSError as e:
+            raise PeerError(f"cannot run the peer Python {python}: {e.strerror or e}") from e
         line = self.process.stdout.readline() if self.process.stdout else ""
         try:
             self.peers: list[str] = json.loads(line)["peers"]
@@ -109,6 +116,11 @@ def start_peers(pythons: Sequence[str] = ()) -> dict[str, PeerProcess]:
     """One process per peer library: each from the first of ``pythons`` (then those in
     $FILTER_PLAYGROUND_PEER_PYTHON, then this Python) that has it."""
     candidates = [*pythons, *filter(None, os.environ.get(PEER_PYTHON_ENV, "").split(os.pathsep))]
+    # A frozen app's executable is the app, not a Python, and it ships no peer script to run.
+    if getattr(sys, "frozen", False) or not PEER_SCRIPT.is_file():
+        if candidates:
+            raise PeerError("this build of the app cannot start bench peers")
+        return {}
     candidates.append(sys.executable)
     chosen: dict[str, PeerProcess] = {}
     for python in dict.fromkeys(candidates):

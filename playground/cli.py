@@ -332,9 +332,12 @@ def _main(argv: Sequence[str]) -> int:
             if args.live:
                 bench.live_table(out=sys.stdout)
             else:
-                bench.engine_table(
-                    args.sizes, args.kernels, args.filters, sys.stdout, args.peer_python
-                )
+                try:
+                    bench.engine_table(
+                        args.sizes, args.kernels, args.filters, sys.stdout, args.peer_python
+                    )
+                except bench.PeerError as e:
+                    raise CommandError(str(e)) from e
         elif args.self_test:
             from playground.ui.app import self_test
 

@@ -453,6 +453,15 @@ def test_bench_prints_a_table_engine_against_its_best_peer(capsys):
         assert float(row[-1]) > 0
 
 
+def test_bench_names_a_peer_python_it_cannot_run(capsys, tmp_path):
+    missing = str(tmp_path / "no-python")
+    code, _stdout, stderr = run(
+        capsys, "bench", "--sizes", "64x48", "--kernels", "3", "--peer-python", missing
+    )
+    assert code == 2
+    assert missing in stderr and "Traceback" not in stderr
+
+
 @pytest.mark.parametrize("sizes", ["abc", "64x", "x48", "0x48", "64x48x2", "64*48"])
 def test_bench_rejects_invalid_sizes(capsys, sizes):
     with pytest.raises(SystemExit) as exit_info:
