@@ -69,3 +69,21 @@ def test_error_next_to_a_bright_region_stays_within_local_round_off(k, border):
         dim = bound < 1000
         assert dim.mean() > 0.5
         assert float(error[dim].max()) < 1e-4
+
+
+def test_only_blocks_with_a_wide_range_take_float64(monkeypatch):
+    """float64 blocks cost about twice float32 ones: an ordinary frame, zero padding included,
+    must not take them; a frame with a 10000x brighter square does, in the blocks around it."""
+    from playground.engine import convolve
+
+    seen: list[bool] = []
+    high_range = convolve._high_range
+    monkeypatch.setattr(convolve, "_high_range", lambda r: seen.append(high_range(r)) or seen[-1])
+    rng = np.random.default_rng(0)
+    filters = [{"kernels": rng.standard_normal((3, 11, 11)).tolist()} for _ in range(2)]
+    bank = Bank.from_dict(bank_dict([conv_layer(filters, padding="same")]))
+    bank.apply(rng.integers(0, 256, (600, 700, 3), dtype=np.uint8))
+    assert len(seen) > 1 and not any(seen)
+    seen.clear()
+    bank.apply(bright_square_image(600, 700, 10000.0))
+    assert any(seen) and not all(seen)
