@@ -55,6 +55,10 @@ _DFT_MIN_AREA = 81
 # slower than 1 MB ones here (720p, 8 filters 3x3x3: 20 vs 14 ms): every filter2D call sets up
 # a filter engine, and the 32 MB L3 holds 1 MB bands of every plane anyway.
 _BAND_BYTES = 1024 * 1024
+# At least this many bands per pool thread. One: every band's first correlation is copied out of
+# its halo rows and every filter2D call sets up anew, so fewer bands are cheaper while the cores
+# stay busy (640x480, 8 filters 3x3x3: 1, 2, 4 bands per thread took 4.8, 6.9, 8.2 ms).
+_BANDS_PER_WORKER = 1
 # DFT blocks are about this many pixels a side (more for kernels over half of it); see
 # _dft_tasks for why they are blocks at all. 128 cost 1.6x 256 in calls and overlap; 512 was
 # slower than 256 too (out of L2).
@@ -296,14 +300,13 @@ class _Geometry:
 
 
 def _band_rows(plan: ConvPlan, width: int, out_h: int, workers: int) -> int:
-    """Output rows per band: the band's input planes and scratch stay in L2, and every core
-    gets a few bands."""
+    """Output rows per band: about _BAND_BYTES of each input plane, and a band for every core."""
     sy = plan.stride[0]
     kh = max(fp.height for fp in plan.filters)
     rows = max(1, _BAND_BYTES // (4 * width * sy))
     # A band reads kh - 1 rows beyond its own: below 2 kh rows that halo is most of the work.
     rows = max(rows, 2 * kh)
-    return max(1, min(rows, -(-out_h // (2 * workers))))
+    return max(1, min(rows, -(-out_h // (_BANDS_PER_WORKER * workers))))
 
 
 def run_conv(
