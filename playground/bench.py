@@ -6,34 +6,24 @@ next to a peer measured moments before, and the ratio is what to read.
 
 from __future__ import annotations
 
+import base64
 import contextlib
-import importlib.util
+import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
+from playground.bench_peer import frame_for, time_call
 from playground.engine.bank import Bank, ConvLayer, Filter
-
-
-def time_call(fn: Callable[[], object], budget: float = 0.4, max_runs: int = 30) -> float:
-    """Median seconds of ``fn`` after one warm-up call; repeats within ``budget`` seconds."""
-    start = time.perf_counter()
-    fn()
-    first = time.perf_counter() - start
-    runs = 1 if first > budget else max(3, min(max_runs, int(budget / max(first, 1e-6))))
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
 
 
 def random_layer_bank(filters: int, k: int, seed: int = 0) -> Bank:
@@ -52,58 +42,94 @@ def random_layer_bank(filters: int, k: int, seed: int = 0) -> Bank:
     )
 
 
-def numpy_reference(x: np.ndarray, weights: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """Plain numpy 'same' cross-correlation: one shifted multiply-add per kernel tap."""
-    c_in, h, w = x.shape
-    k = weights.shape[-1]
-    before, after = (k - 1) // 2, k - 1 - (k - 1) // 2
-    xp = np.pad(x, ((0, 0), (before, after), (before, after)))
-    out = np.repeat(bias.astype(np.float32)[:, None, None], h, axis=1).repeat(w, axis=2)
-    for c in range(c_in):
-        for i in range(k):
-            for j in range(k):
-                out += weights[:, c, i, j, None, None] * xp[c, i : i + h, j : j + w]
-    return out
+PEER_SCRIPT = Path(__file__).with_name("bench_peer.py")
+# Pythons to look for peers in, besides this one: PyTorch is often in a virtual environment of
+# its own. Separated by os.pathsep.
+PEER_PYTHON_ENV = "FILTER_PLAYGROUND_PEER_PYTHON"
 
 
-def _peers(bank: Bank, frame: np.ndarray) -> dict[str, Callable[[], object]]:
-    layer = bank.layers[0]
-    assert isinstance(layer, ConvLayer)
-    weights = np.stack([f.kernels for f in layer.filters]).astype(np.float32)
-    bias = np.array([f.bias for f in layer.filters], np.float32)
-    planes = bank.input_planes(frame)
-    peers: dict[str, Callable[[], object]] = {
-        "engine": lambda: bank.apply(frame),
-        "numpy": lambda: numpy_reference(planes, weights, bias),
-    }
-    if importlib.util.find_spec("scipy") is not None:
-        from scipy import ndimage
+class PeerError(Exception):
+    """A peer Python that cannot be run; printed as one line."""
 
-        def scipy_conv() -> object:
-            return [
-                sum(
-                    ndimage.correlate(planes[c], weights[o, c], mode="constant")
-                    for c in range(planes.shape[0])
-                )
-                + bias[o]
-                for o in range(weights.shape[0])
-            ]
 
-        peers["scipy"] = scipy_conv
-    if importlib.util.find_spec("torch") is not None:
-        import torch
+class PeerProcess:
+    """One Python running playground/bench_peer.py, spoken to in JSON lines.
 
-        # Same thread count as the engine's pool, so the ratio compares algorithms, not cores.
-        torch.set_num_threads(os.cpu_count() or 1)
-        tx = torch.from_numpy(planes[None].copy())
-        tw, tb = torch.from_numpy(weights), torch.from_numpy(bias)
+    Each peer runs in its own process, so no library's threads, allocator or BLAS settings
+    change another's timings, and PyTorch can come from another environment than the app.
+    """
 
-        def torch_conv() -> object:
-            with torch.no_grad():
-                return torch.nn.functional.conv2d(tx, tw, tb, padding="same")
+    def __init__(self, python: str) -> None:
+        self.python = python
+        try:
+            self.process = subprocess.Popen(
+                [python, str(PEER_SCRIPT)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        except OSError as e:
+            raise PeerError(f"cannot run the peer Python {python}: {e.strerror or e}") from e
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        try:
+            self.peers: list[str] = json.loads(line)["peers"]
+        except (ValueError, KeyError, TypeError):
+            self.close()
+            self.peers = []
 
-        peers["torch"] = torch_conv
-    return peers
+    def time(self, peers: list[str], bank: Bank, height: int, width: int) -> dict[str, float]:
+        """Median ms of each of ``peers``' variants on the bank's (single) conv layer."""
+        layer = bank.layers[0]
+        assert isinstance(layer, ConvLayer)
+        weights = np.stack([f.kernels for f in layer.filters]).astype(np.float32)
+        request = {
+            "peers": peers,
+            "shape": list(weights.shape),
+            "weights": base64.b64encode(weights.tobytes()).decode("ascii"),
+            "bias": [f.bias for f in layer.filters],
+            "height": height,
+            "width": width,
+            "budget": 0.4,
+        }
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the bench peer in {self.python} stopped")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # the peer's loop ends at end of input
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def start_peers(pythons: Sequence[str] = ()) -> dict[str, PeerProcess]:
+    """One process per peer library: each from the first of ``pythons`` (then those in
+    $FILTER_PLAYGROUND_PEER_PYTHON, then this Python) that has it."""
+    candidates = [*pythons, *filter(None, os.environ.get(PEER_PYTHON_ENV, "").split(os.pathsep))]
+    # A frozen app's executable is the app, not a Python, and it ships no peer script to run.
+    if getattr(sys, "frozen", False) or not PEER_SCRIPT.is_file():
+        if candidates:
+            raise PeerError("this build of the app cannot start bench peers")
+        return {}
+    candidates.append(sys.executable)
+    chosen: dict[str, PeerProcess] = {}
+    for python in dict.fromkeys(candidates):
+        probe = PeerProcess(python)
+        offered = [p for p in probe.peers if p not in chosen]
+        probe.close()
+        for peer in offered:
+            chosen[peer] = PeerProcess(python)
+    return chosen
 
 
 def engine_table(
@@ -111,45 +137,71 @@ def engine_table(
     kernels: Sequence[int],
     filters: int = 8,
     out: TextIO | None = None,
-) -> list[dict[str, float]]:
-    """Time one conv layer of ``filters`` k x k x 3 filters on RGB frames of each size.
+    peer_pythons: Sequence[str] = (),
+    rounds: int = 3,
+) -> list[dict[str, Any]]:
+    """Time one conv layer of ``filters`` k x k x 3 filters on uint8 RGB frames of each size,
+    against every peer installed (PyTorch, onnxruntime, OpenCV's dnn), each in its own process.
 
-    Prints a table (milliseconds, medians) and returns its rows.
+    The engine and the peers take turns, ``rounds`` times, so a machine that slows down midway
+    slows them all; each figure is the median of its rounds' medians. Prints a table
+    (milliseconds) and returns its rows.
     """
-    rng = np.random.default_rng(1)
-    rows = []
-    header = None
-    for h, w in sizes:
-        frame = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        for k in kernels:
-            bank = random_layer_bank(filters, k)
-            peers = _peers(bank, frame)
-            row: dict[str, float] = {"height": h, "width": w, "kernel": k}
-            for name, fn in peers.items():
-                row[name] = time_call(fn) * 1000
-            rows.append(row)
-            if out is not None:
-                names = list(peers)
-                if header is None:
-                    header = (
-                        f"{'size':>10} {'kernel':>7} "
-                        + " ".join(f"{n + ' ms':>10}" for n in names)
-                        + "".join(f" {'engine/' + n:>13}" for n in names[1:])
-                    )
-                    print(
-                        f"one conv layer, {filters} filters k x k x 3, zero 'same' padding, "
-                        f"{os.cpu_count()} threads; medians",
-                        file=out,
-                    )
-                    print(header, file=out)
-                print(
-                    f"{f'{w}x{h}':>10} {f'{k}x{k}':>7} "
-                    + " ".join(f"{row[n]:>10.2f}" for n in names)
-                    + "".join(f" {row['engine'] / row[n]:>13.3f}" for n in names[1:]),
-                    file=out,
-                    flush=True,
-                )
+    peers = start_peers(peer_pythons)
+    rows: list[dict[str, Any]] = []
+    try:
+        names: list[str] | None = None
+        for h, w in sizes:
+            frame = frame_for(h, w)
+            for k in kernels:
+                bank = random_layer_bank(filters, k)
+                samples: dict[str, list[float]] = {"engine": []}
+                for _ in range(rounds):
+                    run = partial(bank.apply, frame)
+                    samples["engine"].append(time_call(run) * 1000)
+                    for peer, process in peers.items():
+                        for name, ms in process.time([peer], bank, h, w).items():
+                            samples.setdefault(name, []).append(ms)
+                row: dict[str, Any] = {"height": h, "width": w, "kernel": k}
+                row.update({name: statistics.median(v) for name, v in samples.items()})
+                others = [n for n in samples if n != "engine"]
+                if others:
+                    best = min(others, key=lambda n: row[n])
+                    row["best"] = best
+                    row["engine/best"] = row["engine"] / row[best]
+                rows.append(row)
+                if out is not None:
+                    if names is None:
+                        names = list(samples)
+                        _print_header(out, filters, names, rounds)
+                    _print_row(out, row, names)
+    finally:
+        for process in peers.values():
+            process.close()
     return rows
+
+
+def _print_header(out: TextIO, filters: int, names: list[str], rounds: int) -> None:
+    cores = os.cpu_count()
+    print(
+        f"one conv layer, {filters} filters k x k x 3, zero 'same' padding, uint8 RGB frame in "
+        f"(its conversion to float32 counted); {cores} cores, every library on {cores} threads; "
+        f"ms, medians of {rounds} rounds, each peer in its own process",
+        file=out,
+    )
+    line = f"{'size':>10} {'kernel':>7} " + " ".join(f"{n + ' ms':>15}" for n in names)
+    if len(names) > 1:
+        line += f" {'best peer':>12} {'engine/best':>12}"
+    print(line, file=out)
+
+
+def _print_row(out: TextIO, row: dict[str, Any], names: list[str]) -> None:
+    size, kernel = f"{row['width']}x{row['height']}", f"{row['kernel']}x{row['kernel']}"
+    line = f"{size:>10} {kernel:>7} "
+    line += " ".join(f"{row[n]:>15.2f}" if n in row else f"{'-':>15}" for n in names)
+    if "best" in row:
+        line += f" {row['best']:>12} {row['engine/best']:>12.3f}"
+    print(line, file=out, flush=True)
 
 
 def _write_video(path: str, width: int, height: int, fps: float, frames: int = 90) -> None:

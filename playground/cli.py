@@ -259,6 +259,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--kernels", type=_ints, default="3,5,11", help="kernel sizes, e.g. 3,5")
     b.add_argument("--filters", type=int, default=8, help="filters in the layer")
+    b.add_argument(
+        "--peer-python",
+        action="append",
+        default=[],
+        metavar="PYTHON",
+        help="a Python with PyTorch, onnxruntime or OpenCV to time as peers, each in its own "
+        "process (repeatable; also $FILTER_PLAYGROUND_PEER_PYTHON); this Python is tried last",
+    )
     mode = b.add_mutually_exclusive_group()
     mode.add_argument(
         "--live",
@@ -324,7 +332,12 @@ def _main(argv: Sequence[str]) -> int:
             if args.live:
                 bench.live_table(out=sys.stdout)
             else:
-                bench.engine_table(args.sizes, args.kernels, args.filters, out=sys.stdout)
+                try:
+                    bench.engine_table(
+                        args.sizes, args.kernels, args.filters, sys.stdout, args.peer_python
+                    )
+                except bench.PeerError as e:
+                    raise CommandError(str(e)) from e
         elif args.self_test:
             from playground.ui.app import self_test
 

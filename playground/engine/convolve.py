@@ -1,19 +1,31 @@
 """Convolution and pooling of planar float32 maps: the engine's hot path.
 
 A layer's input is a (C, H, W) float32 array of C-contiguous planes. Each filter is compiled once
-per bank into calls of ``cv2.filter2D`` / ``cv2.sepFilter2D`` (cross-correlation, GIL released),
-and the filters of a layer run on a small thread pool: at 1280x720 a single ``filter2D`` call does
-not parallelise by itself, so spreading filters over the cores is what makes a layer fast.
+per bank into calls of ``cv2.filter2D`` / ``cv2.sepFilter2D`` (cross-correlation, GIL released)
+or, for large kernels, products of spectra. A layer runs in pieces on a small thread pool: bands
+of output rows for the direct filters (every filter and channel of a band before the next
+band), blocks of about 256 pixels a side for the DFT filters.
 
 Everything that depends only on the bank (flipped, dilated, float32 kernels; separable factors;
-channels that share a kernel) is prepared in :func:`compile_conv`, never per frame.
+channels that share a kernel; kernel spectra per block size) is prepared once per bank, never
+per frame.
+
+Accuracy: every path sums in float32 with round-off relative to the values near each output
+pixel, as a direct sum has it (tests/engine/test_accuracy.py); see _dft_tasks for the DFT's.
+Performance trap: ``filter2D`` switches to a tiled DFT of its own from 12x12 float32 kernels up
+(2.5x the time of 11x11 at 420x300 here); the engine's DFT blocks take such kernels first, so
+only the partial-map path meets it.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import cv2
@@ -33,11 +45,31 @@ BORDER_CODES = {
 _PARALLEL_MIN_PIXELS = 64 * 64
 # sepFilter2D beats filter2D from about 7x7 up (measured at 1280x720, float32).
 _SEPARABLE_MIN_AREA = 40
-# From 8x8 up, a non-separable kernel is cheaper as a product of spectra (one forward DFT per
-# input plane, shared by all filters, one inverse per filter) than as filter2D calls. Measured at
-# 1280x720, 8 filters k x k x 3, direct vs DFT ms: 7x7 24 vs 28, 9x9 34 vs 26, 11x11 51 vs 26.
-_DFT_MIN_AREA = 64
+# From 9x9 up, a non-separable kernel is cheaper as a product of spectra (one forward DFT per
+# input block, shared by all filters, one inverse per filter) than as filter2D calls. Measured
+# on 2 cores, 8 filters k x k x 3, banded direct vs 256-pixel DFT blocks, ms at 640x480 /
+# 1280x720 / 1920x1080: 7x7 11/28/85 vs 15/42/104, 9x9 15/42/120 vs 15/39/114,
+# 11x11 19/77/183 vs 13/48/114.
+_DFT_MIN_AREA = 81
+# Rows per band: about this many bytes of each input plane. Bands of 192 KB (L2-sized) were
+# slower than 1 MB ones here (720p, 8 filters 3x3x3: 20 vs 14 ms): every filter2D call sets up
+# a filter engine, and the 32 MB L3 holds 1 MB bands of every plane anyway.
+_BAND_BYTES = 1024 * 1024
+# At least this many bands per pool thread. One: every band's first correlation is copied out of
+# its halo rows and every filter2D call sets up anew, so fewer bands are cheaper while the cores
+# stay busy (640x480, 8 filters 3x3x3: 1, 2, 4 bands per thread took 4.8, 6.9, 8.2 ms).
+_BANDS_PER_WORKER = 1
+# DFT blocks are about this many pixels a side (more for kernels over half of it); see
+# _dft_tasks for why they are blocks at all. 128 cost 1.6x 256 in calls and overlap; 512 was
+# slower than 256 too (out of L2).
+_DFT_BLOCK = 256
+# A block whose brightest input is more than this many times its dimmest cell's brightest
+# (cells of _DFT_CELL pixels a side) is transformed in float64: float32 round-off of the
+# bright part would swamp the dim part's values there.
+_DFT_RANGE = 64.0
+_DFT_CELL = 16
 _pool: ThreadPoolExecutor | None = None
+_local = threading.local()  # per pool thread: scratch planes reused from frame to frame
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -99,7 +131,7 @@ class _Kernel:
     column: np.ndarray | None  # separable factors, full == outer(column, row)
     row: np.ndarray | None
     # Its DFT per transform size, made on first use: the same for every frame of one size.
-    spectra: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, compare=False)
+    spectra: dict[tuple, np.ndarray] = field(default_factory=dict, compare=False)
 
     @property
     def by_dft(self) -> bool:
@@ -107,13 +139,14 @@ class _Kernel:
         grow with the kernel: a layer's input planes are transformed once for all its filters."""
         return self.column is None and self.full.size >= _DFT_MIN_AREA
 
-    def spectrum(self, size: tuple[int, int]) -> np.ndarray:
+    def spectrum(self, size: tuple[int, int], dtype: type = np.float32) -> np.ndarray:
         """The kernel, zero-padded to ``size`` at the top left, as an OpenCV CCS spectrum."""
-        spectrum = self.spectra.get(size)
+        key = (size, np.dtype(dtype).char)
+        spectrum = self.spectra.get(key)
         if spectrum is None:
-            padded = np.zeros(size, np.float32)
+            padded = np.zeros(size, dtype)
             padded[: self.full.shape[0], : self.full.shape[1]] = self.full
-            spectrum = self.spectra[size] = cv2.dft(padded)
+            spectrum = self.spectra[key] = cv2.dft(padded)
         return spectrum
 
     @classmethod
@@ -243,12 +276,51 @@ def activate(x: np.ndarray, activation: str) -> None:
             np.reciprocal(x, out=x)
 
 
+def _thread_buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float32 scratch array of ``shape`` owned by the calling thread, reused across frames.
+
+    Performance trap: a scratch plane allocated per band costs its page faults every frame
+    (glibc hands blocks over 128 KB straight to mmap), more than the correlation it holds.
+    """
+    store = _local.__dict__.setdefault("buffers", {})
+    size = math.prod(shape)
+    buffer = store.get(name)
+    if buffer is None or buffer.size < size:
+        buffer = store[name] = np.empty(size, np.float32)
+    return buffer[:size].reshape(shape)
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Where one filter reads its input: the planes, the anchor and the border to use."""
+
+    source: tuple[int, int, int, int] | None  # key of the padded planes; None: the input itself
+    anchor: tuple[int, int]  # (x, y) for OpenCV
+    border: int
+
+
+def _band_rows(plan: ConvPlan, width: int, out_h: int, workers: int) -> int:
+    """Output rows per band: about _BAND_BYTES of each input plane, and a band for every core."""
+    sy = plan.stride[0]
+    kh = max(fp.height for fp in plan.filters)
+    rows = max(1, _BAND_BYTES // (4 * width * sy))
+    # A band reads kh - 1 rows beyond its own: below 2 kh rows that halo is most of the work.
+    rows = max(rows, 2 * kh)
+    return max(1, min(rows, -(-out_h // (_BANDS_PER_WORKER * workers))))
+
+
 def run_conv(
     plan: ConvPlan, x: np.ndarray, partials: bool = False, story: int | None = None
 ) -> tuple[np.ndarray, list[np.ndarray | None] | None]:
     """Run a compiled conv layer on planar input ``x`` (C_in, H, W) float32.
 
-    Runs on the caller's thread and fans filters out to the engine's thread pool.
+    Runs on the caller's thread (the compute worker in the live view) and fans row bands and
+    DFT blocks out to the engine's thread pool.
+
+    Direct filters run band by band: a band of output rows is computed for every filter and
+    every channel before the next band, so each correlation's result is summed while it is
+    still in L2. Whole-plane intermediates made this layer memory-bound (about 240 MB moved per
+    720p frame for 8 filters 3x3x3, against 40 MB of input and output).
 
     ``story``: the index of one filter whose partial maps are wanted (the live view's channel
     story); that filter alone takes the per-channel path, and its output is their sum, so the
@@ -270,143 +342,255 @@ def run_conv(
     out_w = conv_output_length(w, plan.filters[0].width, sx, 1, left + right)
     out = np.empty((len(plan.filters), out_h, out_w), np.float32)
     parallel = out_h * out_w >= _PARALLEL_MIN_PIXELS
-    crop = (slice(0, (out_h - 1) * sy + 1, sy), slice(0, (out_w - 1) * sx + 1, sx))
-
-    # filter2D pads by itself when the padding fits inside the kernel (the anchor moves); wider
-    # explicit padding, and wrap (which filter2D refuses), pad the input once here instead.
-    sources: list[tuple[int, int, int, int] | None] = []
-    padded: dict[tuple[int, int, int, int] | None, np.ndarray] = {None: x}
+    workers = (os.cpu_count() or 2) if parallel else 1
+    cols = slice(0, (out_w - 1) * sx + 1, sx)
+    wanted = [partials or o == story for o in range(len(plan.filters))]
+    maps: list[np.ndarray | None] = [
+        np.empty((len(fp.kernels), out_h, out_w), np.float32) if want else None
+        for fp, want in zip(plan.filters, wanted)
+    ]
     by_dft = [
-        not partials
-        and o != story
+        not want
         and all(k is None or k.by_dft for k in fp.kernels)
         and any(k is not None for k in fp.kernels)
-        for o, fp in enumerate(plan.filters)
+        for fp, want in zip(plan.filters, wanted)
     ]
+
+    # filter2D pads by itself when the padding fits inside the kernel (the anchor moves); wider
+    # explicit padding, wrap (which filter2D refuses) and the DFT blocks read planes padded once
+    # here instead. Those are only read inside the crop, so the border filter2D applies to them
+    # is moot: constant is the one it accepts for every border the user picked.
+    padded: dict[tuple[int, int, int, int] | None, np.ndarray] = {None: x}
+    geometry = []
     for fp, pad, dft in zip(plan.filters, pads, by_dft):
         direct = (
-            plan.border != "wrap" and pad[0] + pad[1] < fp.height and pad[2] + pad[3] < fp.width
+            not dft
+            and plan.border != "wrap"
+            and pad[0] + pad[1] < fp.height
+            and pad[2] + pad[3] < fp.width
         )
-        sources.append(None if direct or dft else pad)  # DFT filters pad their own inputs
-        if not direct and not dft and pad not in padded:
+        if direct:
+            geometry.append(_Geometry(None, (pad[2], pad[0]), border))
+            continue
+        if pad not in padded:
             planes = _map(
                 lambda p, pad=pad: cv2.copyMakeBorder(p, *pad, border, value=0), list(x), parallel
             )
             padded[pad] = np.stack(planes)
+        geometry.append(_Geometry(pad, (0, 0), zero))
 
-    sums: dict[tuple[tuple[int, int, int, int] | None, tuple[int, ...]], np.ndarray] = {}
-    if not partials:
-        keys = list(
-            {
-                (src, chs)
-                for o, (fp, src) in enumerate(zip(plan.filters, sources))
-                for chs, _ in fp.groups
-                if len(chs) > 1 and o != story and not by_dft[o]
-            }
-        )
-        totals = _map(lambda key: np.sum(padded[key[0]][list(key[1])], axis=0), keys, parallel)
-        sums = dict(zip(keys, totals))
-
-    def dft_size(pad: tuple[int, int, int, int]) -> tuple[int, int]:
-        return cv2.getOptimalDFTSize(h + pad[0] + pad[1]), cv2.getOptimalDFTSize(
-            w + pad[2] + pad[3]
-        )
-
-    def input_spectrum(key: tuple[tuple[int, int, int, int], tuple[int, ...]]) -> np.ndarray:
-        # Padding and summing commute (every border copies pixels), so channels sharing a
-        # kernel are summed unpadded. The padded plane is then grown with zeros to the
-        # transform size; with zero borders both happen in one copy.
-        pad, chs = key
-        top, bottom, left, right = pad
-        plane = x[chs[0]] if len(chs) == 1 else np.sum(x[list(chs)], axis=0)
-        m, n = dft_size(pad)
-        if plan.border == "zero":
-            grown = cv2.copyMakeBorder(plane, top, m - h - top, left, n - w - left, zero, value=0)
-        else:
-            grown = cv2.copyMakeBorder(
-                cv2.copyMakeBorder(plane, *pad, border),
-                0,
-                m - h - top - bottom,
-                0,
-                n - w - left - right,
-                zero,
-                value=0,
+    direct_filters = [o for o, dft in enumerate(by_dft) if not dft]
+    tasks: list[Callable[[], None]] = []
+    if direct_filters:
+        rows = _band_rows(plan, w + left + right, out_h, workers)
+        for oy0 in range(0, out_h, rows):
+            oy1 = min(out_h, oy0 + rows)
+            tasks.append(
+                partial(
+                    _direct_band, plan, padded, geometry, direct_filters, out, maps, oy0, oy1, cols
+                )
             )
-        return cv2.dft(grown)
+    for key, filters in _dft_groups(plan, geometry, by_dft).items():
+        tasks.extend(_dft_tasks(plan, padded, key, filters, out, out_h, out_w))
+    _map(lambda task: task(), tasks, parallel)
+    return out, (maps if partials or story is not None else None)
 
-    # The DFT filters' input planes, each transformed once for all the filters that read it.
-    dft_keys = list(
-        {
-            (pad, chs)
-            for fp, pad, dft in zip(plan.filters, pads, by_dft)
-            if dft
-            for chs, _ in fp.groups
-        }
-    )
-    spectra = dict(zip(dft_keys, _map(input_spectrum, dft_keys, parallel)))
 
-    def one_filter(o: int) -> np.ndarray | None:
-        fp, src = plan.filters[o], sources[o]
-        # An explicitly padded input is only read inside the crop, so its border type is moot;
-        # constant is the one filter2D accepts for every border the user picked.
-        anchor, edge = ((pads[o][2], pads[o][0]), border) if src is None else ((0, 0), zero)
-        planes = padded[src]
-        maps = None
-        if partials or o == story:
-            maps = np.empty((len(fp.kernels), out_h, out_w), np.float32)
-            in_place = src is None and (out_h, out_w) == (h, w)
+def _direct_band(
+    plan: ConvPlan,
+    padded: dict[tuple[int, int, int, int] | None, np.ndarray],
+    geometry: list[_Geometry],
+    filters: list[int],
+    out: np.ndarray,
+    maps: list[np.ndarray | None],
+    oy0: int,
+    oy1: int,
+    cols: slice,
+) -> None:
+    """Output rows [oy0, oy1) of the direct (non-DFT) filters. Runs on an engine pool thread."""
+    sy = plan.stride[0]
+    sums: dict[tuple, np.ndarray] = {}
+    for o in filters:
+        fp, geo = plan.filters[o], geometry[o]
+        planes = padded[geo.source]
+        ay = geo.anchor[1]
+        # Input rows this band reads; filter2D extrapolates past them, which is right where
+        # the band meets the image's edge and lands in discarded rows elsewhere.
+        height = planes.shape[1]
+        need0, need1 = oy0 * sy - ay, (oy1 - 1) * sy - ay + fp.height
+        s0, s1 = max(0, need0), min(height, need1)
+        # Reflection past an edge reads rows as far inside as it reaches outside: the band
+        # must hold them, or a short band at the bottom mirrors itself.
+        if need1 > height:
+            s0 = max(0, min(s0, height - 1 - (need1 - height)))
+        if need0 < 0:
+            s1 = min(height, max(s1, 1 - need0))
+        rows = slice(oy0 * sy - s0, (oy1 - 1) * sy - s0 + 1, sy)
+        band = planes[:, s0:s1]
+        target = out[o, oy0:oy1]
+        shape = band.shape[1:]
+        kept = (rows.start, rows.stop, cols.stop) == (0, shape[0], shape[1]) and sy == 1
+        kept = kept and cols.step == 1
+        scratch = None if kept else _thread_buffer("correlation", shape)
+        one = maps[o]
+        if one is not None:
             for c, k in enumerate(fp.kernels):
                 if k is None:
-                    maps[c] = 0
-                elif in_place:
-                    k.correlate(planes[c], anchor, edge, dst=maps[c])
+                    one[c, oy0:oy1] = 0
+                elif kept:
+                    k.correlate(band[c], geo.anchor, geo.border, dst=one[c, oy0:oy1])
                 else:
-                    maps[c] = k.correlate(planes[c], anchor, edge)[crop]
-            np.sum(maps, axis=0, out=out[o])
-            out[o] += fp.bias
-        elif by_dft[o]:
-            # Correlation = inverse DFT of the input's spectrum times the kernel's conjugate.
-            # The transform is at least as large as the padded input, so no output pixel that
-            # is kept wraps around.
-            size = dft_size(pads[o])
+                    k.correlate(band[c], geo.anchor, geo.border, dst=scratch)
+                    one[c, oy0:oy1] = scratch[rows, cols]
+            np.sum(one[:, oy0:oy1], axis=0, out=target)
+            target += fp.bias
+        else:
+            first = True
+            for chs, c in fp.groups:
+                if len(chs) == 1:
+                    plane = band[chs[0]]
+                else:
+                    # Channels whose kernels are identical are summed first (linearity), once
+                    # per band for all the filters that share them.
+                    key = (geo.source, chs, s0, s1)
+                    plane = sums.get(key)
+                    if plane is None:
+                        plane = sums[key] = np.sum(band[list(chs)], axis=0)
+                kernel = fp.kernels[c]
+                if first:
+                    # The first correlation carries the bias (OpenCV's delta).
+                    if kept:
+                        kernel.correlate(plane, geo.anchor, geo.border, float(fp.bias), target)
+                    else:
+                        kernel.correlate(plane, geo.anchor, geo.border, float(fp.bias), scratch)
+                        target[...] = scratch[rows, cols]
+                    first = False
+                else:
+                    if scratch is None:
+                        scratch = _thread_buffer("correlation", shape)
+                    kernel.correlate(plane, geo.anchor, geo.border, dst=scratch)
+                    target += scratch[rows, cols]
+            if first:
+                target[...] = fp.bias
+        activate(target, plan.activation)
+
+
+def _high_range(region: np.ndarray) -> bool:
+    """Whether a block of input planes (C, h, w) spans more than _DFT_RANGE in magnitude
+    between its brightest pixel and its dimmest _DFT_CELL-sized cell (by that cell's brightest
+    pixel over all channels). Runs on an engine pool thread."""
+    c, h, w = region.shape
+    if h == 0 or w == 0:  # a block of padding only
+        return False
+    cell = _DFT_CELL
+    hh, ww = -(-h // cell) * cell, -(-w // cell) * cell
+    grid = _thread_buffer("range grid", (c, hh, ww))
+    # Cells cut off by the block's far edges are padded with zeros, which leave a maximum of
+    # magnitudes as it is.
+    grid[:, h:] = 0
+    grid[:, :h, w:] = 0
+    np.abs(region, out=grid[:, :h, :w])
+    cells = grid.reshape(c, hh // cell, cell, ww // cell, cell).max(axis=(0, 2, 4))
+    top = float(cells.max())
+    # Non-finite inputs give a non-finite map either way; float32 keeps OpenCV's answer.
+    return bool(np.isfinite(top) and top > _DFT_RANGE * float(cells.min()))
+
+
+def _dft_groups(
+    plan: ConvPlan, geometry: list[_Geometry], by_dft: list[bool]
+) -> dict[tuple, list[int]]:
+    """DFT filters by what their blocks share: padded input and kernel size."""
+    groups: dict[tuple, list[int]] = {}
+    for o, (fp, geo, dft) in enumerate(zip(plan.filters, geometry, by_dft)):
+        if dft:
+            groups.setdefault((geo.source, fp.height, fp.width), []).append(o)
+    return groups
+
+
+def _dft_block_size(span: int, k: int) -> int:
+    """A transform size for blocks of a plane ``span`` long under a kernel ``k`` long."""
+    return min(cv2.getOptimalDFTSize(max(_DFT_BLOCK, 2 * k)), cv2.getOptimalDFTSize(span))
+
+
+def _dft_tasks(
+    plan: ConvPlan,
+    padded: dict[tuple[int, int, int, int] | None, np.ndarray],
+    key: tuple,
+    filters: list[int],
+    out: np.ndarray,
+    out_h: int,
+    out_w: int,
+) -> list[Callable[[], None]]:
+    """One task per block of the output for a group of DFT filters.
+
+    Accuracy trap: a DFT's round-off is relative to the largest value in the transform, not to
+    the values near each output pixel. A whole-frame transform put 1.5e-2 of error into a dark
+    region from a bright square elsewhere (float32 direct sums: 4e-6). Blocks of about 128
+    pixels a side keep that error local to the block, and are cache-sized as well.
+    """
+    source, kh, kw = key
+    planes, image = padded[source], padded[None]
+    _, hp, wp = planes.shape
+    sy, sx = plan.stride
+    m, n = _dft_block_size(hp, kh), _dft_block_size(wp, kw)
+    th, tw = m - kh + 1, n - kw + 1  # full-resolution positions per block
+    full_h, full_w = hp - kh + 1, wp - kw + 1
+    for o in filters:  # made here once, not raced for by the pool threads
+        for k in plan.filters[o].kernels:
+            if k is not None:
+                k.spectrum((m, n))
+
+    def block(y0: int, x0: int) -> None:
+        """One block of every filter of the group. Runs on an engine pool thread."""
+        region = planes[:, y0 : y0 + m, x0 : x0 + n]
+        spectra: dict[tuple[int, ...], np.ndarray] = {}
+        # The range is read off the image's own pixels: zero padding is no dim region (a
+        # block along a zero border went to float64 for it, 1.8x the time at 640x480).
+        top, _, left, _ = source
+        wide = _high_range(
+            image[:, max(0, y0 - top) : max(0, y0 + m - top), max(0, x0 - left) : x0 + n - left]
+        )
+        dtype = np.float64 if wide else np.float32
+        grown = np.zeros((m, n), dtype) if wide else _thread_buffer("dft block", (m, n))
+        # The first output position of this block that the stride keeps, and how many.
+        ry, rx = (-y0) % sy, (-x0) % sx
+        ny = len(range(y0 + ry, min(y0 + th, full_h), sy))
+        nx = len(range(x0 + rx, min(x0 + tw, full_w), sx))
+        if ny == 0 or nx == 0:
+            return
+        oy, ox = (y0 + ry) // sy, (x0 + rx) // sx
+        for o in filters:
+            fp = plan.filters[o]
             acc = None
             for chs, c in fp.groups:
-                product = cv2.mulSpectrums(
-                    spectra[(pads[o], chs)], fp.kernels[c].spectrum(size), 0, conjB=True
-                )
+                spectrum = spectra.get(chs)
+                if spectrum is None:
+                    plane = region[chs[0]] if len(chs) == 1 else np.sum(region[list(chs)], 0)
+                    if plane.shape != (m, n) or wide:
+                        # Blocks at the far edges are short: the rest of the transform is 0.
+                        grown[...] = 0
+                        grown[: plane.shape[0], : plane.shape[1]] = plane
+                        plane = grown
+                    spectrum = spectra[chs] = cv2.dft(plane)
+                # Correlation = inverse DFT of the input's spectrum times the kernel's
+                # conjugate; positions past th, tw wrap around and are not kept.
+                kernel = fp.kernels[c].spectrum((m, n), dtype)
+                product = cv2.mulSpectrums(spectrum, kernel, 0, conjB=True)
                 if acc is None:
                     acc = product
                 else:
                     acc += product
-            # (nonzeroRows, to skip rows the crop drops, made both transforms 2-4x slower.)
-            full = cv2.idft(acc, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
-            np.add(full[crop], fp.bias, out=out[o])
-        else:
-            # The first correlation carries the bias (OpenCV's delta) and, when no crop is
-            # needed, writes straight into the output plane: no extra pass per filter.
-            target = out[o]
-            in_place = src is None and (out_h, out_w) == (h, w)
-            acc = scratch = None
-            for chs, c in fp.groups:
-                plane = planes[c] if len(chs) == 1 else sums[(src, chs)]
-                if acc is None:
-                    acc = fp.kernels[c].correlate(
-                        plane, anchor, edge, float(fp.bias), target if in_place else None
-                    )
-                else:
-                    # One reused plane per filter for the other channels: a fresh 8 MB array
-                    # per correlation at 1080p costs its page faults every frame.
-                    scratch = fp.kernels[c].correlate(plane, anchor, edge, dst=scratch)
-                    acc += scratch
-            if acc is None:
-                target[...] = fp.bias
-            elif acc is not target:
-                target[...] = acc[crop]
-        activate(out[o], plan.activation)
-        return maps
+            result = cv2.idft(acc, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
+            target = out[o, oy : oy + ny, ox : ox + nx]
+            kept = result[ry : ry + (ny - 1) * sy + 1 : sy, rx : rx + (nx - 1) * sx + 1 : sx]
+            np.add(kept, fp.bias, out=target)
+            activate(target, plan.activation)
 
-    maps = _map(one_filter, list(range(len(plan.filters))), parallel)
-    return out, (maps if partials or story is not None else None)
+    return [
+        partial(block, y0, x0)
+        for y0 in range(0, min(full_h, (out_h - 1) * sy + 1), th)
+        for x0 in range(0, min(full_w, (out_w - 1) * sx + 1), tw)
+    ]
 
 
 # --- pooling ---------------------------------------------------------------------------------

@@ -431,26 +431,35 @@ def test_a_reader_that_stops_early_is_not_an_error(tmp_path):
 # --- bench -----------------------------------------------------------------------------------
 
 
-def test_bench_prints_a_table_engine_against_numpy(capsys):
+def test_bench_prints_a_table_engine_against_its_best_peer(capsys):
     code, stdout, stderr = run(
         capsys, "bench", "--sizes", "64x48", "--kernels", "3", "--filters", "2"
     )
     assert (code, stderr) == (0, "")
     lines = stdout.splitlines()
+    assert f"{os.cpu_count()} cores" in lines[0]
     headers = [line for line in lines if "engine ms" in line]
     assert len(headers) == 1
     header = headers[0].split()
-    assert "numpy" in header and "engine/numpy" in header
     rows = [line.split() for line in lines if line.split()[:1] == ["64x48"]]
     assert len(rows) == 1
     row = rows[0]
     assert row[1] == "3x3"
-    # size, kernel, one time per peer, one ratio per peer but the engine.
-    peers = header.count("ms")
-    assert peers >= 2
-    numbers = [float(v) for v in row[2:]]
-    assert len(numbers) == 2 * peers - 1
-    assert all(v >= 0 for v in numbers)
+    # size, kernel, one time per column; with a peer installed, the best one and the ratio.
+    timed = header.count("ms")
+    assert all(float(v) >= 0 for v in row[2 : 2 + timed])
+    if "engine/best" in header:
+        assert header.index(row[2 + timed]) >= 3  # a peer's column (its name, then "ms")
+        assert float(row[-1]) > 0
+
+
+def test_bench_names_a_peer_python_it_cannot_run(capsys, tmp_path):
+    missing = str(tmp_path / "no-python")
+    code, _stdout, stderr = run(
+        capsys, "bench", "--sizes", "64x48", "--kernels", "3", "--peer-python", missing
+    )
+    assert code == 2
+    assert missing in stderr and "Traceback" not in stderr
 
 
 @pytest.mark.parametrize("sizes", ["abc", "64x", "x48", "0x48", "64x48x2", "64*48"])
