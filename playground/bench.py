@@ -208,7 +208,7 @@ def _write_video(path: str, width: int, height: int, fps: float, frames: int = 9
     """A looping clip of moving bars and a gradient, so every frame has edges that move."""
     import cv2
 
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height))
     x = np.arange(width, dtype=np.float32)
     y = np.arange(height, dtype=np.float32)[:, None]
     for i in range(frames):
@@ -268,6 +268,7 @@ def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, flo
     figures: dict[str, float] = {}
     with _offscreen_window() as (window, tmp):
         app = QApplication.instance()
+        assert app is not None  # _offscreen_window made one
         c = window.controller
         run_loop = _run_loop
 

@@ -144,7 +144,7 @@ class _Kernel:
         key = (size, np.dtype(dtype).char)
         spectrum = self.spectra.get(key)
         if spectrum is None:
-            padded = np.zeros(size, dtype)
+            padded: np.ndarray = np.zeros(size, dtype)
             padded[: self.full.shape[0], : self.full.shape[1]] = self.full
             spectrum = self.spectra[key] = cv2.dft(padded)
         return spectrum
@@ -177,7 +177,7 @@ class _Kernel:
 
         ``anchor`` is (x, y) in the kernel; ``dst``, when given, receives the result in place.
         """
-        if self.column is not None:
+        if self.column is not None and self.row is not None:
             return cv2.sepFilter2D(
                 plane,
                 cv2.CV_32F,
@@ -198,7 +198,7 @@ class _FilterPlan:
     kernels: tuple[_Kernel | None, ...]  # one per input channel; None where all weights are 0
     # Channels whose kernels are identical are summed first and correlated once (linearity):
     # a handcrafted kernel copied to R, G and B costs one correlation, not three.
-    groups: tuple[tuple[tuple[int, ...], int], ...]  # (channels, index of their kernel)
+    groups: tuple[tuple[tuple[int, ...], _Kernel], ...]  # (channels, their one kernel)
     bias: np.float32
     height: int  # effective (dilated) kernel size
     width: int
@@ -223,15 +223,16 @@ def compile_conv(layer: ConvLayer) -> ConvPlan:
             None if not np.any(k) else _Kernel.prepare(k, layer.flip, layer.dilation)
             for k in f.kernels
         )
-        groups: dict[bytes, list[int]] = {}
-        for c, k in enumerate(f.kernels):
-            if kernels[c] is not None:
-                groups.setdefault(np.ascontiguousarray(k).tobytes(), []).append(c)
+        groups: dict[bytes, tuple[list[int], _Kernel]] = {}
+        for c, (k, prepared) in enumerate(zip(f.kernels, kernels)):
+            if prepared is not None:
+                key = np.ascontiguousarray(k).tobytes()
+                groups.setdefault(key, ([], prepared))[0].append(c)
         kh, kw = f.kernels.shape[1:]
         plans.append(
             _FilterPlan(
                 kernels=kernels,
-                groups=tuple((tuple(chs), chs[0]) for chs in groups.values()),
+                groups=tuple((tuple(chs), kernel) for chs, kernel in groups.values()),
                 bias=np.float32(f.bias),
                 height=effective_size(kh, layer.dilation[0]),
                 width=effective_size(kw, layer.dilation[1]),
@@ -249,13 +250,14 @@ def compile_conv(layer: ConvLayer) -> ConvPlan:
 
 def _pads(plan: ConvPlan, fp: _FilterPlan, h: int, w: int) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) padding of one filter on an h x w input."""
-    if plan.padding == "valid":
+    padding = plan.padding
+    if padding == "valid":
         return 0, 0, 0, 0
-    if plan.padding == "same":
+    if isinstance(padding, str):  # "same"
         top, bottom = same_padding(h, fp.height, plan.stride[0], 1)
         left, right = same_padding(w, fp.width, plan.stride[1], 1)
         return top, bottom, left, right
-    py, px = plan.padding
+    py, px = padding
     return py, py, px, px
 
 
@@ -374,7 +376,11 @@ def run_conv(
             continue
         if pad not in padded:
             planes = _map(
-                lambda p, pad=pad: cv2.copyMakeBorder(p, *pad, border, value=0), list(x), parallel
+                lambda p, pad=pad: cv2.copyMakeBorder(
+                    p, pad[0], pad[1], pad[2], pad[3], border, value=0
+                ),
+                list(x),
+                parallel,
             )
             padded[pad] = np.stack(planes)
         geometry.append(_Geometry(pad, (0, 0), zero))
@@ -440,13 +446,14 @@ def _direct_band(
                 elif kept:
                     k.correlate(band[c], geo.anchor, geo.border, dst=one[c, oy0:oy1])
                 else:
+                    assert scratch is not None  # made above whenever the band is not kept
                     k.correlate(band[c], geo.anchor, geo.border, dst=scratch)
                     one[c, oy0:oy1] = scratch[rows, cols]
             np.sum(one[:, oy0:oy1], axis=0, out=target)
             target += fp.bias
         else:
             first = True
-            for chs, c in fp.groups:
+            for chs, kernel in fp.groups:
                 if len(chs) == 1:
                     plane = band[chs[0]]
                 else:
@@ -456,12 +463,12 @@ def _direct_band(
                     plane = sums.get(key)
                     if plane is None:
                         plane = sums[key] = np.sum(band[list(chs)], axis=0)
-                kernel = fp.kernels[c]
                 if first:
                     # The first correlation carries the bias (OpenCV's delta).
                     if kept:
                         kernel.correlate(plane, geo.anchor, geo.border, float(fp.bias), target)
                     else:
+                        assert scratch is not None  # made above whenever the band is not kept
                         kernel.correlate(plane, geo.anchor, geo.border, float(fp.bias), scratch)
                         target[...] = scratch[rows, cols]
                     first = False
@@ -561,8 +568,8 @@ def _dft_tasks(
         oy, ox = (y0 + ry) // sy, (x0 + rx) // sx
         for o in filters:
             fp = plan.filters[o]
-            acc = None
-            for chs, c in fp.groups:
+            acc: np.ndarray | None = None
+            for chs, kernel in fp.groups:
                 spectrum = spectra.get(chs)
                 if spectrum is None:
                     plane = region[chs[0]] if len(chs) == 1 else np.sum(region[list(chs)], 0)
@@ -574,12 +581,13 @@ def _dft_tasks(
                     spectrum = spectra[chs] = cv2.dft(plane)
                 # Correlation = inverse DFT of the input's spectrum times the kernel's
                 # conjugate; positions past th, tw wrap around and are not kept.
-                kernel = fp.kernels[c].spectrum((m, n), dtype)
-                product = cv2.mulSpectrums(spectrum, kernel, 0, conjB=True)
+                kernel_spectrum = kernel.spectrum((m, n), dtype)
+                product = cv2.mulSpectrums(spectrum, kernel_spectrum, 0, conjB=True)
                 if acc is None:
-                    acc = product
+                    acc = np.asarray(product)
                 else:
                     acc += product
+            assert acc is not None  # a DFT filter has at least one kernel (by_dft)
             result = cv2.idft(acc, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
             target = out[o, oy : oy + ny, ox : ox + nx]
             kept = result[ry : ry + (ny - 1) * sy + 1 : sy, rx : rx + (nx - 1) * sx + 1 : sx]
