@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
 import cv2
@@ -536,6 +538,15 @@ def image_planes(image: Any, mode: str, dtype: type = np.float32) -> np.ndarray:
     return planes
 
 
+# Compiled layers (flipped, dilated, factored kernels, and the DFT spectra of large ones) of the
+# banks run most recently, by identity. Not kept on each bank: the undo history holds up to 500
+# banks, and plans kept alive through all of them grew memory with every edit. Undo to an older
+# bank compiles it again, in milliseconds.
+PLANS_KEPT = 4
+_PLANS: OrderedDict[int, tuple[weakref.ref[Bank], list[convolve.ConvPlan | None]]] = OrderedDict()
+_PLANS_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class Bank:
     """The input mode ("rgb" or "gray") and an ordered stack of layers.
@@ -546,7 +557,6 @@ class Bank:
     layers: tuple[Layer, ...]
     input: str = "rgb"
     name: str = ""
-    _plans: list = field(init=False, repr=False, compare=False, default_factory=list)
 
     def __post_init__(self) -> None:
         layers = tuple(self.layers)
@@ -599,13 +609,25 @@ class Bank:
             h, w = oh, ow
         return shapes
 
-    @cached_property
+    @property
     def _compiled(self) -> list[convolve.ConvPlan | None]:
-        # cached_property writes straight into __dict__, so it works on a frozen dataclass: the
-        # kernels are prepared once per bank, not per frame.
-        return [
+        """The layers compiled for the engine, prepared once per bank (not per frame) and kept
+        for the few banks run most recently (see `_PLANS`). Any thread may ask."""
+        key = id(self)
+        with _PLANS_LOCK:
+            entry = _PLANS.get(key)
+            if entry is not None and entry[0]() is self:
+                _PLANS.move_to_end(key)
+                return entry[1]
+        plans = [
             convolve.compile_conv(la) if isinstance(la, ConvLayer) else None for la in self.layers
         ]
+        with _PLANS_LOCK:
+            _PLANS[key] = (weakref.ref(self), plans)
+            _PLANS.move_to_end(key)
+            while len(_PLANS) > PLANS_KEPT:
+                _PLANS.popitem(last=False)
+        return plans
 
     def run(
         self,
