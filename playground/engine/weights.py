@@ -208,7 +208,7 @@ def _check_archive(archive: zipfile.ZipFile, path: Path) -> None:
 
 
 def _read_numpy(path: Path) -> dict[str, _Stored]:
-    """The arrays of a .npy or .npz file, from their headers; no pickle is ever loaded."""
+    """The arrays of a .npy or .npz file, from their headers; nothing is ever unpickled."""
     with open_regular(path) as f:
         magic = f.read(len(_ZIP_MAGIC))
         f.seek(0)
