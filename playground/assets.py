@@ -24,3 +24,11 @@ def resource_dir() -> Path:
 def resource_path(*parts: str) -> Path:
     """A file among the bundled resources, e.g. ``resource_path("banks", "edges-rgb.json")``."""
     return resource_dir().joinpath(*parts)
+
+
+def is_bundled(path: str | Path) -> bool:
+    """True for a file among the bundled resources: a ready bank is a template, never saved to."""
+    try:
+        return Path(path).resolve().is_relative_to(resource_dir().resolve())
+    except OSError:
+        return False

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from playground.assets import is_bundled
 from playground.controller.display import ShownMap
 from playground.controller.document import Document
 from playground.controller.pipeline import Capture, Job, LatestSlot, Pin, Result, Worker
@@ -333,12 +334,14 @@ class Controller(QObject):
             self._bank_changed()
 
     def open_bank(self, path: str | Path) -> bool:
+        """Open a bank file as the document. A bundled bank opens as an untitled copy: Save
+        asks for a name instead of overwriting the app's own file."""
         try:
             bank = load_bank(path)
         except BankError as e:
             self.message.emit(str(e))
             return False
-        self.document = Document(bank, Path(path))
+        self.document = Document(bank, None if is_bundled(path) else Path(path))
         self._selection = (-1, -1, -1)
         self._bank_changed()
         return True

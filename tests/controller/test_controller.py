@@ -315,3 +315,20 @@ def test_a_compute_thread_that_dies_is_restarted_and_reported(qtbot, controller,
     controller.set_kernel(np.zeros((3, 3)))
     wait_for_frame(qtbot, controller, frame)
     assert controller.worker.restarts == 1
+
+
+def test_a_bundled_bank_opens_as_an_untitled_copy_and_is_never_saved_over(qtbot, controller):
+    # Found by the monkey: opening resources/banks/edges-gray.json and pressing Save wrote the
+    # edited bank over the app's own file.
+    from playground.assets import resource_path
+    from playground.engine import editing
+
+    path = resource_path("banks", "edges-gray.json")
+    before = path.read_bytes()
+    assert controller.open_bank(path)
+    assert controller.document.path is None
+    controller.edit(lambda b: editing.set_bias(b, 0, 0, 0.5), "Bias")
+    with qtbot.waitSignal(controller.message) as said:
+        assert not controller.save_bank()
+    assert said.args == ["choose a file name to save the bank"]
+    assert path.read_bytes() == before

@@ -215,6 +215,8 @@ def test_random_use_raises_nothing_restarts_nothing_and_keeps_memory_bounded(
     for name in ("warning", "information", "critical"):
         monkeypatch.setattr(QMessageBox, name, lambda *a, **k: QMessageBox.StandardButton.Ok)
 
+    # The app's own files (ready banks, samples) are opened by the monkey; none may change.
+    bundled = {f: f.read_bytes() for f in resource_path("banks").rglob("*.json")}
     baseline = 0
     try:
         for i in range(ACTIONS):
@@ -235,6 +237,7 @@ def test_random_use_raises_nothing_restarts_nothing_and_keeps_memory_bounded(
         assert window.controller.worker.is_alive()
         growth = (rss_bytes() - baseline) / 2**20
         assert growth < MAX_GROWTH_MB, f"RSS grew {growth:.0f} MB over {ACTIONS} actions"
+        assert [f for f, data in bundled.items() if f.read_bytes() != data] == []
     except BaseException:
         print(f"monkey seed {SEED}, {len(monkey.log)} actions:")
         print("\n".join(monkey.log))
