@@ -54,7 +54,8 @@ def test_a_video_path_is_the_source(qtbot, tmp_path, opened):
 
 
 def test_a_bank_path_is_the_document(qtbot, tmp_path, opened):
-    bank = resource_path("banks", "edges-gray.json")
+    bank = tmp_path / "my edges.json"  # the user's own file (a bundled bank opens as a copy)
+    bank.write_bytes(resource_path("banks", "edges-gray.json").read_bytes())
     window = opened(bank)
     assert window.controller.document.path == bank
     assert window.controller.document.bank.name == "edges (gray)"
