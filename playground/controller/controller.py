@@ -449,12 +449,15 @@ class Controller(QObject):
         """Pin filter ``filt`` of layer ``layer``'s map, as last displayed, as A.
 
         From then on each result carries the live map minus A (``Result.difference``), computed
-        on the worker. Returns A, or None when no such map is displayed.
+        on the worker. Returns A, or None when no such map is displayed: the last result may
+        predate the selection, and a map off screen was not reduced for display.
         """
         shown = self._displayed
         if shown is None or layer >= len(shown.maps) or filt >= len(shown.maps[layer]):
             return None
         a = shown.maps[layer][filt]
+        if a.display is None:
+            return None
         self._pin = Pin(layer, filt, a.full)
         self._push_job()
         return a

@@ -369,8 +369,12 @@ class MainWindow(QMainWindow):
         pinned = self.compare_panel.target()
         if pinned is not None:
             layer, filt = pinned
+            # The pinned map is always reduced (the job names it), but a result from before the
+            # pin did not know of it.
             if layer < len(result.maps) and filt < len(result.maps[layer]):
-                self.compare_panel.setB(result.maps[layer][filt], result.difference)
+                b_map = result.maps[layer][filt]
+                if b_map.display is not None:
+                    self.compare_panel.setB(b_map, result.difference)
         story = result.story
         if story is not None:
             self.story.setMaps(story.partials, story.total, story.biased, story.activated)
@@ -427,7 +431,7 @@ class MainWindow(QMainWindow):
         layer, filt, _ = self.controller.selection
         a = self.controller.pin(layer, filt) if filt >= 0 else None
         if a is None:
-            self._show_message("select a conv filter with a feature map to pin")
+            self._show_message("select a conv filter whose feature map is shown, then pin it")
             return False
         spec = self.controller.bank.layers[layer]
         assert isinstance(spec, ConvLayer)

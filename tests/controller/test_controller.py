@@ -332,3 +332,17 @@ def test_a_bundled_bank_opens_as_an_untitled_copy_and_is_never_saved_over(qtbot,
         assert not controller.save_bank()
     assert said.args == ["choose a file name to save the bank"]
     assert path.read_bytes() == before
+
+
+def test_pinning_a_map_that_is_not_on_screen_is_refused_not_raised(qtbot, controller):
+    # Found by the 5-minute monkey: the last result can predate a selection, and a map off
+    # screen is not reduced for display; pinning it gave a pane a map with no display.
+    frame = random_frames(1)[0]
+    with qtbot.waitSignal(controller.sourceChanged, timeout=WAIT_MS):
+        controller.open_source(FakeSource([frame], live=False))
+    controller.set_visible({(0, 0)}, story_shown=False)
+    controller.select(0, 0, 0)
+    wait_for_frame(qtbot, controller, frame)
+    qtbot.waitUntil(lambda: controller.last_result.maps[0][1].display is None, timeout=WAIT_MS)
+    assert controller.pin(0, 1) is None
+    assert controller.pin(0, 0) is not None

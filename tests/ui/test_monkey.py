@@ -18,6 +18,7 @@ import os
 import random
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -190,7 +191,12 @@ def test_random_use_raises_nothing_restarts_nothing_and_keeps_memory_bounded(
     qtbot, tmp_path, monkeypatch
 ):
     errors: list[str] = []
-    monkeypatch.setattr(sys, "excepthook", lambda t, v, tb: errors.append(f"{t.__name__}: {v}"))
+    monkeypatch.setattr(
+        sys,
+        "excepthook",
+        # Where it was raised, so a failure can be found without replaying the run.
+        lambda t, v, tb: errors.append(f"{t.__name__}: {v}\n{''.join(traceback.format_tb(tb))}"),
+    )
     monkeypatch.setattr(
         threading,
         "excepthook",
