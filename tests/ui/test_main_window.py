@@ -503,11 +503,9 @@ def test_recording_the_panes_writes_a_video(qtbot, window, tmp_path):
     recorder = window._recorder
     qtbot.waitUntil(lambda: recorder.pictures >= 5, timeout=WAIT_MS)
     frames = window.stop_recording()
-    # At least one frame per picture of the panes, more when the panes ran below 30 fps.
-    assert (
-        frames >= recorder.pictures - recorder.dropped
-        and not window.menus.record_action.isChecked()
-    )
+    # The video's length follows the clock, not the pictures (tests/controller/test_recorder.py
+    # checks it on a fake clock): pictures above 30 a second share a frame slot.
+    assert frames >= 1 and not window.menus.record_action.isChecked()
     assert window.statusBar().currentMessage().startswith("Recorded ")
     video = cv2.VideoCapture(str(path))
     count = 0
