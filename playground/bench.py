@@ -23,6 +23,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from playground.bench_peer import frame_for, time_call
+from playground.controller.heap import release_free_heap
 from playground.engine.bank import Bank, ConvLayer, Filter
 
 
@@ -393,25 +394,6 @@ SOAK_RSS_READINGS = 3
 SOAK_RSS_READING_GAP_MS = 1000
 SOAK_EDIT_MS = 500
 SOAK_PROGRESS_S = 60  # runs of two such periods or more print a progress line each period
-
-
-def release_free_heap() -> bool:
-    """Hand the C heap's free pages back to the OS (glibc's malloc_trim); False elsewhere.
-
-    glibc keeps freed memory in per-thread arenas; with the capture, compute and engine pool
-    threads allocating frame-sized buffers, RSS creeps up for minutes with no live object
-    behind it. Trimming before a reading makes RSS follow live memory, which is what a leak
-    check is about.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        return False
-    return True
 
 
 def rss_mb() -> tuple[float, str]:

@@ -19,12 +19,15 @@ from typing import cast
 import numpy as np
 
 from playground.controller.display import (
+    BandMeasure,
     ShownMap,
     finite_range,
+    reduce_and_measure,
     reduce_for_display,
     round_off_floors,
     shown_counts,
 )
+from playground.controller.heap import keep_frame_buffers
 from playground.engine.bank import Bank, ConvLayer, Run, RunCancelled
 from playground.engine.errors import BankError
 from playground.sources.base import GrabbingSource, Source
@@ -172,9 +175,8 @@ def _difference(job: Job, outputs: list[np.ndarray]) -> ShownMap | None:
     if live.shape != pin.values.shape:
         return None
     difference = live - pin.values
-    return ShownMap(
-        reduce_for_display(difference, job.display_size), difference, finite_range(difference)
-    )
+    display, value_range = reduce_and_measure(difference, job.display_size)
+    return ShownMap(display, difference, value_range)
 
 
 def compute(
@@ -206,49 +208,63 @@ def compute(
     else:
         source = _source_map(frame.image, job.display_size)
         reductions += 1
+    visible = job.visible
+    shown_always = {job.selected, (job.pinned.layer, job.pinned.filter) if job.pinned else None}
+    # A pane exists for the first shown[n] maps of a layer (the window caps them), and is
+    # reduced when it is on screen; the story's and the pinned map always are.
+    counts = job.bank.channels()[1:]  # each layer's maps
+    shown = shown_counts(counts)
+    wanted = {
+        (n, o)
+        for n, count in enumerate(shown)
+        for o in range(count)
+        if visible is None or (n, o) in visible
+    } | {key for key in shown_always if key is not None}
+    last = len(counts) - 1
+    # Every map's range but the last layer's hidden ones feeds the round-off floors.
+    measure = BandMeasure(job.display_size, wanted, set(range(last)))
     try:
         run = job.bank.run(
             frame.image,
             job.selected,
             reuse=same_frame.run if same_frame else None,
             cancelled=cancelled,
+            watcher=measure,
         )
     except BankError as e:
         elapsed = (time.perf_counter() - start) * 1000
         return Result(
             job.generation, frame.index, frame.image, source, None, [], None, str(e), elapsed
         )
-    visible = job.visible
-    shown_always = {job.selected, (job.pinned.layer, job.pinned.filter) if job.pinned else None}
-    last = len(run.outputs) - 1
     displays: list[list[np.ndarray | None]] = []
     ranges: list[list[tuple[float, float]]] = []
-    # Only maps that have a pane are reduced; every map's range feeds the round-off floors.
-    shown = shown_counts([len(out) for out in run.outputs])
     for n, out in enumerate(run.outputs):
         # A reused map keeps its index (Bank.run carries filter o over from filter o), but the
         # layer may have lost filters since: only its maps, one by one, are carried over.
         displays.append([])
         ranges.append([])
         for o, m in enumerate(out):
-            # A pane exists for the first shown[n] maps of a layer (the window caps them), and
-            # is reduced when it is on screen; the story's and the pinned map always are.
-            on_screen = (o < shown[n] and (visible is None or (n, o) in visible)) or (
-                n,
-                o,
-            ) in shown_always
+            on_screen = (n, o) in wanted
             before = kept.maps[n][o] if kept and (n, o) in run.reused else None
             if before is not None and (before.display is not None or not on_screen):
                 displays[n].append(before.display if on_screen else None)
                 ranges[n].append(before.value_range)
                 continue
+            measured = measure.result(n, o, None, m)
+            if measured is not None and (measured[0] is not None or not on_screen):
+                displays[n].append(measured[0])
+                ranges[n].append(measured[1])
+                reductions += on_screen
+                continue
             if on_screen:
-                displays[n].append(reduce_for_display(m, job.display_size))
+                display, value_range = reduce_and_measure(m, job.display_size)
+                displays[n].append(display)
+                ranges[n].append(value_range)
                 reductions += 1
-            else:
-                displays[n].append(None)
-            # Measured when shown, or when the next layer's round-off floors need it.
-            ranges[n].append(finite_range(m) if on_screen or n < last else (0.0, 0.0))
+                continue
+            displays[n].append(None)
+            # Measured when the next layer's round-off floors need it.
+            ranges[n].append(finite_range(m) if n < last else (0.0, 0.0))
     floors = round_off_floors(job.bank, run, ranges)
     maps = [
         [ShownMap(*shown) for shown in zip(layer_displays, out, layer_ranges, layer_floors)]
@@ -258,7 +274,7 @@ def compute(
     ]
     story = None
     if run.partials is not None and job.selected is not None:
-        story = _story(job, run, maps, floors[job.selected[0]][job.selected[1]])
+        story = _story(job, run, maps, floors[job.selected[0]][job.selected[1]], measure)
         reductions += len(run.partials)
     return Result(
         job.generation,
@@ -277,15 +293,26 @@ def compute(
     )
 
 
-def _story(job: Job, run: Run, maps: list[list[ShownMap]], floor: float) -> Story:
-    """The selected filter's channel story from its partial maps. Runs on the worker thread."""
+def _story(
+    job: Job, run: Run, maps: list[list[ShownMap]], floor: float, measure: BandMeasure
+) -> Story:
+    """The selected filter's channel story from its partial maps (reduced and measured by
+    ``measure`` where the engine told it of them). Runs on the worker thread."""
     assert job.selected is not None and run.partials is not None
     n, f = job.selected
     layer = job.bank.layers[n]
     assert isinstance(layer, ConvLayer)
     bias = np.float32(layer.filters[f].bias)
-    reduced = [reduce_for_display(m, job.display_size) for m in run.partials]
-    partials = tuple(ShownMap(d, m, finite_range(m), floor) for d, m in zip(reduced, run.partials))
+    measured = []
+    for c, m in enumerate(run.partials):
+        told = measure.result(n, f, c, m)
+        if told is None or told[0] is None:
+            told = reduce_and_measure(m, job.display_size)
+        measured.append(told)
+    reduced = [display for display, _ in measured]
+    partials = tuple(
+        ShownMap(d, m, value_range, floor) for (d, value_range), m in zip(measured, run.partials)
+    )
     # Reduction is linear (block means), so the sum's and the biased sum's displays follow
     # from the partials' displays (summed in place: no stacked copy), and the activation's is
     # the filter's own pane.
@@ -467,9 +494,13 @@ class Worker:
     starts a fresh thread, which recomputes the newest frame with the newest job. Restarts in
     a row back off (0 s, then 0.1 s doubling to 5 s) so a failure that repeats on every result
     cannot spin.
+
+    Creating one keeps freed frame-sized blocks in the C heap for the rest of the process
+    (`heap.keep_frame_buffers`): each frame's maps would be page-faulted in afresh otherwise.
     """
 
     def __init__(self, results: LatestSlot, on_result: Callable[[], None] | None = None) -> None:
+        keep_frame_buffers()
         self._results = results
         self._on_result = on_result
         self._cond = threading.Condition()

@@ -12,7 +12,6 @@ failure, so a failing run can be replayed action by action.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import os
 import random
@@ -26,6 +25,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
 
 from playground.assets import resource_path
+from playground.controller.heap import release_free_heap
 from playground.ui import MainWindow
 
 ACTIONS = int(os.environ.get("FILTER_PLAYGROUND_MONKEY_ACTIONS", "300"))
@@ -81,8 +81,7 @@ def settled_rss(qtbot, window: MainWindow, bank) -> int:
 
 def rss_bytes() -> int:
     gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)  # give freed arenas back before measuring
+    release_free_heap()  # freed arenas and kept frame blocks go back before measuring
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
