@@ -8,6 +8,7 @@ A shown map travels as one `ShownMap`, never as parallel lists unpacked by index
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,9 @@ _SIGN_TOLERANCE = 1e-5
 # terms that made it, holds round-off and nothing else.
 _ROUND_OFF_ULPS = 8.0
 _EPS32 = float(np.finfo(np.float32).eps)
+# reduce_and_measure reads a map in bands of about this many bytes, which stay in L2 from its
+# min and max to its block means (256 KB: 4.5 ms for 11 maps of 720p; whole maps 9.2 ms).
+_MEASURE_BAND_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,12 @@ class ShownMap:
     floor: float = 0.0
 
 
+def _factor(h: int, w: int, size: tuple[int, int]) -> int:
+    """The whole-number shrink factor that brings h x w nearest to ``size`` (1: it fits)."""
+    scale = min(size[0] / w, size[1] / h)
+    return min(round(1.0 / scale), h, w) if scale < 1.0 else 1
+
+
 def reduce_for_display(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Shrink a map (or RGB frame) to about ``size`` = (width, height), keeping its aspect.
 
@@ -72,13 +82,126 @@ def reduce_for_display(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     they are: the pane shows them with crisp nearest-neighbour pixels.
     """
     h, w = image.shape[:2]
-    scale = min(size[0] / w, size[1] / h)
-    factor = min(round(1.0 / scale), h, w) if scale < 1.0 else 1
+    factor = _factor(h, w, size)
     if factor <= 1:
         return np.ascontiguousarray(image)
     rows, cols = h // factor, w // factor
     block = image[: rows * factor, : cols * factor]
     return cv2.resize(block, (cols, rows), interpolation=cv2.INTER_AREA)
+
+
+def reduce_and_measure(
+    values: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, tuple[float, float]]:
+    """`reduce_for_display` and `finite_range` of one 2-D float32 map, in one pass over it.
+
+    Runs on the compute worker. The map is read in bands of _MEASURE_BAND_BYTES: each band's
+    min and max are taken while it is read from memory and its block means while it is still
+    in cache. Measured on 2 cores, 11 maps of 1280x720 just written: 9.2 ms apart, 4.5 ms
+    banded (more threads were slower: OpenCV's own take the other core).
+    """
+    h, w = values.shape
+    factor = _factor(h, w, size)
+    if factor <= 1:
+        return np.ascontiguousarray(values), finite_range(values)
+    rows, cols = h // factor, w // factor
+    display = np.empty((rows, cols), np.float32)
+    band = factor * max(1, _MEASURE_BAND_BYTES // (values.itemsize * w * factor))
+    lo, hi = math.inf, -math.inf
+    for top in range(0, h, band):
+        piece = values[top : top + band]
+        # minMaxLoc passes over NaN (a band of nothing else gives NaN, which min/max skip
+        # here); an infinity is taken as a value, so it sends the map to finite_range.
+        band_lo, band_hi, _, _ = cv2.minMaxLoc(piece)
+        lo, hi = min(lo, band_lo), max(hi, band_hi)
+        first, last = top // factor, min(rows, (top + band) // factor)
+        if last > first:
+            cv2.resize(
+                piece[: (last - first) * factor, : cols * factor],
+                (cols, last - first),
+                dst=display[first:last],
+                interpolation=cv2.INTER_AREA,
+            )
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return display, finite_range(values)
+    return display, (lo, hi)
+
+
+class BandMeasure:
+    """Reduces and measures a run's maps band by band as the engine makes them (a
+    `playground.engine.bank.MapWatcher`): each band is read while it is still in the cache of
+    the pool thread that made it, and the reduction runs on every core instead of after the run
+    on the compute worker alone.
+
+    ``wanted``: (layer, filter) of the maps to reduce; ``measured``: layers whose other maps
+    need their range only (the round-off floors of the layers after them). Partial maps
+    (``channel`` not None) are always reduced. `result` then gives what `reduce_and_measure`
+    would have, for the maps that were told of in full; None for the others.
+    """
+
+    def __init__(
+        self, size: tuple[int, int], wanted: set[tuple[int, int]], measured: set[int]
+    ) -> None:
+        self._size = size
+        self._wanted = wanted
+        self._measured = measured
+        self._lock = threading.Lock()
+        # Per (layer, filter, channel): [display or None, rows told of, lo, hi].
+        self._maps: dict[tuple[int, int, int | None], list] = {}
+
+    def alignment(self, layer: int, height: int, width: int) -> int:
+        """Runs on an engine pool thread (or the compute worker): the shrink factor."""
+        return _factor(height, width, self._size)
+
+    def rows_done(
+        self, layer: int, filt: int, channel: int | None, values: np.ndarray, start: int, stop: int
+    ) -> None:
+        """Runs on an engine pool thread."""
+        reduce = channel is not None or (layer, filt) in self._wanted
+        if not reduce and layer not in self._measured:
+            return
+        key = (layer, filt, channel)
+        h, w = values.shape
+        factor = _factor(h, w, self._size)
+        piece = values[start:stop]
+        # As in reduce_and_measure: NaN is passed over, an infinity sends the map to
+        # finite_range in `result`.
+        lo, hi, _, _ = cv2.minMaxLoc(piece)
+        with self._lock:
+            entry = self._maps.get(key)
+            if entry is None:
+                display = None
+                if reduce and factor > 1:
+                    display = np.empty((h // factor, w // factor), np.float32)
+                entry = self._maps[key] = [display, 0, math.inf, -math.inf]
+            display = entry[0]
+        if display is not None:
+            first, last = start // factor, min(len(display), stop // factor)
+            if last > first:
+                cv2.resize(
+                    piece[: (last - first) * factor, : display.shape[1] * factor],
+                    (display.shape[1], last - first),
+                    dst=display[first:last],
+                    interpolation=cv2.INTER_AREA,
+                )
+        with self._lock:
+            entry[1] += stop - start
+            entry[2], entry[3] = min(entry[2], lo), max(entry[3], hi)
+
+    def result(
+        self, layer: int, filt: int, channel: int | None, values: np.ndarray
+    ) -> tuple[np.ndarray | None, tuple[float, float]] | None:
+        """(display, range) of a map told of in full, display None where it was not wanted;
+        None when it was not (fully) told of. Runs on the compute worker, after the run."""
+        entry = self._maps.get((layer, filt, channel))
+        if entry is None or entry[1] != values.shape[0]:
+            return None
+        display, _, lo, hi = entry
+        if display is None and (channel is not None or (layer, filt) in self._wanted):
+            display = np.ascontiguousarray(values)  # it fits the pane as it is
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return display, finite_range(values)
+        return display, (lo, hi)
 
 
 def shown_counts(channels: Sequence[int]) -> list[int]:

@@ -20,7 +20,8 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal, cast
+from functools import partial
+from typing import Any, Literal, Protocol, cast
 
 import cv2
 import numpy as np
@@ -409,6 +410,24 @@ class Run:
     reused: frozenset[tuple[int, int]] = frozenset()
 
 
+class MapWatcher(Protocol):
+    """Told of each band of a run's maps as soon as it is final (see `Bank.run`).
+
+    Both methods run on the engine's pool threads, several at once for different bands.
+    """
+
+    def alignment(self, layer: int, height: int, width: int) -> int:
+        """The row multiple the bands of ``layer``'s height x width maps should come in."""
+        ...
+
+    def rows_done(
+        self, layer: int, filt: int, channel: int | None, values: np.ndarray, start: int, stop: int
+    ) -> None:
+        """Rows [start, stop) of ``values`` are final: the map of filter ``filt`` of ``layer``
+        (``channel`` None) or that filter's partial map of input ``channel``."""
+        ...
+
+
 def _story_maps(maps: list[np.ndarray | None] | None, story: int) -> np.ndarray:
     """The story filter's partial maps out of `convolve.run_conv`'s, which holds them whenever
     a story was asked for."""
@@ -422,15 +441,18 @@ def _run_conv_checked(
     x: np.ndarray,
     story: int | None,
     cancelled: Callable[[], bool] | None,
+    rows_done: convolve.RowsDone | None = None,
+    align: int = 1,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """`convolve.run_conv` with ``story``, checking ``cancelled`` between chunks of filters in a
-    heavy layer. Returns (out, the story filter's partial maps or None)."""
+    heavy layer. Returns (out, the story filter's partial maps or None). ``rows_done`` is
+    told of the bands of a layer run in one piece; chunks are not watched."""
     count = len(plan.filters)
     first = os.cpu_count() or 2
     taps = sum(fp.height * fp.width * len(fp.groups) for fp in plan.filters)
     pixels = x.shape[1] * x.shape[2] / (plan.stride[0] * plan.stride[1])
     if cancelled is None or count <= first or taps * pixels < _CANCEL_CHUNK_TAPS:
-        out, maps = convolve.run_conv(plan, x, story=story)
+        out, maps = convolve.run_conv(plan, x, story=story, rows_done=rows_done, align=align)
         return out, None if story is None else _story_maps(maps, story)
     result: np.ndarray | None = None
     story_maps = None
@@ -635,6 +657,7 @@ class Bank:
         selected: tuple[int, int] | None = None,
         reuse: Run | None = None,
         cancelled: Callable[[], bool] | None = None,
+        watcher: MapWatcher | None = None,
     ) -> Run:
         """Run the stack, and the per-channel maps of one filter only.
 
@@ -653,6 +676,11 @@ class Bank:
         filters (the caller's thread runs it); once it returns True the run stops with
         `RunCancelled`. The live view passes one that is true when a newer bank is waiting, so
         a slow bank never holds the next one's maps back for longer than a chunk.
+
+        ``watcher``: told of the bands of the maps that conv layers make in bands (direct
+        filters of a layer run in one piece), on the pool threads, while each band is in
+        cache. Maps carried over, pooled, made by the DFT or in chunks are not told of: the
+        watcher finds them in the returned run.
         """
         earlier = reuse.bank if reuse is not None else None
         if reuse is not None and earlier is not None and earlier.input == self.input:
@@ -693,7 +721,13 @@ class Bank:
                         reused.update((n, o) for o in kept)
                         partials = partials if maps is None else maps
                     else:
-                        out, story_maps = _run_conv_checked(plan, x, story, cancelled)
+                        rows_done, align = None, 1
+                        if watcher is not None:
+                            rows_done = partial(watcher.rows_done, n)
+                            align = watcher.alignment(n, *layer.output_size(*x.shape[1:]))
+                        out, story_maps = _run_conv_checked(
+                            plan, x, story, cancelled, rows_done, align
+                        )
                         if story is not None:
                             partials = story_maps
                 earlier = None  # this layer's maps changed: the layers after it recompute

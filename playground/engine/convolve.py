@@ -301,18 +301,30 @@ class _Geometry:
     border: int
 
 
-def _band_rows(plan: ConvPlan, width: int, out_h: int, workers: int) -> int:
-    """Output rows per band: about _BAND_BYTES of each input plane, and a band for every core."""
+def _band_rows(plan: ConvPlan, width: int, out_h: int, workers: int, align: int = 1) -> int:
+    """Output rows per band: about _BAND_BYTES of each input plane, and a band for every core;
+    a multiple of ``align`` (but the last band)."""
     sy = plan.stride[0]
     kh = max(fp.height for fp in plan.filters)
     rows = max(1, _BAND_BYTES // (4 * width * sy))
     # A band reads kh - 1 rows beyond its own: below 2 kh rows that halo is most of the work.
     rows = max(rows, 2 * kh)
-    return max(1, min(rows, -(-out_h // (_BANDS_PER_WORKER * workers))))
+    rows = max(1, min(rows, -(-out_h // (_BANDS_PER_WORKER * workers))))
+    return -(-rows // align) * align
+
+
+# Told of each band of a layer's maps once it is final: (filter, channel or None for the
+# filter's own map, the whole map, first row, row past the last). See run_conv.
+RowsDone = Callable[[int, "int | None", np.ndarray, int, int], None]
 
 
 def run_conv(
-    plan: ConvPlan, x: np.ndarray, partials: bool = False, story: int | None = None
+    plan: ConvPlan,
+    x: np.ndarray,
+    partials: bool = False,
+    story: int | None = None,
+    rows_done: RowsDone | None = None,
+    align: int = 1,
 ) -> tuple[np.ndarray, list[np.ndarray | None] | None]:
     """Run a compiled conv layer on planar input ``x`` (C_in, H, W) float32.
 
@@ -327,6 +339,12 @@ def run_conv(
     ``story``: the index of one filter whose partial maps are wanted (the live view's channel
     story); that filter alone takes the per-channel path, and its output is their sum, so the
     story costs no second pass.
+
+    ``rows_done``: called on the engine pool thread that made them, for each band of each
+    direct filter's map (and of its partial maps) as soon as the band is final, activation
+    included, while it is still in cache: the live view reduces and measures maps there
+    instead of reading them back from memory. Bands are ``align`` rows or a multiple (but the
+    last). DFT filters make no such calls: their maps are done in blocks, not bands.
 
     Returns
     -------
@@ -388,12 +406,22 @@ def run_conv(
     direct_filters = [o for o, dft in enumerate(by_dft) if not dft]
     tasks: list[Callable[[], None]] = []
     if direct_filters:
-        rows = _band_rows(plan, w + left + right, out_h, workers)
+        rows = _band_rows(plan, w + left + right, out_h, workers, align)
         for oy0 in range(0, out_h, rows):
             oy1 = min(out_h, oy0 + rows)
             tasks.append(
                 partial(
-                    _direct_band, plan, padded, geometry, direct_filters, out, maps, oy0, oy1, cols
+                    _direct_band,
+                    plan,
+                    padded,
+                    geometry,
+                    direct_filters,
+                    out,
+                    maps,
+                    oy0,
+                    oy1,
+                    cols,
+                    rows_done,
                 )
             )
     for key, filters in _dft_groups(plan, geometry, by_dft).items():
@@ -412,6 +440,7 @@ def _direct_band(
     oy0: int,
     oy1: int,
     cols: slice,
+    rows_done: RowsDone | None = None,
 ) -> None:
     """Output rows [oy0, oy1) of the direct (non-DFT) filters. Runs on an engine pool thread."""
     sy = plan.stride[0]
@@ -480,6 +509,11 @@ def _direct_band(
             if first:
                 target[...] = fp.bias
         activate(target, plan.activation)
+        if rows_done is not None:
+            if one is not None:
+                for c in range(len(one)):
+                    rows_done(o, c, one[c], oy0, oy1)
+            rows_done(o, None, out[o], oy0, oy1)
 
 
 def _high_range(region: np.ndarray) -> bool:

@@ -3,9 +3,11 @@ A/B difference, all made on the worker."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from playground.controller.display import finite_range, reduce_for_display
+from playground.controller.display import finite_range, reduce_and_measure, reduce_for_display
 from playground.controller.pipeline import Frame, Job, Pin, compute
 from playground.engine import editing
 from tests.controller.test_controller import random_frames, two_filter_bank
@@ -67,3 +69,88 @@ def test_the_worker_computes_b_minus_the_pinned_a_and_reduces_it():
     # A pin of another size (the stride changed since) has no difference to show.
     smaller = Pin(0, 1, a[::2, ::2])
     assert compute(frame, Job(edited, 3, None, (16, 12), smaller)).difference is None
+
+
+def _block_means_and_range(full: np.ndarray, factor: int):
+    """The float64 reference: factor x factor block means, and the finite min and max."""
+    rows, cols = full.shape[0] // factor, full.shape[1] // factor
+    means = np.zeros((rows, cols))
+    for y in range(rows):
+        for x in range(cols):
+            total = 0.0
+            for i in range(factor):
+                for j in range(factor):
+                    total += float(full[y * factor + i, x * factor + j])
+            means[y, x] = total / factor**2
+    finite = [float(v) for v in full.ravel() if np.isfinite(v)]
+    return means, (min(finite), max(finite))
+
+
+def test_a_map_is_reduced_and_measured_in_one_banded_pass():
+    rng = np.random.default_rng(7)
+    # Tall enough for several 256 KB bands, and a height that is no multiple of the factor.
+    full = rng.standard_normal((1203, 700)).astype(np.float32)
+    full[5, 5], full[900, 3] = np.nan, -40.0
+    display, value_range = reduce_and_measure(full, (100, 200))  # (width, height)
+    factor = 7  # 700 / 100
+    means, expected_range = _block_means_and_range(np.nan_to_num(full, nan=0.0), factor)
+    assert value_range == expected_range == (-40.0, float(np.nanmax(full)))
+    assert display.shape == means.shape
+    assert np.isnan(display[0, 0])  # the block holding the NaN
+    mask = np.ones(means.shape, bool)
+    mask[0, 0] = False
+    np.testing.assert_allclose(display[mask], means[mask], atol=1e-5)
+
+
+def test_an_infinity_leaves_the_measured_range_finite():
+    full = np.zeros((64, 64), np.float32)
+    full[3, 3], full[10, 10] = np.inf, 2.5
+    assert reduce_and_measure(full, (8, 8))[1] == (0.0, 2.5)
+    assert reduce_and_measure(np.full((64, 64), np.nan, np.float32), (8, 8))[1] == (0.0, 0.0)
+
+
+def test_maps_measured_by_the_engine_as_it_makes_them_match_the_reference():
+    """The worker reduces maps band by band inside the engine's run; what the panes get must be
+    what reducing the finished maps gives: every layer, the story's partial maps included."""
+    rng = np.random.default_rng(8)
+    image = rng.integers(0, 256, (331, 517, 3), dtype=np.uint8)
+    bank = two_filter_bank()
+    result = compute(Frame(image, 0), Job(bank, 1, (0, 1), (40, 30)))
+    assert result.error is None and result.reductions >= 2
+    for n, layer_maps in enumerate(result.maps):
+        for o, shown in enumerate(layer_maps):
+            full = result.outputs[n][o]
+            factor = round(517 / 40)
+            means, value_range = _block_means_and_range(full, factor)
+            assert shown.value_range == value_range
+            np.testing.assert_allclose(shown.display, means, atol=1e-5)
+    story = result.story
+    assert story is not None
+    for partial in story.partials:
+        means, value_range = _block_means_and_range(partial.full, round(517 / 40))
+        assert partial.value_range == value_range
+        np.testing.assert_allclose(partial.display, means, atol=1e-5)
+
+
+def test_engine_bands_come_aligned_and_cover_every_row_once():
+    rng = np.random.default_rng(9)
+    image = rng.integers(0, 256, (700, 900, 3), dtype=np.uint8)
+    bank = two_filter_bank()
+    told: list[tuple[int, int, int | None, int, int]] = []
+
+    class Watcher:
+        def alignment(self, layer, height, width):
+            return 7
+
+        def rows_done(self, layer, filt, channel, values, start, stop):
+            told.append((layer, filt, channel, start, stop))
+
+    run = bank.run(image, (0, 0), watcher=Watcher())
+    height = run.outputs[0].shape[1]
+    for key in {(layer, filt, channel) for layer, filt, channel, _, _ in told}:
+        bands = sorted((start, stop) for *k, start, stop in told if tuple(k) == key)
+        assert bands[0][0] == 0 and bands[-1][1] == height
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(bands))
+        assert all(start % 7 == 0 for start, _ in bands)
+    # The story filter's partial maps are told of too, one per input channel.
+    assert {channel for _, filt, channel, _, _ in told if filt == 0} == {None, 0, 1, 2}
