@@ -45,6 +45,9 @@ POLL_MS = 5
 MIN_PUSH_INTERVAL_S = 0.015
 # A computation or a source opening that takes longer than this is announced (`busyChanged`).
 BUSY_AFTER_S = 0.3
+# Bank files up to this size are read and checked on the GUI thread (under 50 ms here); larger
+# ones on a thread of their own: a 6 MB bank took 1-2 s to parse and check, frozen windows.
+OPEN_ON_THREAD_BYTES = 512 * 1024
 
 
 class Controller(QObject):
@@ -68,6 +71,7 @@ class Controller(QObject):
     statsChanged = Signal(float, float)  # displayed frames per second, compute ms per frame
     camerasFound = Signal(list)  # indices of the cameras that open (see find_cameras)
     busyChanged = Signal(str)  # "Computing…" / "Opening x…" after BUSY_AFTER_S; "" when done
+    bankOpened = Signal(str)  # the path of a bank file now open as the document
 
     def __init__(self, bank: Bank, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +103,9 @@ class Controller(QObject):
         self._pending_since = 0.0
         self._busy = ""
         self._camera_modes: dict[int, tuple[str, list[tuple[int, int]]]] = {}
+        # The bank file being read on a thread: (path, the document it replaces, that
+        # document's bank then, when it started); None when none is.
+        self._opening: tuple[Path, Document, Bank, float] | None = None
 
         self._push_timer = QTimer(self)
         self._push_timer.setSingleShot(True)
@@ -260,6 +267,10 @@ class Controller(QObject):
             found, self._camera_modes = payload
             self.camerasFound.emit(found)
             return
+        if kind == "bank":
+            assert isinstance(payload, tuple)
+            self._bank_read(*payload)
+            return
         if kind == "opened":
             if capture is None or capture is not self._pending:
                 return
@@ -334,17 +345,61 @@ class Controller(QObject):
             self._bank_changed()
 
     def open_bank(self, path: str | Path) -> bool:
-        """Open a bank file as the document. A bundled bank opens as an untitled copy: Save
-        asks for a name instead of overwriting the app's own file."""
+        """Open a bank file as the document; `bankOpened` says when it is. A bundled bank
+        opens as an untitled copy: Save asks for a name instead of overwriting the app's own
+        file.
+
+        A file over OPEN_ON_THREAD_BYTES is read and checked on a thread of its own (the busy
+        indicator says "Opening …" meanwhile) and becomes the document when it is done, unless
+        the bank was edited in the meantime: then nothing is replaced and a message says so.
+        Returns False when the file is refused at once (the message says why), True otherwise.
+        """
+        target = Path(path)
         try:
-            bank = load_bank(path)
-        except BankError as e:
-            self.message.emit(str(e))
-            return False
-        self.document = Document(bank, None if is_bundled(path) else Path(path))
+            size = target.stat().st_size
+        except OSError:
+            size = 0  # load_bank gives the one-line reason
+        if size <= OPEN_ON_THREAD_BYTES:
+            try:
+                bank = load_bank(target)
+            except BankError as e:
+                self.message.emit(str(e))
+                return False
+            self._adopt(target, bank)
+            return True
+        self._opening = (target, self.document, self.document.bank, time.monotonic())
+
+        def read() -> None:
+            # Runs on the bank-reading thread.
+            try:
+                outcome: Bank | str = load_bank(target)
+            except BankError as e:
+                outcome = str(e)
+            except Exception as e:  # a bug in the reader must not end silently
+                outcome = f"could not open {target.name}: {e}"
+            self._events.put((None, "bank", (target, outcome)))
+
+        threading.Thread(target=read, name="bank-reader", daemon=True).start()
+        return True
+
+    def _bank_read(self, path: Path, outcome: Bank | str) -> None:
+        """A bank file read on its thread (GUI thread, from the poll)."""
+        if self._opening is None or self._opening[0] != path:
+            return  # another bank was opened since: that one wins
+        _, document, bank, _ = self._opening
+        self._opening = None
+        if isinstance(outcome, str):
+            self.message.emit(outcome)
+        elif document is not self.document or document.bank is not bank:
+            self.message.emit(f"{path.name} was not opened: the bank was edited meanwhile")
+        else:
+            self._adopt(path, outcome)
+
+    def _adopt(self, path: Path, bank: Bank) -> None:
+        self.document = Document(bank, None if is_bundled(path) else path)
         self._selection = (-1, -1, -1)
         self._bank_changed()
-        return True
+        self.bankOpened.emit(str(path))
 
     def new_bank(self, bank: Bank) -> None:
         """Start an unsaved document holding ``bank``."""
@@ -539,7 +594,9 @@ class Controller(QObject):
     def _update_busy(self) -> None:
         # Cheap enough for every poll: two clock reads and a lock.
         busy = ""
-        if self._pending is not None and time.monotonic() - self._pending_since > BUSY_AFTER_S:
+        if self._opening is not None and time.monotonic() - self._opening[3] > BUSY_AFTER_S:
+            busy = f"Opening {self._opening[0].name}…"
+        elif self._pending is not None and time.monotonic() - self._pending_since > BUSY_AFTER_S:
             busy = f"Opening {self._pending_label or 'the source'}…"
         elif self._worker.busy_for() > BUSY_AFTER_S:
             busy = "Computing the feature maps…"

@@ -303,12 +303,13 @@ def _story(
     layer = job.bank.layers[n]
     assert isinstance(layer, ConvLayer)
     bias = np.float32(layer.filters[f].bias)
-    measured = []
+    measured: list[tuple[np.ndarray, tuple[float, float]]] = []
     for c, m in enumerate(run.partials):
         told = measure.result(n, f, c, m)
-        if told is None or told[0] is None:
-            told = reduce_and_measure(m, job.display_size)
-        measured.append(told)
+        if told is not None and told[0] is not None:
+            measured.append((told[0], told[1]))
+        else:
+            measured.append(reduce_and_measure(m, job.display_size))
     reduced = [display for display, _ in measured]
     partials = tuple(
         ShownMap(d, m, value_range, floor) for (d, value_range), m in zip(measured, run.partials)

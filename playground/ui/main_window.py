@@ -223,6 +223,7 @@ class MainWindow(QMainWindow):
         c.documentChanged.connect(self._on_document_changed)
         c.selectionChanged.connect(self._on_selection_changed)
         c.resultReady.connect(self._on_result)
+        c.bankOpened.connect(self._on_bank_opened)
         c.sourceChanged.connect(self._on_source_changed)
         c.sourceFailed.connect(self._on_source_failed)
         c.message.connect(self._show_message)
@@ -686,12 +687,13 @@ class MainWindow(QMainWindow):
             self.open_bank(path)
 
     def open_bank(self, path: str | Path) -> bool:
-        """Open a bank file and remember it among the recent banks."""
-        if not self.controller.open_bank(path):
-            return False
+        """Open a bank file; once it is open (`_on_bank_opened`) it goes among the recent
+        banks. False when it was refused at once."""
+        return self.controller.open_bank(path)
+
+    def _on_bank_opened(self, path: str) -> None:
         self.session.add_recent(Path(path))
         self.lesson_banner.hide()
-        return True
 
     def _on_save(self) -> bool:
         if self.controller.document.path is None:
