@@ -313,6 +313,106 @@ def _read_onnx(path: Path) -> dict[str, _Stored]:
     return out
 
 
+# ONNX Pad modes as the bank's borders (ONNX "reflect" leaves the edge out, as OpenCV's
+# BORDER_REFLECT_101, the engine's "reflect", does).
+_ONNX_BORDERS = {"constant": "zero", "reflect": "reflect", "edge": "replicate", "wrap": "wrap"}
+
+
+def _onnx_conv_settings(path: Path, weight: str) -> dict[str, Any]:
+    """The ConvLayer settings of the ONNX Conv node whose weight is ``weight``: stride,
+    dilation, padding and border (a Pad node right before it gives the border). Raises
+    BankError, naming the node, for what the bank format cannot express: groups, asymmetric
+    padding, a padded value other than 0, or a weight no Conv node uses."""
+    onnx = _optional("onnx", "onnx", ".onnx")
+    helper = importlib.import_module("onnx.helper")
+    numpy_helper = importlib.import_module("onnx.numpy_helper")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as e:
+        raise BankError(f"cannot read {path.name}: {_first_line(e)}") from None
+    graph = model.graph
+    conv = next(
+        (
+            n
+            for n in graph.node
+            if n.op_type == "Conv" and len(n.input) > 1 and n.input[1] == weight
+        ),
+        None,
+    )
+    if conv is None:
+        raise BankError(
+            f"{_where(path, weight)} is the weight of no Conv node, so its stride and padding "
+            "are unknown; pass a .npy of it to import it as a 'same' layer"
+        )
+    where = f"{path.name}: Conv node {conv.name or conv.output[0]!r}"
+    attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+    group = int(attrs.get("group", 1))
+    if group != 1:
+        raise BankError(
+            f"{where} has group={group} (each filter reads 1/{group} of the input channels); "
+            "the bank format has no groups"
+        )
+    stride = tuple(int(v) for v in attrs.get("strides", (1, 1)))
+    dilation = tuple(int(v) for v in attrs.get("dilations", (1, 1)))
+    auto_pad = attrs.get("auto_pad", b"NOTSET")
+    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)
+    pads = [int(v) for v in attrs.get("pads", (0, 0, 0, 0))]  # top, left, bottom, right
+    settings: dict[str, Any] = {"stride": stride, "dilation": dilation, "border": "zero"}
+    if auto_pad == "VALID":
+        pads = [0, 0, 0, 0]
+    elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        kernel = [d * (k - 1) + 1 for d, k in zip(dilation, attrs.get("kernel_shape", (1, 1)))]
+        # SAME_LOWER puts an odd pixel of padding before, the bank's "same" after: they agree
+        # only where no pixel is odd, at stride 1 with odd kernels.
+        if auto_pad == "SAME_LOWER" and not (stride == (1, 1) and all(k % 2 for k in kernel)):
+            raise BankError(
+                f"{where} pads SAME_LOWER (an odd pixel before); the bank's 'same' pads after"
+            )
+        settings["padding"] = "same"
+        return settings
+    elif auto_pad != "NOTSET":
+        raise BankError(f"{where} has auto_pad {auto_pad!r}, which ONNX does not define")
+    producer = next((n for n in graph.node if conv.input[0] in n.output), None)
+    if producer is not None and producer.op_type == "Pad":
+        pad_attrs = {a.name: helper.get_attribute_value(a) for a in producer.attribute}
+        mode = pad_attrs.get("mode", b"constant")
+        mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+        initial = {t.name: t for t in graph.initializer}
+        amounts = pad_attrs.get("pads")
+        if amounts is None and len(producer.input) > 1 and producer.input[1] in initial:
+            amounts = numpy_helper.to_array(initial[producer.input[1]]).tolist()
+        value = 0.0
+        if len(producer.input) > 2 and producer.input[2] in initial:
+            value = float(numpy_helper.to_array(initial[producer.input[2]]).reshape(-1)[0])
+        axes = len(producer.input) > 3 and producer.input[3] != ""
+        if amounts is None or axes or len(amounts) != 8 or mode not in _ONNX_BORDERS:
+            raise BankError(
+                f"{path.name}: the Pad node before {where[len(path.name) + 2 :]} "
+                "pads in a way the bank format cannot express"
+            )
+        if any(amounts[i] for i in (0, 1, 4, 5)) or (mode == "constant" and value != 0.0):
+            raise BankError(
+                f"{path.name}: the Pad node before {where[len(path.name) + 2 :]} pads the batch "
+                "or channel axes, or with a value other than 0; the bank format cannot express it"
+            )
+        if mode != "constant" and any(pads):
+            raise BankError(f"{where} pads with zeros after a {mode} Pad node: two borders")
+        settings["border"] = _ONNX_BORDERS[mode]
+        pads = [
+            pads[0] + amounts[2],
+            pads[1] + amounts[3],
+            pads[2] + amounts[6],
+            pads[3] + amounts[7],
+        ]
+    if pads[0] != pads[2] or pads[1] != pads[3]:
+        raise BankError(
+            f"{where} pads top {pads[0]}, bottom {pads[2]}, left {pads[1]}, right {pads[3]}; "
+            "the bank format pads both sides of an axis alike"
+        )
+    settings["padding"] = "valid" if not any(pads) else (pads[0], pads[1])
+    return settings
+
+
 def _check_external(tensor: Any, folder: Path, path: Path) -> None:
     """Refuse external data that is not a regular file inside the model's folder."""
     location = next((e.value for e in tensor.external_data if e.key == "location"), "")
@@ -496,6 +596,12 @@ def import_weights(
 ) -> Bank:
     """A one-layer bank from a trained conv weight array (see the module docstring).
 
+    From an ONNX model the layer runs as the weight's Conv node does: its strides, dilations
+    and padding (pads, auto_pad, and a Pad node right before it for reflect, edge or wrap
+    borders); a node the bank format cannot express (groups, asymmetric pads) is refused in
+    one line, never imported otherwise. Weights alone (.npy, .npz, .safetensors, .pt) say
+    nothing of that and import as a stride-1 'same' layer.
+
     Parameters
     ----------
     path : .npy, .npz, .safetensors, .onnx or .pt/.pth file.
@@ -536,11 +642,13 @@ def import_weights(
             f"{MAX_KERNEL}x{MAX_KERNEL} are supported"
         )
     b = _pick_bias(arrays, key, c_out, path, bias)
+    # An ONNX model says how its conv runs; weights alone do not, and import as 'same'.
+    settings = _onnx_conv_settings(path, key) if kind == ".onnx" else {"padding": "same"}
     try:
         filters = tuple(
             Filter(t[o], 0.0 if b is None else float(b[o]), f"filter {o + 1}") for o in range(c_out)
         )
-        layer = ConvLayer(filters, name=key, padding="same")
+        layer = ConvLayer(filters, name=key, **settings)
         return Bank(
             (layer,), input="rgb" if c_in == 3 else "gray", name=path.stem if name is None else name
         )

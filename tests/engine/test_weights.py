@@ -681,7 +681,13 @@ def _onnx_with_external(tmp_path, location):
     for key, value in (("location", location), ("offset", "0"), ("length", "36")):
         entry = weight.external_data.add()
         entry.key, entry.value = key, value
-    graph = helper.make_graph([], "net", [], [], initializer=[weight])
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "conv.weight"], ["y"], pads=[1, 1, 1, 1])],
+        "net",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 8, 8])],
+        initializer=[weight],
+    )
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     path = model_dir / "net.onnx"
