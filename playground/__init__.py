@@ -13,6 +13,7 @@ from playground.engine import presets
 from playground.engine.bank import Bank, ConvLayer, Filter, Layer, PoolLayer
 from playground.engine.bankfile import dumps_bank, load_bank, parse_bank, save_bank
 from playground.engine.errors import BankError
+from playground.engine.model_import import ModelImport, import_model, read_model
 from playground.engine.weights import export_npy, export_snippet, import_weights
 
 __version__ = "0.1.0"
@@ -23,13 +24,16 @@ __all__ = [
     "ConvLayer",
     "Filter",
     "Layer",
+    "ModelImport",
     "PoolLayer",
     "dumps_bank",
     "export_npy",
     "export_snippet",
+    "import_model",
     "import_weights",
     "load_bank",
     "parse_bank",
     "presets",
+    "read_model",
     "save_bank",
 ]

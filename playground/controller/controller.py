@@ -26,6 +26,7 @@ from playground.engine import budget, editing
 from playground.engine.bank import Bank, ConvLayer
 from playground.engine.bankfile import load_bank, save_bank
 from playground.engine.errors import BankError
+from playground.engine.model_import import ModelImport, read_model
 from playground.sources import camera, patterns
 from playground.sources.base import Source
 from playground.sources.image import SourceError
@@ -267,9 +268,14 @@ class Controller(QObject):
             found, self._camera_modes = payload
             self.camerasFound.emit(found)
             return
-        if kind == "bank":
+        if kind in ("bank", "model"):
             assert isinstance(payload, tuple)
-            self._bank_read(*payload)
+            path, outcome = payload
+            wanted = self._still_wanted(path, outcome, "opened" if kind == "bank" else "imported")
+            if isinstance(wanted, Bank):
+                self._adopt(path, wanted)
+            elif isinstance(wanted, ModelImport):
+                self._adopt_model(path, wanted)
             return
         if kind == "opened":
             if capture is None or capture is not self._pending:
@@ -367,33 +373,58 @@ class Controller(QObject):
                 return False
             self._adopt(target, bank)
             return True
+        self._read_on_thread(target, "bank", load_bank, "open")
+        return True
+
+    def import_model(self, path: str | Path) -> None:
+        """Import a trained ONNX model's leading layers (`engine.model_import`) as a new,
+        unsaved bank, read on a thread of its own (a model can be hundreds of MB). The message
+        then says how many layers came in and where the import stopped and why; a model that
+        cannot be read gives its one-line reason and changes nothing. As with `open_bank`, a
+        bank edited meanwhile is kept and the import dropped."""
+        self._read_on_thread(Path(path), "model", read_model, "import")
+
+    def _read_on_thread(
+        self, target: Path, kind: str, read: Callable[[Path], object], verb: str
+    ) -> None:
+        """Read ``target`` with ``read`` on a thread of its own; its outcome (what ``read``
+        returned, or a one-line message) comes back as a ``kind`` event."""
         self._opening = (target, self.document, self.document.bank, time.monotonic())
 
-        def read() -> None:
-            # Runs on the bank-reading thread.
+        def run() -> None:
+            # Runs on the file-reading thread.
             try:
-                outcome: Bank | str = load_bank(target)
+                outcome: object = read(target)
             except BankError as e:
                 outcome = str(e)
             except Exception as e:  # a bug in the reader must not end silently
-                outcome = f"could not open {target.name}: {e}"
-            self._events.put((None, "bank", (target, outcome)))
+                outcome = f"could not {verb} {target.name}: {e}"
+            self._events.put((None, kind, (target, outcome)))
 
-        threading.Thread(target=read, name="bank-reader", daemon=True).start()
-        return True
+        threading.Thread(target=run, name=f"{kind}-reader", daemon=True).start()
 
-    def _bank_read(self, path: Path, outcome: Bank | str) -> None:
-        """A bank file read on its thread (GUI thread, from the poll)."""
+    def _still_wanted(self, path: Path, outcome: object, verb: str) -> object | None:
+        """A file read on its thread, when it is still to be used: not when another was asked
+        for since, when it failed (its message is said) or when the bank was edited meanwhile
+        (that is said). GUI thread, from the poll."""
         if self._opening is None or self._opening[0] != path:
-            return  # another bank was opened since: that one wins
+            return None  # another file was opened since: that one wins
         _, document, bank, _ = self._opening
         self._opening = None
         if isinstance(outcome, str):
             self.message.emit(outcome)
-        elif document is not self.document or document.bank is not bank:
-            self.message.emit(f"{path.name} was not opened: the bank was edited meanwhile")
-        else:
-            self._adopt(path, outcome)
+            return None
+        if document is not self.document or document.bank is not bank:
+            self.message.emit(f"{path.name} was not {verb}: the bank was edited meanwhile")
+            return None
+        return outcome
+
+    def _adopt_model(self, path: Path, model: ModelImport) -> None:
+        self.new_bank(model.bank)
+        self.document.forget_saved()
+        count = len(model.bank.layers)
+        said = f"Imported {count} layer{'s' if count != 1 else ''} of {path.name}"
+        self.message.emit(f"{said}; {model.stopped}" if model.stopped else f"{said}: all of it")
 
     def _adopt(self, path: Path, bank: Bank) -> None:
         self.document = Document(bank, None if is_bundled(path) else path)

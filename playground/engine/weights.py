@@ -32,10 +32,12 @@ same rules; a 2-D array (kh, kw) is one gray kernel.
 
 ONNX and PyTorch files are torch layout by definition, so "auto" means "torch" for them.
 
-The bank gets padding "same": a trained first layer is usually run with "same" padding, and it
-keeps each feature map the size of the image, so maps line up with the picture in the viewer.
+Weights alone get padding "same": a trained first layer is usually run with "same" padding, and
+it keeps each feature map the size of the image, so maps line up with the picture in the viewer.
 Stride 1, dilation 1, zero border, no flip (frameworks cross-correlate, as the engine does without
-flip) and no activation: the layer's raw responses.
+flip) and no activation: the layer's raw responses. An ONNX model's weights run as their Conv
+node says instead (`onnx_conv_settings`); `playground.engine.model_import` takes a model's
+whole leading chain of layers.
 """
 
 from __future__ import annotations
@@ -275,21 +277,18 @@ def _read_all(path: Path) -> dict[str, _Stored]:
             raise BankError(f"cannot read {path.name}: {_first_line(e)}") from None
         return {k: _Stored.loaded(_plain(v, path, k)) for k, v in loaded.items()}
     if kind == ".onnx":
-        return _read_onnx(path)
+        return read_onnx(path)
     return _read_torch(path)
 
 
-def _read_onnx(path: Path) -> dict[str, _Stored]:
-    onnx = _optional("onnx", "onnx", ".onnx")
-    _reading(path, lambda: open_regular(path).close())
-    try:
-        helper = importlib.import_module("onnx.numpy_helper")
-        external = importlib.import_module("onnx.external_data_helper")
-        # External data is loaded here, tensor by tensor, once its path is checked: onnx before
-        # 1.21 followed "../" and symlinks out of the model's folder.
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as e:
-        raise BankError(f"cannot read {path.name}: {_first_line(e)}") from None
+def read_onnx(path: Path, model: Any = None) -> dict[str, _Stored]:
+    """An ONNX model's initializers, each read when asked for (``model``: the model
+    `load_onnx` gave, when the caller has it)."""
+    model = load_onnx(path) if model is None else model
+    helper = importlib.import_module("onnx.numpy_helper")
+    # External data is loaded here, tensor by tensor, once its path is checked: onnx before
+    # 1.21 followed "../" and symlinks out of the model's folder.
+    external = importlib.import_module("onnx.external_data_helper")
     folder = path.resolve().parent
     out: dict[str, _Stored] = {}
     for tensor in model.graph.initializer:
@@ -318,19 +317,32 @@ def _read_onnx(path: Path) -> dict[str, _Stored]:
 _ONNX_BORDERS = {"constant": "zero", "reflect": "reflect", "edge": "replicate", "wrap": "wrap"}
 
 
-def _onnx_conv_settings(path: Path, weight: str) -> dict[str, Any]:
-    """The ConvLayer settings of the ONNX Conv node whose weight is ``weight``: stride,
-    dilation, padding and border (a Pad node right before it gives the border). Raises
-    BankError, naming the node, for what the bank format cannot express: groups, asymmetric
-    padding, a padded value other than 0, or a weight no Conv node uses."""
+def load_onnx(path: Path) -> Any:
+    """An ONNX model's graph and node attributes, without its external data (read tensor by
+    tensor by `read_onnx`, once each path is checked). Raises BankError in one line."""
     onnx = _optional("onnx", "onnx", ".onnx")
-    helper = importlib.import_module("onnx.helper")
-    numpy_helper = importlib.import_module("onnx.numpy_helper")
+    _reading(path, lambda: open_regular(path).close())
     try:
-        model = onnx.load(str(path), load_external_data=False)
+        return onnx.load(str(path), load_external_data=False)
     except Exception as e:
         raise BankError(f"cannot read {path.name}: {_first_line(e)}") from None
-    graph = model.graph
+
+
+def onnx_attributes(node: Any) -> dict[str, Any]:
+    """A node's attributes as Python values (strings decoded)."""
+    helper = importlib.import_module("onnx.helper")
+    values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
+
+
+def node_name(node: Any) -> str:
+    return f"{node.op_type} node {node.name or node.output[0]!r}"
+
+
+def _onnx_conv_settings(path: Path, weight: str) -> dict[str, Any]:
+    """The ConvLayer settings of the ONNX Conv node whose weight is ``weight`` (see
+    `onnx_conv_settings`); a weight no Conv node uses is refused."""
+    graph = load_onnx(path).graph
     conv = next(
         (
             n
@@ -344,8 +356,19 @@ def _onnx_conv_settings(path: Path, weight: str) -> dict[str, Any]:
             f"{_where(path, weight)} is the weight of no Conv node, so its stride and padding "
             "are unknown; pass a .npy of it to import it as a 'same' layer"
         )
-    where = f"{path.name}: Conv node {conv.name or conv.output[0]!r}"
-    attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+    producer = next((n for n in graph.node if conv.input[0] in n.output), None)
+    pad = producer if producer is not None and producer.op_type == "Pad" else None
+    return onnx_conv_settings(path, graph, conv, pad)
+
+
+def onnx_conv_settings(path: Path, graph: Any, conv: Any, pad: Any = None) -> dict[str, Any]:
+    """The ConvLayer settings of an ONNX Conv node: stride, dilation, padding and border (the
+    Pad node ``pad`` right before it gives the border). Raises BankError, naming the node, for
+    what the bank format cannot express: groups, asymmetric padding, a padded value other than
+    0."""
+    numpy_helper = importlib.import_module("onnx.numpy_helper")
+    where = f"{path.name}: {node_name(conv)}"
+    attrs = onnx_attributes(conv)
     group = int(attrs.get("group", 1))
     if group != 1:
         raise BankError(
@@ -354,8 +377,7 @@ def _onnx_conv_settings(path: Path, weight: str) -> dict[str, Any]:
         )
     stride = tuple(int(v) for v in attrs.get("strides", (1, 1)))
     dilation = tuple(int(v) for v in attrs.get("dilations", (1, 1)))
-    auto_pad = attrs.get("auto_pad", b"NOTSET")
-    auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)
+    auto_pad = str(attrs.get("auto_pad", "NOTSET"))
     pads = [int(v) for v in attrs.get("pads", (0, 0, 0, 0))]  # top, left, bottom, right
     settings: dict[str, Any] = {"stride": stride, "dilation": dilation, "border": "zero"}
     if auto_pad == "VALID":
@@ -372,11 +394,10 @@ def _onnx_conv_settings(path: Path, weight: str) -> dict[str, Any]:
         return settings
     elif auto_pad != "NOTSET":
         raise BankError(f"{where} has auto_pad {auto_pad!r}, which ONNX does not define")
-    producer = next((n for n in graph.node if conv.input[0] in n.output), None)
-    if producer is not None and producer.op_type == "Pad":
-        pad_attrs = {a.name: helper.get_attribute_value(a) for a in producer.attribute}
-        mode = pad_attrs.get("mode", b"constant")
-        mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    producer = pad
+    if producer is not None:
+        pad_attrs = onnx_attributes(producer)
+        mode = str(pad_attrs.get("mode", "constant"))
         initial = {t.name: t for t in graph.initializer}
         amounts = pad_attrs.get("pads")
         if amounts is None and len(producer.input) > 1 and producer.input[1] in initial:

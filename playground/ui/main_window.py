@@ -757,6 +757,17 @@ class MainWindow(QMainWindow):
             self._remember_dir(path)
             self.import_weights_file(path)
 
+    def _on_import_model(self) -> None:
+        if not self._confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import model", self._dialog_dir(), "ONNX models (*.onnx);;All files (*)"
+        )
+        if path:
+            self._remember_dir(path)
+            self.lesson_banner.hide()
+            self.controller.import_model(path)
+
     def import_weights_file(self, path: str | Path) -> bool:
         """Open a file of trained conv weights as a new, unsaved bank. Asks for the layout
         when the shape does not tell, and for the tensor when the file holds several."""

@@ -90,6 +90,13 @@ class Menus:
             None,
             "A conv layer's weights (.npy, .npz, .safetensors, .onnx, .pt) as a bank",
         )
+        self.import_model_action = make_action(
+            window,
+            "Import &model…",
+            window._on_import_model,
+            None,
+            "A trained ONNX model's leading conv, pool and activation layers as a bank",
+        )
         self.export_weights_action = make_action(
             window,
             "Export &weights…",
@@ -158,6 +165,7 @@ class Menus:
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.import_action)
+        menu.addAction(self.import_model_action)
         menu.addAction(self.export_weights_action)
         self.snippet_menu = menu.addMenu("&Copy code for the first layer")
         for framework, label in (("pytorch", "PyTorch"), ("keras", "Keras"), ("numpy", "numpy")):
