@@ -14,6 +14,7 @@ from playground.engine.bank import Bank, ConvLayer, Filter, Layer, PoolLayer
 from playground.engine.bankfile import dumps_bank, load_bank, parse_bank, save_bank
 from playground.engine.errors import BankError
 from playground.engine.model_import import ModelImport, import_model, read_model
+from playground.engine.onnx_export import export_onnx
 from playground.engine.weights import export_npy, export_snippet, import_weights
 
 __version__ = "0.1.0"
@@ -28,6 +29,7 @@ __all__ = [
     "PoolLayer",
     "dumps_bank",
     "export_npy",
+    "export_onnx",
     "export_snippet",
     "import_model",
     "import_weights",

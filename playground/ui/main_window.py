@@ -45,6 +45,7 @@ from playground.engine import editing
 from playground.engine.bank import Bank, ConvLayer, Filter
 from playground.engine.bankfile import load_bank, png_with_bank, write_atomic
 from playground.engine.errors import BankError
+from playground.engine.onnx_export import export_onnx
 from playground.engine.snapshot import is_snapshot
 from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
 from playground.ui.analysis_panel import KernelAnalysisPanel
@@ -822,6 +823,31 @@ class MainWindow(QMainWindow):
             self._show_message(str(e))
             return False
         self._show_message(f"Exported the first layer's weights to {written} ({layout} layout)")
+        return True
+
+    def _on_export_onnx(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export as ONNX",
+            str(Path(self._dialog_dir()) / f"{self.controller.bank.name or 'bank'}.onnx"),
+            "ONNX models (*.onnx)",
+        )
+        if path:
+            if not path.lower().endswith(".onnx"):
+                path += ".onnx"
+            self.export_onnx_file(path)
+
+    def export_onnx_file(self, path: str | Path) -> bool:
+        """Write the whole bank as an ONNX model (uint8 RGB frame in, every layer's maps out)."""
+        try:
+            written = export_onnx(self.controller.bank, path)
+        except BankError as e:
+            self._show_message(str(e))
+            return False
+        self._show_message(
+            f"Exported the bank to {written}: input 'frame', uint8 RGB (height, width, 3); "
+            f"outputs layer1 … layer{len(self.controller.bank.layers)}"
+        )
         return True
 
     def copy_snippet(self, framework: str) -> bool:

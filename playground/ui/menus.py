@@ -97,6 +97,13 @@ class Menus:
             None,
             "A trained ONNX model's leading conv, pool and activation layers as a bank",
         )
+        self.export_onnx_action = make_action(
+            window,
+            "Export as &ONNX…",
+            window._on_export_onnx,
+            None,
+            "The whole bank as an ONNX model: a uint8 RGB frame in, every layer's maps out",
+        )
         self.export_weights_action = make_action(
             window,
             "Export &weights…",
@@ -167,6 +174,7 @@ class Menus:
         menu.addAction(self.import_action)
         menu.addAction(self.import_model_action)
         menu.addAction(self.export_weights_action)
+        menu.addAction(self.export_onnx_action)
         self.snippet_menu = menu.addMenu("&Copy code for the first layer")
         for framework, label in (("pytorch", "PyTorch"), ("keras", "Keras"), ("numpy", "numpy")):
             action = self.snippet_menu.addAction(label)
