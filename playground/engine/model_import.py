@@ -30,6 +30,7 @@ from playground.engine.bank import (
     INPUT_CHANNELS,
     MAX_FILTERS,
     MAX_KERNEL,
+    MAX_NAME,
     Bank,
     ConvLayer,
     Filter,
@@ -189,8 +190,9 @@ def _conv(
     b = np.zeros(c_out)
     if len(node.input) > 2 and node.input[2]:
         b = _tensor(path, arrays, node.input[2], "bias").reshape(-1)
-    name = node.name or node.output[0]
-    filters = tuple(Filter(w[o], float(b[o]), f"filter {o + 1}") for o in range(c_out))
+    name = (node.name or node.output[0])[: MAX_NAME - 8]
+    # Named as the framework indexes them: "conv1[0]" is the node's filter 1.
+    filters = tuple(Filter(w[o], float(b[o]), f"{name}[{o}]") for o in range(c_out))
     return ConvLayer(filters, name=name, **settings)
 
 

@@ -60,6 +60,7 @@ from playground.engine.bank import (
     INPUT_CHANNELS,
     MAX_FILTERS,
     MAX_KERNEL,
+    MAX_NAME,
     Bank,
     ConvLayer,
     Filter,
@@ -591,15 +592,28 @@ def _to_torch(w: np.ndarray, layout: str, wanted: tuple[int, ...], what: str) ->
     square = {
         n for n, v in (("torch", torch_view), ("keras", keras_view)) if v.shape[2] == v.shape[3]
     }
+    views = {"torch": torch_view, "keras": keras_view}
+
+    def reading(name: str) -> str:
+        c_out, c_in, kh, kw = views[name].shape
+        return f"{name}: {c_out} filters of {kh}x{kw} on {c_in} channels"
+
     if len(fits) == 2 and len(square) == 1:
         fits = {n: v for n, v in fits.items() if n in square}
     elif len(fits) == 1 and len(wanted) > 1 and square and not square & set(fits):
-        fits = {}  # the channels fit only a reading with odd kernels; the other has square ones
+        # The channels fit only a reading with oblong kernels; the other has square ones.
+        (name,) = fits
+        raise BankError(
+            f"{what} has shape {w.shape}: the layout is ambiguous: pass layout='{name}' if it "
+            f"holds what that reading gives ({reading(name)}: oblong kernels; as "
+            f"{'keras' if name == 'torch' else 'torch'} it reads another channel count)"
+        )
     if len(fits) != 1:
         if torch_view.shape == keras_view.shape and np.array_equal(torch_view, keras_view):
             return torch_view
         raise BankError(
-            f"{what} has shape {w.shape}: the layout is ambiguous: pass layout='torch' or 'keras'"
+            f"{what} has shape {w.shape}: the layout is ambiguous: pass layout='torch' or "
+            f"'keras' ({reading('torch')}; {reading('keras')})"
         )
     return next(iter(fits.values()))
 
@@ -667,7 +681,9 @@ def import_weights(
     settings = _onnx_conv_settings(path, key) if kind == ".onnx" else {"padding": "same"}
     try:
         filters = tuple(
-            Filter(t[o], 0.0 if b is None else float(b[o]), f"filter {o + 1}") for o in range(c_out)
+            # Named as the framework indexes them: "conv1.weight[0]" is filter 1.
+            Filter(t[o], 0.0 if b is None else float(b[o]), f"{key[: MAX_NAME - 8]}[{o}]")
+            for o in range(c_out)
         )
         layer = ConvLayer(filters, name=key, **settings)
         return Bank(
@@ -731,9 +747,17 @@ def _pair_text(pair: tuple[int, int]) -> str:
     return f"({pair[0]}, {pair[1]})"
 
 
+def _literal(values: Any) -> str:
+    """A nested list literal of float32 values, each the shortest text that reads back as the
+    same float32 (the engine computes in float32: "0.1", not "0.10000000149011612")."""
+    if isinstance(values, list):
+        return "[" + ", ".join(_literal(v) for v in values) + "]"
+    return str(np.float32(values))
+
+
 def _nested(array: np.ndarray, indent: str) -> str:
-    """Exact (repr) values as a nested list literal, one top-level item a line."""
-    rows = [indent + "    " + repr(item) + "," for item in array.tolist()]
+    """The values as a nested list literal (see `_literal`), one top-level item a line."""
+    rows = [indent + "    " + _literal(item) + "," for item in array.tolist()]
     return "[\n" + "\n".join(rows) + "\n" + indent + "]"
 
 
@@ -801,7 +825,7 @@ BANK_NAME = {bank.name!r}
 INPUT = {bank.input!r}  # 'rgb': 3 input channels, 'gray': 1 (BT.601 luma)
 # Weights as applied (cross-correlation), (C_out, C_in, KH, KW).
 WEIGHT = np.array({_nested(w, "")}, dtype=np.float64)
-BIAS = np.array({b.tolist()!r}, dtype=np.float64)
+BIAS = np.array({_literal(b.tolist())}, dtype=np.float64)
 {head}NUMPY_BORDER = {_NUMPY_BORDERS[layer.border]!r}
 {_PADDING_CODE}
 
@@ -861,7 +885,7 @@ import torch.nn.functional as F
 
 # Weights as applied (PyTorch cross-correlates), (C_out, C_in, KH, KW).
 WEIGHT = torch.tensor({_nested(w, "")}, dtype=torch.float32)
-BIAS = torch.tensor({b.tolist()!r}, dtype=torch.float32)
+BIAS = torch.tensor({_literal(b.tolist())}, dtype=torch.float32)
 {head}TORCH_BORDER = {_TORCH_BORDERS[layer.border]!r}
 {_PADDING_CODE}
 ACTIVATIONS = {{"none": lambda v: v, "relu": torch.relu, "abs": torch.abs,
@@ -891,7 +915,7 @@ import tensorflow as tf
 
 # Weights as applied (Keras cross-correlates), (KH, KW, C_in, C_out).
 WEIGHT = np.array({_nested(kw, "")}, dtype=np.float32)
-BIAS = np.array({b.tolist()!r}, dtype=np.float32)
+BIAS = np.array({_literal(b.tolist())}, dtype=np.float32)
 {head}{_PADDING_CODE}
 
 # Padding is done by pad_axis() below, the engine's way; the stride by slicing the stride-1

@@ -85,6 +85,8 @@ def test_a_conv_bn_relu_pool_conv_chain_matches_onnxruntime_layer_by_layer(tmp_p
     bank = imported.bank
     assert [type(layer) for layer in bank.layers] == [ConvLayer, PoolLayer, ConvLayer]
     assert bank.layers[0].activation == "relu" and bank.layers[2].activation == "sigmoid"
+    # Filters are named as the framework indexes them.
+    assert [f.name for f in bank.layers[2].filters] == [f"conv2[{o}]" for o in range(5)]
     assert imported.nodes == (
         ("Conv node 'conv1'", "BatchNormalization node 'bn1'", "Relu node 'relu1'"),
         ("MaxPool node 'pool1'",),

@@ -82,6 +82,7 @@ def test_an_onnx_conv_imports_with_its_node_settings_and_matches_onnxruntime(
     layer = bank.layers[0]
     for key, value in expect.items():
         assert getattr(layer, key) == value, key
+    assert [f.name for f in layer.filters] == [f"conv.weight[{o}]" for o in range(4)]
     got = bank.apply(IMAGE)[0]
     want = _onnxruntime_maps(path, IMAGE)
     assert got.shape == want.shape

@@ -401,7 +401,11 @@ def test_framework_snippets_compile_and_hold_exact_weights(framework, settings):
     compile(code, "<snippet>", "exec")
     applied = w[:, :, ::-1, ::-1] if settings.get("flip") else w
     for v in applied.ravel().tolist() + b.tolist():
-        assert repr(v) in code
+        # Each weight as the engine holds it, float32, in the shortest text that reads back as
+        # that very float32 (no 17-digit float64 tails).
+        text = str(np.float32(v))
+        assert text in code and np.float32(float(text)) == np.float32(v)
+        assert repr(v) not in code or repr(v) == text
     assert ("F.conv2d" if framework == "pytorch" else "tf.keras.layers.Conv2D") in code
 
 
@@ -800,3 +804,15 @@ def test_generated_framework_code_has_no_user_text_outside_literals(framework, n
         if isinstance(node, ast.Call)
     }
     assert not calls & {"system", "exit", "SystemExit", "exec", "eval", "__import__"}
+
+
+def test_an_oblong_reading_is_named_with_the_layout_that_imports_it(tmp_path):
+    # (2, 4, 3, 3): 4 input channels as torch; as keras 3 filters of 2x4 on 3 channels.
+    np.save(tmp_path / "w.npy", RNG.normal(size=(2, 4, 3, 3)))
+    with pytest.raises(BankError) as refused:
+        import_weights(tmp_path / "w.npy")
+    message = str(refused.value)
+    assert "pass layout='keras'" in message and "3 filters of 2x4 on 3 channels" in message
+    assert "'torch'" not in message
+    bank = import_weights(tmp_path / "w.npy", layout="keras")
+    assert bank.layers[0].filters[0].kernels.shape == (3, 2, 4)
