@@ -518,6 +518,11 @@ class Controller(QObject):
 
     # --- results ---------------------------------------------------------------------------------
 
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) the panes' maps are reduced to."""
+        return self._display_size
+
     def set_display_size(self, width: int, height: int) -> None:
         """The on-screen size of a pane's image: maps are reduced to it off the GUI thread."""
         size = (max(16, width), max(16, height))
