@@ -797,8 +797,9 @@ def export_snippet(bank: Bank, framework: str = "numpy") -> str:
     reproduce the engine's first layer (padding, border, stride, dilation, flip, activation).
     "pytorch": ``conv_layer(x)`` on (N, C_in, H, W) tensors, with F.pad and F.conv2d.
     "keras": a ``tf.keras.layers.Conv2D`` holding the weights and ``conv_layer(x)`` on
-    (N, H, W, C_in) tensors that pads like the engine first. Weights are written with repr, so
-    their values are exact; a flipped layer's kernels are written flipped.
+    (N, H, W, C_in) tensors that pads like the engine first. Weights are written as the shortest text
+    that reads back as the float32 the engine computes with; a flipped layer's kernels are
+    written flipped.
     """
     if framework not in FRAMEWORKS:
         raise BankError(f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}")
