@@ -125,7 +125,11 @@ def read_model(path: str | Path) -> ModelImport:
                 else:
                     nodes[-1] = (*nodes[-1], node_name(node))
         except (_Stop, BankError) as e:
-            stopped = f"stopped at {node_name(node)}: {e}"
+            # A reader's message names the file and the node; here both are said already.
+            reason = str(e)
+            for said in (f"{path.name}: {node_name(node)} ", f"{path.name}: "):
+                reason = reason.removeprefix(said)
+            stopped = f"stopped at {node_name(node)}: {reason}"
             break
         if len(node.output) > 1 and any(consumers.get(o) for o in node.output[1:]):
             stopped = f"stopped after {node_name(node)}: its second output feeds another node"
