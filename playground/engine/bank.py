@@ -38,7 +38,10 @@ PADDINGS = ("valid", "same")
 # takes an int (the same on both axes) or a list, as it does for stride and dilation.
 Padding = Literal["valid", "same"] | tuple[int, int]
 BORDERS = ("zero", "reflect", "replicate", "wrap")
-ACTIVATIONS = ("none", "relu", "abs", "sigmoid", "tanh")
+ACTIVATIONS = ("none", "relu", "leaky-relu", "abs", "sigmoid", "tanh")
+# leaky-relu's slope for negative values: x if x > 0 else slope * x. 0.01 is PyTorch's and
+# ONNX's default; a slope above 1 would not be "leaky" any more.
+DEFAULT_SLOPE = 0.01
 POOL_OPS = ("max", "avg")
 INPUT_CHANNELS = {"rgb": 3, "gray": 1}
 
@@ -280,6 +283,7 @@ class ConvLayer:
     dilation: tuple[int, int] = (1, 1)
     flip: bool = False
     activation: str = "none"
+    slope: float = DEFAULT_SLOPE  # leaky-relu's; kept, and unused, with other activations
 
     def __post_init__(self) -> None:
         filters = tuple(self.filters)
@@ -302,6 +306,10 @@ class ConvLayer:
             object.__setattr__(self, "padding", _pair(given, "padding", 0, MAX_PADDING))
         _choice(self.border, "border", BORDERS)
         _choice(self.activation, "activation", ACTIVATIONS)
+        slope = _number(self.slope, "leaky-relu slope")
+        if not 0.0 <= slope <= 1.0:
+            raise BankError(f"leaky-relu slope must be between 0 and 1, got {_show(self.slope)}")
+        object.__setattr__(self, "slope", slope)
         if not isinstance(self.flip, bool):
             raise BankError(f"flip must be true or false, got {_show(self.flip)}")
         first = filters[0]
@@ -490,15 +498,16 @@ def _same_maps(a: Layer, b: Layer) -> bool:
 
 
 def _same_settings(a: ConvLayer, b: ConvLayer) -> bool:
-    return (a.stride, a.padding, a.border, a.dilation, a.flip, a.activation, a.in_channels) == (
-        b.stride,
-        b.padding,
-        b.border,
-        b.dilation,
-        b.flip,
-        b.activation,
-        b.in_channels,
-    )
+    return (
+        a.stride,
+        a.padding,
+        a.border,
+        a.dilation,
+        a.flip,
+        a.activation,
+        a.slope,
+        a.in_channels,
+    ) == (b.stride, b.padding, b.border, b.dilation, b.flip, b.activation, b.slope, b.in_channels)
 
 
 def _same_filter(f: Filter, g: Filter) -> bool:
@@ -918,7 +927,17 @@ def _known_keys(data: dict, known: Iterable[str], what: str) -> None:
         raise BankError(f"unknown key {_show(unknown[0])} in {what} (known: {', '.join(known)})")
 
 
-_CONV_KEYS = ("type", "name", "stride", "padding", "border", "dilation", "flip", "activation")
+_CONV_KEYS = (
+    "type",
+    "name",
+    "stride",
+    "padding",
+    "border",
+    "dilation",
+    "flip",
+    "activation",
+    "slope",
+)
 
 
 def _layer_from_dict(item: Any, n: int) -> Layer:
@@ -968,6 +987,7 @@ def _layer_from_dict(item: Any, n: int) -> Layer:
         dilation=item.get("dilation", 1),
         flip=flip,
         activation=item.get("activation", "none"),
+        slope=item.get("slope", DEFAULT_SLOPE),
     )
 
 
@@ -1000,6 +1020,8 @@ def _layer_dict(layer: Layer) -> dict[str, Any]:
         "dilation": _compact_pair(layer.dilation),
         "flip": layer.flip,
         "activation": layer.activation,
+        # Written only where it counts, so files without leaky-relu read as they always did.
+        **({"slope": layer.slope} if layer.activation == "leaky-relu" else {}),
         "filters": [
             {
                 "name": f.name,

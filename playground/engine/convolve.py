@@ -214,6 +214,7 @@ class ConvPlan:
     border: str
     activation: str
     in_channels: int
+    slope: float = 0.0  # leaky-relu's
 
 
 def compile_conv(layer: ConvLayer) -> ConvPlan:
@@ -244,6 +245,7 @@ def compile_conv(layer: ConvLayer) -> ConvPlan:
         padding=layer.padding,
         border=layer.border,
         activation=layer.activation,
+        slope=layer.slope,
         in_channels=layer.in_channels,
     )
 
@@ -261,10 +263,13 @@ def _pads(plan: ConvPlan, fp: _FilterPlan, h: int, w: int) -> tuple[int, int, in
     return py, py, px, px
 
 
-def activate(x: np.ndarray, activation: str) -> None:
-    """Apply ``activation`` to ``x`` in place."""
+def activate(x: np.ndarray, activation: str, slope: float = 0.0) -> None:
+    """Apply ``activation`` to ``x`` in place; ``slope`` is leaky-relu's, in [0, 1]."""
     if activation == "relu":
         np.maximum(x, 0, out=x)
+    elif activation == "leaky-relu":
+        # x if x > 0 else slope * x: for a slope in [0, 1], the larger of the two.
+        np.maximum(x, x * x.dtype.type(slope), out=x)
     elif activation == "abs":
         np.abs(x, out=x)
     elif activation == "tanh":
@@ -508,7 +513,7 @@ def _direct_band(
                     target += scratch[rows, cols]
             if first:
                 target[...] = fp.bias
-        activate(target, plan.activation)
+        activate(target, plan.activation, plan.slope)
         if rows_done is not None:
             if one is not None:
                 for c in range(len(one)):
@@ -626,7 +631,7 @@ def _dft_tasks(
             target = out[o, oy : oy + ny, ox : ox + nx]
             kept = result[ry : ry + (ny - 1) * sy + 1 : sy, rx : rx + (nx - 1) * sx + 1 : sx]
             np.add(kept, fp.bias, out=target)
-            activate(target, plan.activation)
+            activate(target, plan.activation, plan.slope)
 
     return [
         partial(block, y0, x0)

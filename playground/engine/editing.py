@@ -64,7 +64,7 @@ __all__ = [
     "set_layer_settings",
 ]
 
-CONV_SETTINGS = ("stride", "padding", "border", "dilation", "flip", "activation")
+CONV_SETTINGS = ("stride", "padding", "border", "dilation", "flip", "activation", "slope")
 POOL_SETTINGS = ("op", "size", "stride")
 
 
@@ -475,7 +475,8 @@ def move_layer(bank: Bank, layer: int, new_index: int) -> Bank:
 def set_layer_settings(bank: Bank, layer: int, **settings: Any) -> Bank:
     """Change settings of layer ``layer``; values are checked by the layer's dataclass.
 
-    Conv layers take stride, padding, border, dilation, flip and activation; pool layers take
+    Conv layers take stride, padding, border, dilation, flip, activation and slope (leaky-relu's);
+    pool layers take
     op, size and stride. A pool stride that equalled its size follows a new size unless a stride
     is given too. When a conv layer's padding stops being "same" and its filters have different
     sizes, they are all cropped or zero-padded to the first filter's size.
@@ -608,7 +609,9 @@ def describe_layer(bank: Bank, layer: int, height: int | None, width: int | None
         ]
         if la.dilation != (1, 1):
             parts.append(f"dilation {_pair_text(la.dilation)}")
-        if la.activation != "none":
+        if la.activation == "leaky-relu":
+            parts.append(f"leaky-relu {la.slope:g}")
+        elif la.activation != "none":
             parts.append(la.activation)
         text = " · ".join(parts)
     return text + _output_text(bank, n, height, width, " × ")

@@ -6,8 +6,8 @@ turns each node into the bank's terms:
 - Conv: a conv layer with the node's strides, dilations and padding (a Pad node right before
   it gives a reflect, edge or wrap border; see `weights.onnx_conv_settings`);
 - BatchNormalization right after a conv: folded into that conv's weights and biases;
-- Relu, Sigmoid, Tanh, Abs right after a conv (or its folded BatchNormalization): the conv
-  layer's activation; LeakyRelu with alpha 0 is Relu;
+- Relu, LeakyRelu (its alpha the slope), Sigmoid, Tanh, Abs right after a conv (or its folded
+  BatchNormalization): the conv layer's activation;
 - MaxPool and AveragePool without padding, dilation or ceil mode: a pool layer.
 
 It stops at the first node it cannot express, a branch (a tensor that feeds several nodes) or
@@ -227,18 +227,16 @@ def _after(
         )
         return [*layers[:-1], replace(last, filters=filters)], "merged"
     if op in ACTIVATION_OPS or op == "LeakyRelu":
-        activation = ACTIVATION_OPS.get(op)
-        if op == "LeakyRelu":
-            alpha = float(attrs.get("alpha", 0.01))
-            if alpha != 0.0:
-                raise _Stop(
-                    f"a leaky ReLU (alpha {alpha:g}); the bank format has no leaky ReLU yet"
-                )
-            activation = "relu"
         if not open_conv:
             raise _Stop("the bank applies an activation only as a conv layer's own")
-        assert isinstance(last, ConvLayer) and activation is not None
-        return [*layers[:-1], replace(last, activation=activation)], "merged"
+        assert isinstance(last, ConvLayer)
+        if op == "LeakyRelu":
+            # ONNX holds alpha as float32: 0.2 arrives as 0.20000000298, and is meant as 0.2.
+            alpha = float(str(np.float32(attrs.get("alpha", 0.01))))
+            if not 0.0 <= alpha <= 1.0:
+                raise _Stop(f"a leaky ReLU of alpha {alpha:g}; the bank's slope is in [0, 1]")
+            return [*layers[:-1], replace(last, activation="leaky-relu", slope=alpha)], "merged"
+        return [*layers[:-1], replace(last, activation=ACTIVATION_OPS[op])], "merged"
     if op in POOL_OPS:
         kernel = tuple(int(v) for v in attrs.get("kernel_shape", ()))
         if len(kernel) != 2:

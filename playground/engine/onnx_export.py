@@ -24,7 +24,13 @@ from playground.engine.convolve import effective_size
 from playground.engine.errors import BankError
 
 OPSET = 19
-ACTIVATION_NODES = {"relu": "Relu", "abs": "Abs", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+ACTIVATION_NODES = {
+    "relu": "Relu",
+    "leaky-relu": "LeakyRelu",
+    "abs": "Abs",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+}
 PAD_MODES = {"reflect": "reflect", "replicate": "edge", "wrap": "wrap"}
 
 
@@ -146,4 +152,6 @@ def _conv(layer: ConvLayer, x: str, n: int, where: str, node: Any, const: Any) -
     conv = node("Conv", [x, weight, const(f"layer{n}.bias", bias)], f"layer{n}.conv", **attrs)
     if layer.activation == "none":
         return node("Identity", [conv], f"layer{n}")
+    if layer.activation == "leaky-relu":
+        return node("LeakyRelu", [conv], f"layer{n}", alpha=layer.slope)
     return node(ACTIVATION_NODES[layer.activation], [conv], f"layer{n}")

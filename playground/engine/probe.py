@@ -58,6 +58,7 @@ class Probe:
     activation: str
     value: float  # what the feature map holds at (y, x)
     winner: tuple[int, int] | None = None
+    slope: float = 0.0  # leaky-relu's, when that is the activation
 
 
 def border_index(index: np.ndarray, size: int, border: str) -> np.ndarray:
@@ -121,9 +122,22 @@ def probe_conv(spec: ConvLayer, x_in: np.ndarray, layer: int, filt: int, y: int,
         terms.append(ChannelTerms(channel, patch, kernel, products, float(products.sum())))
     total = float(sum(t.partial for t in terms))
     biased = total + f.bias
-    value = _activate(biased, spec.activation)
+    value = _activate(biased, spec.activation, spec.slope)
     return Probe(
-        "conv", layer, filt, y, x, rows, cols, terms, total, f.bias, biased, spec.activation, value
+        "conv",
+        layer,
+        filt,
+        y,
+        x,
+        rows,
+        cols,
+        terms,
+        total,
+        f.bias,
+        biased,
+        spec.activation,
+        value,
+        slope=spec.slope,
     )
 
 
@@ -158,8 +172,8 @@ def probe_pool(
     )
 
 
-def _activate(v: float, activation: str) -> float:
+def _activate(v: float, activation: str, slope: float = 0.0) -> float:
     # The engine's own activation, in float64, so the probe cannot drift from the maps.
     value = np.array([v], dtype=np.float64)
-    convolve.activate(value, activation)
+    convolve.activate(value, activation, slope)
     return float(value[0])

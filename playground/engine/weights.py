@@ -681,8 +681,13 @@ def import_weights(
     settings = _onnx_conv_settings(path, key) if kind == ".onnx" else {"padding": "same"}
     try:
         filters = tuple(
-            # Named as the framework indexes them: "conv1.weight[0]" is filter 1.
-            Filter(t[o], 0.0 if b is None else float(b[o]), f"{key[: MAX_NAME - 8]}[{o}]")
+            # A named tensor's filters are named as the framework indexes them ("conv1.weight[0]"
+            # is filter 1); a bare .npy array's are "filter 1" to "filter N".
+            Filter(
+                t[o],
+                0.0 if b is None else float(b[o]),
+                f"{key[: MAX_NAME - 8]}[{o}]" if key else f"filter {o + 1}",
+            )
             for o in range(c_out)
         )
         layer = ConvLayer(filters, name=key, **settings)
@@ -786,6 +791,7 @@ def _header(layer: ConvLayer, w: np.ndarray) -> str:
         f"PADDING = {padding}  # 'same', 'valid' or (y, x) pixels each side\n"
         f"BORDER = {layer.border!r}  # how padding is filled\n"
         f"ACTIVATION = {layer.activation!r}\n"
+        + (f"SLOPE = {layer.slope!r}  # leaky-relu's\n" if layer.activation == "leaky-relu" else "")
     )
 
 
@@ -797,9 +803,9 @@ def export_snippet(bank: Bank, framework: str = "numpy") -> str:
     reproduce the engine's first layer (padding, border, stride, dilation, flip, activation).
     "pytorch": ``conv_layer(x)`` on (N, C_in, H, W) tensors, with F.pad and F.conv2d.
     "keras": a ``tf.keras.layers.Conv2D`` holding the weights and ``conv_layer(x)`` on
-    (N, H, W, C_in) tensors that pads like the engine first. Weights are written as the shortest text
-    that reads back as the float32 the engine computes with; a flipped layer's kernels are
-    written flipped.
+    (N, H, W, C_in) tensors that pads like the engine first. Weights are written as the
+    shortest text that reads back as the float32 the engine computes with; a flipped layer's
+    kernels are written flipped.
     """
     if framework not in FRAMEWORKS:
         raise BankError(f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}")
@@ -833,6 +839,8 @@ BIAS = np.array({_literal(b.tolist())}, dtype=np.float64)
 def activate(v):
     if ACTIVATION == "relu":
         return np.maximum(v, 0)
+    if ACTIVATION == "leaky-relu":
+        return np.where(v > 0, v, SLOPE * v)
     if ACTIVATION == "abs":
         return np.abs(v)
     if ACTIVATION == "sigmoid":
@@ -890,7 +898,8 @@ BIAS = torch.tensor({_literal(b.tolist())}, dtype=torch.float32)
 {head}TORCH_BORDER = {_TORCH_BORDERS[layer.border]!r}
 {_PADDING_CODE}
 ACTIVATIONS = {{"none": lambda v: v, "relu": torch.relu, "abs": torch.abs,
-               "sigmoid": torch.sigmoid, "tanh": torch.tanh}}
+               "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+               "leaky-relu": lambda v: F.leaky_relu(v, SLOPE)}}
 
 
 def conv_layer(x):
@@ -908,7 +917,8 @@ def conv_layer(x):
 def _keras_snippet(layer: ConvLayer, w: np.ndarray, b: np.ndarray, head: str) -> str:
     kw = w.transpose(2, 3, 1, 0)  # (KH, KW, C_in, C_out)
     act = {"none": "None", "relu": '"relu"', "abs": "tf.abs", "sigmoid": '"sigmoid"',
-           "tanh": '"tanh"'}[layer.activation]  # fmt: skip
+           "tanh": '"tanh"', "leaky-relu": "lambda v: tf.nn.leaky_relu(v, SLOPE)",
+           }[layer.activation]  # fmt: skip
     return f'''"""A filter bank's first conv layer in Keras / TensorFlow (channels last)."""
 
 import numpy as np

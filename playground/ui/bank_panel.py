@@ -353,6 +353,16 @@ class BankPanel(QWidget):
         self._activation.setToolTip("Applied to each feature map after the bias")
         self._activation.currentIndexChanged.connect(lambda _i: self._on_setting("activation"))
 
+        self._slope = QDoubleSpinBox()
+        self._slope.setObjectName("slope")
+        self._slope.setRange(0.0, 1.0)
+        self._slope.setDecimals(3)
+        self._slope.setSingleStep(0.01)
+        self._slope.setKeyboardTracking(False)
+        self._slope.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._slope.setToolTip("leaky-relu: negative values are multiplied by this")
+        self._slope.valueChanged.connect(lambda _v: self._on_setting("slope"))
+
         self._bias = QDoubleSpinBox()
         self._bias.setObjectName("bias")
         self._bias.setRange(-MAX_WEIGHT, MAX_WEIGHT)
@@ -383,10 +393,20 @@ class BankPanel(QWidget):
             self._dilation,
             self._flip,
             self._activation,
+            self._slope,
             self._bias,
         ]
         for label, widget in zip(
-            ("Stride", "Padding", "Border", "Dilation", "", "Activation", "Filter bias"),
+            (
+                "Stride",
+                "Padding",
+                "Border",
+                "Dilation",
+                "",
+                "Activation",
+                "Leaky slope",
+                "Filter bias",
+            ),
             self._conv_rows,
         ):
             form.addRow(label, widget)
@@ -582,6 +602,8 @@ class BankPanel(QWidget):
                 self._dilation.setValue(la.dilation)
                 self._flip.setChecked(la.flip)
                 self._activation.setCurrentText(la.activation)
+                self._slope.setValue(la.slope)
+                self._slope.setEnabled(la.activation == "leaky-relu")
                 self._bias.setEnabled(filt >= 0)
                 self._bias.setValue(la.filters[filt].bias if filt >= 0 else 0.0)
                 self._bias.setSpecialValueText("" if filt >= 0 else "select a filter")
@@ -616,6 +638,7 @@ class BankPanel(QWidget):
             self._dilation.spin_x,
             self._flip,
             self._activation,
+            self._slope,
             self._bias,
             self._pool_op,
             self._pool_size.spin_y,
@@ -762,6 +785,9 @@ class BankPanel(QWidget):
         if key == "activation":
             activation = self._activation.currentText()
             return "activation", activation, f"activation {activation}"
+        if key == "slope":
+            slope = self._slope.value()
+            return "slope", slope, f"leaky-relu slope {slope:g}"
         if key == "op":
             op = self._pool_op.currentText()
             return "op", op, f"pool op {op}"

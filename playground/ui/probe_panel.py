@@ -135,6 +135,8 @@ class ProbePanel(QWidget):
         if probe.kind == "conv":
             partials = " + ".join(sum_number(t.partial) for t in probe.channels)
             activation = "" if probe.activation == "none" else f"{probe.activation}"
+            if probe.activation == "leaky-relu":
+                activation = f"leaky-relu<sub>slope {probe.slope:g}</sub>"
             parts.append(
                 "<hr><p>"
                 f"Σ over channels = {partials} = <b>{sum_number(probe.total)}</b><br>"

@@ -32,9 +32,11 @@ def input_planes(image, mode):
     return np.moveaxis(x, 2, 0)
 
 
-def activation(v, name):
+def activation(v, name, slope=0.01):
     if name == "relu":
         return np.maximum(v, 0)
+    if name == "leaky-relu":
+        return np.where(v > 0, v, slope * v)
     if name == "abs":
         return np.abs(v)
     if name == "tanh":
@@ -92,7 +94,11 @@ def conv(x, layer):
                     part[c] += k[c, i, j] * window
         partials.append(part)
         outs.append(
-            activation(part.sum(axis=0) + f.get("bias", 0.0), layer.get("activation", "none"))
+            activation(
+                part.sum(axis=0) + f.get("bias", 0.0),
+                layer.get("activation", "none"),
+                layer.get("slope", 0.01),
+            )
         )
     return np.stack(outs), partials
 

@@ -281,6 +281,8 @@ def banks_and_images(draw):
             else:
                 k = rng.standard_normal((channels, *size))
             filters.append({"kernels": k.tolist(), "bias": float(rng.standard_normal())})
+        activation = draw(st.sampled_from(["none", "relu", "leaky-relu", "abs", "sigmoid", "tanh"]))
+        slope = {"slope": draw(st.sampled_from([0.0, 0.01, 0.3, 1.0]))}
         layers.append(
             conv_layer(
                 filters,
@@ -289,7 +291,8 @@ def banks_and_images(draw):
                 padding=padding,
                 border=draw(st.sampled_from(["zero", "reflect", "replicate", "wrap"])),
                 flip=draw(st.booleans()),
-                activation=draw(st.sampled_from(["none", "relu", "abs", "sigmoid", "tanh"])),
+                activation=activation,
+                **(slope if activation == "leaky-relu" else {}),
             )
         )
         channels = len(filters)
@@ -473,3 +476,38 @@ def test_large_kernels_through_the_dft_match_the_reference(
     expected = reference.run(d, image)[0][0]
     run = bank.run(image, selected=(0, 1))  # the story filter takes the direct path
     np.testing.assert_allclose(run.outputs[0], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_leaky_relu_keeps_a_slope_of_the_negative_values_and_its_file_says_so(tmp_path):
+    from playground import load_bank, save_bank
+
+    rng = np.random.default_rng(12)
+    image = rng.integers(0, 256, (21, 17, 3), dtype=np.uint8)
+    d = bank_dict(
+        [
+            conv_layer(
+                [{"kernels": rng.standard_normal((3, 3, 3)).tolist(), "bias": -0.5}],
+                padding="same",
+                activation="leaky-relu",
+                slope=0.2,
+            )
+        ]
+    )
+    assert_matches_reference(d, image)
+    bank = Bank.from_dict(d)
+    out = bank.apply(image)[0][0]
+    assert out.min() < 0  # the negative side is kept, scaled
+    probe = bank.probe(image, 1, 1, 4, 5)
+    assert probe.value == pytest.approx(float(out[4, 5]), abs=1e-5)
+    assert probe.activation == "leaky-relu" and probe.slope == 0.2
+    path = tmp_path / "leaky.json"
+    save_bank(bank, path)
+    assert '"slope": 0.2' in path.read_text()
+    assert load_bank(path) == bank
+    # Other activations write no slope: their files read as before.
+    relu = dict(d, layers=[dict(d["layers"][0], activation="relu", slope=0.01)])
+    save_bank(Bank.from_dict(relu), path)
+    assert "slope" not in path.read_text()
+    for bad in (-0.1, 1.5, "steep"):
+        with pytest.raises(BankError, match="slope"):
+            Bank.from_dict(dict(d, layers=[dict(d["layers"][0], slope=bad)]))

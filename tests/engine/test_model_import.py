@@ -122,7 +122,7 @@ def test_a_reflect_padded_average_pooled_model_matches_onnxruntime(tmp_path):
 @pytest.mark.parametrize(
     ("build", "says"),
     [
-        (lambda g: g.add("LeakyRelu", name="leaky", alpha=0.2), "leaky ReLU (alpha 0.2)"),
+        (lambda g: g.add("LeakyRelu", name="leaky", alpha=1.5), "leaky ReLU of alpha 1.5"),
         (lambda g: g.add("MaxPool", name="p", kernel_shape=[2, 2], pads=[1, 1, 1, 1]), "padded"),
         (lambda g: g.add("MaxPool", name="p", kernel_shape=[2, 2], ceil_mode=1), "ceil_mode"),
         (lambda g: g.conv("grouped", 4, 2, group=2), "group=2"),
@@ -158,4 +158,16 @@ def test_a_model_that_starts_with_no_layer_is_refused_in_one_line(tmp_path):
         import_model(g.save(tmp_path, "norm.onnx"))
     assert str(refused.value) == (
         "norm.onnx: nothing to import, stopped at Sub node 'normalise': the bank format has no Sub"
+    )
+
+
+def test_a_leaky_relu_imports_with_its_slope_and_matches_onnxruntime(tmp_path):
+    g = Graph()
+    g.conv("conv1", 4, 3, pads=[1, 1, 1, 1])
+    out = g.add("LeakyRelu", name="leaky", alpha=0.2)
+    path = g.save(tmp_path)
+    bank = import_model(path)
+    assert bank.layers[0].activation == "leaky-relu" and bank.layers[0].slope == 0.2
+    np.testing.assert_allclose(
+        bank.apply(IMAGE)[0], onnxruntime_outputs(path, IMAGE)[out], atol=3e-5
     )

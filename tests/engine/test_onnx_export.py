@@ -41,6 +41,7 @@ BANKS = {
     ),
     "same zero strided": Bank((layer(3, k=(4, 4), padding="same", stride=2, activation="abs"),)),
     "valid": Bank((layer(3, padding="valid"),)),
+    "leaky relu": Bank((layer(3, padding="same", activation="leaky-relu", slope=0.15),)),
     "gray, stacked, pools": Bank(
         (
             layer(1, 4, padding="same", activation="relu"),

@@ -383,7 +383,14 @@ def test_conv_settings_each_emit_a_labelled_edit(panel, rec, qtbot, controller):
     check("Layer 1: flip on", flip=True)
     child(panel, QComboBox, "activation").setCurrentText("tanh")
     check("Layer 1: activation tanh", activation="tanh")
-    assert len(rec.edits) == 9
+    slope = child(panel, QDoubleSpinBox, "slope")
+    assert not slope.isEnabled()  # only leaky-relu has a slope
+    child(panel, QComboBox, "activation").setCurrentText("leaky-relu")
+    check("Layer 1: activation leaky-relu", activation="leaky-relu")
+    assert slope.isEnabled() and slope.value() == 0.01
+    slope.setValue(0.25)
+    check("Layer 1: leaky-relu slope 0.25", slope=0.25)
+    assert len(rec.edits) == 11
     assert rec.selections == []
     assert controller.bank == expected
 
