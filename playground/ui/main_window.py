@@ -362,10 +362,13 @@ class MainWindow(QMainWindow):
                 pane.setMessage(result.error)
             return
         assert result.outputs is not None
-        for n, layer_maps in enumerate(result.maps):
-            for i, shown in enumerate(layer_maps):
-                if shown.display is not None:  # None: off screen, not reduced
-                    self.pane_grid.pane(n, i).setMap(shown)
+        for n, layer_maps in enumerate(result.maps[: self.pane_grid.sectionCount()]):
+            for i, shown in enumerate(layer_maps[: self.pane_grid.paneCount(n)]):
+                pane = self.pane_grid.pane(n, i)
+                if shown.display is not None:
+                    pane.setMap(shown)
+                else:  # off screen, not reduced
+                    pane.followMap(shown.full)
         if self._probe_target is not None:
             self._update_probe(result)  # the probed pixel follows the live frames
         pinned = self.compare_panel.target()

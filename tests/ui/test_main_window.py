@@ -16,8 +16,10 @@ from PySide6.QtGui import QDropEvent, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QMessageBox, QTreeWidget
 
 import playground
+from playground import Bank, ConvLayer, Filter
 from playground.assets import resource_path
 from playground.sources.image import read_image
+from playground.sources.still import StillSource
 from playground.ui import MainWindow
 from tests.engine import reference
 
@@ -590,3 +592,35 @@ def test_exporting_weights_and_code(qtbot, window, tmp_path):
     from PySide6.QtWidgets import QApplication
 
     assert "def conv_layer" in QApplication.clipboard().text()
+
+
+def test_a_pane_scrolled_off_screen_holds_no_older_frame_s_maps(qtbot, window):
+    """Every pane's map is a view of its layer's output, so a pane that kept an old frame's
+    map kept that frame's whole layer alive; off screen, a pane follows the newest result."""
+    c = window.controller
+    grid = window.pane_grid
+    rng = np.random.default_rng(3)
+    filters = tuple(Filter(rng.standard_normal((3, 3, 3)), 0.0, f"f{i}") for i in range(24))
+    c.new_bank(Bank((ConvLayer(filters, padding="same"),)))
+    for seed in (1, 2):
+        frame = np.random.default_rng(seed).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+        c.open_source(StillSource(frame, f"frame {seed}"))
+        qtbot.waitUntil(
+            lambda f=frame: (
+                c.last_result is not None
+                and np.array_equal(c.last_result.frame, f)
+                and c.last_result.generation == c.generation
+            ),
+            timeout=WAIT_MS,
+        )
+        if seed == 1:  # the first panes had frame 1's maps; now they go off screen
+            assert grid.pane(0, 1)._full is not None
+            grid.verticalScrollBar().setValue(grid.verticalScrollBar().maximum())
+            # The worker hears of it: the next result leaves filter 2's map unreduced.
+            qtbot.waitUntil(lambda: c.last_result.maps[0][1].display is None, timeout=WAIT_MS)
+    result = c.last_result
+    # Filter 2's pane is off screen for frame 2 (filter 1's is the story's: always reduced).
+    assert result.maps[0][1].display is None
+    for i in range(24):
+        full = grid.pane(0, i)._full
+        assert full is None or np.shares_memory(full, result.outputs[0]), i

@@ -347,6 +347,15 @@ class FeatureMapPane(QWidget):
     def isSelected(self) -> bool:
         return self._selected
 
+    def followMap(self, full: np.ndarray) -> None:
+        """While the pane is off screen (the worker did not reduce its map): hold the newest
+        full map instead of the one its picture came from. A picture's map is a view of its
+        whole layer's output, so a pane scrolled away kept that frame's every map alive, and
+        a pane per old frame added up (found by the monkey test). The picture is redrawn once
+        the pane is on screen again."""
+        if self._full is not None and not self._is_rgb and full.ndim == 2:
+            self._full = full
+
     def setMessage(self, text: str) -> None:
         """Show `text` instead of the image (e.g. why a layer has no output); "" shows the image.
 
