@@ -313,7 +313,9 @@ def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, flo
             figures[f"fps_{width}x{height}"] = fps
             # The peer in the same run: the worker's whole computation of one such frame (maps,
             # story, reductions), alone on this thread, with no window competing for the cores
-            # and the interpreter lock.
+            # and the interpreter lock: the source is paused and the worker idle first.
+            c.set_paused(True)
+            c.worker.demand.wait_idle(5.0)
             alone_ms = 1000 * time_call(
                 partial(
                     compute,
@@ -321,6 +323,7 @@ def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, flo
                     Job(c.bank, 0, (0, 0), c.display_size),
                 )
             )
+            c.set_paused(False)
             figures[f"alone_ms_{width}x{height}"] = alone_ms
             rows.append(
                 (
