@@ -104,27 +104,40 @@ def reduce_and_measure(
     factor = _factor(h, w, size)
     if factor <= 1:
         return np.ascontiguousarray(values), finite_range(values)
-    rows, cols = h // factor, w // factor
-    display = np.empty((rows, cols), np.float32)
+    display = np.empty((h // factor, w // factor), np.float32)
     band = factor * max(1, _MEASURE_BAND_BYTES // (values.itemsize * w * factor))
     lo, hi = math.inf, -math.inf
     for top in range(0, h, band):
-        piece = values[top : top + band]
-        # minMaxLoc passes over NaN (a band of nothing else gives NaN, which min/max skip
-        # here); an infinity is taken as a value, so it sends the map to finite_range.
-        band_lo, band_hi, _, _ = cv2.minMaxLoc(piece)
+        band_lo, band_hi = _measure_rows(values, top, min(h, top + band), factor, display)
         lo, hi = min(lo, band_lo), max(hi, band_hi)
-        first, last = top // factor, min(rows, (top + band) // factor)
+    return display, _checked_range(values, lo, hi)
+
+
+def _measure_rows(
+    values: np.ndarray, start: int, stop: int, factor: int, display: np.ndarray | None
+) -> tuple[float, float]:
+    """Min and max of rows [start, stop) of a map (``start`` a multiple of ``factor``), and,
+    into ``display`` when given, the factor x factor block means those rows complete."""
+    piece = values[start:stop]
+    # minMaxLoc passes over NaN (a band of nothing else gives NaN, which min/max skip later);
+    # an infinity is taken as a value, and `_checked_range` then sends the map to finite_range.
+    lo, hi, _, _ = cv2.minMaxLoc(piece)
+    if display is not None:
+        first, last = start // factor, min(len(display), stop // factor)
         if last > first:
+            cols = display.shape[1]
             cv2.resize(
                 piece[: (last - first) * factor, : cols * factor],
                 (cols, last - first),
                 dst=display[first:last],
                 interpolation=cv2.INTER_AREA,
             )
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return display, finite_range(values)
-    return display, (lo, hi)
+    return lo, hi
+
+
+def _checked_range(values: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The bands' min and max, or `finite_range` of the map where they are not finite."""
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else finite_range(values)
 
 
 class BandMeasure:
@@ -163,10 +176,6 @@ class BandMeasure:
         key = (layer, filt, channel)
         h, w = values.shape
         factor = _factor(h, w, self._size)
-        piece = values[start:stop]
-        # As in reduce_and_measure: NaN is passed over, an infinity sends the map to
-        # finite_range in `result`.
-        lo, hi, _, _ = cv2.minMaxLoc(piece)
         with self._lock:
             entry = self._maps.get(key)
             if entry is None:
@@ -174,16 +183,7 @@ class BandMeasure:
                 if reduce and factor > 1:
                     display = np.empty((h // factor, w // factor), np.float32)
                 entry = self._maps[key] = [display, 0, math.inf, -math.inf]
-            display = entry[0]
-        if display is not None:
-            first, last = start // factor, min(len(display), stop // factor)
-            if last > first:
-                cv2.resize(
-                    piece[: (last - first) * factor, : display.shape[1] * factor],
-                    (display.shape[1], last - first),
-                    dst=display[first:last],
-                    interpolation=cv2.INTER_AREA,
-                )
+        lo, hi = _measure_rows(values, start, stop, factor, entry[0])
         with self._lock:
             entry[1] += stop - start
             entry[2], entry[3] = min(entry[2], lo), max(entry[3], hi)
@@ -199,9 +199,7 @@ class BandMeasure:
         display, _, lo, hi = entry
         if display is None and (channel is not None or (layer, filt) in self._wanted):
             display = np.ascontiguousarray(values)  # it fits the pane as it is
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            return display, finite_range(values)
-        return display, (lo, hi)
+        return display, _checked_range(values, lo, hi)
 
 
 def shown_counts(channels: Sequence[int]) -> list[int]:
