@@ -30,6 +30,7 @@ from playground.engine.bank import (
     INPUT_CHANNELS,
     MAX_FILTERS,
     MAX_KERNEL,
+    MAX_LAYERS,
     MAX_NAME,
     Bank,
     ConvLayer,
@@ -95,7 +96,12 @@ def read_model(path: str | Path) -> ModelImport:
     pad: Any = None  # a Pad node waiting for its Conv
     tensor = inputs[0].name
     stopped: str | None = None
-    while True:
+    # Each step takes a node; a hostile graph whose nodes feed each other in a circle would
+    # otherwise be followed for ever.
+    for _ in range(len(graph.node) + 1):
+        if len(layers) == MAX_LAYERS:
+            stopped = f"stopped after {MAX_LAYERS} layers, the most a bank holds"
+            break
         users = consumers.get(tensor, [])
         if not users:  # the graph's end
             if tensor not in outputs:
@@ -135,6 +141,8 @@ def read_model(path: str | Path) -> ModelImport:
             stopped = f"stopped after {node_name(node)}: its second output feeds another node"
             break
         tensor = node.output[0]
+    else:
+        stopped = "stopped where the graph comes back to a tensor it has passed (a cycle)"
     if pad is not None:
         stopped = f"stopped at {node_name(pad)}: no Conv follows it"
     if not layers:

@@ -171,3 +171,15 @@ def test_a_leaky_relu_imports_with_its_slope_and_matches_onnxruntime(tmp_path):
     np.testing.assert_allclose(
         bank.apply(IMAGE)[0], onnxruntime_outputs(path, IMAGE)[out], atol=3e-5
     )
+
+
+def test_a_hostile_graph_that_runs_in_a_circle_ends_with_a_line(tmp_path):
+    g = Graph()
+    first = g.conv("conv1", 3, 3, pads=[1, 1, 1, 1])
+    g.conv("conv2", 3, 3, pads=[1, 1, 1, 1])
+    # conv3 writes conv1's output again: following the chain would never end.
+    w = g.const("conv3.w", RNG.standard_normal((3, 3, 3, 3)))
+    g.nodes.append(helper.make_node("Conv", [g.last, w], [first], name="conv3", pads=[1, 1, 1, 1]))
+    imported = read_model(g.save(tmp_path))
+    assert imported.stopped is not None and "cycle" in imported.stopped
+    assert len(imported.bank.layers) <= 4
