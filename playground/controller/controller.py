@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -531,10 +532,19 @@ class Controller(QObject):
             self._push_job()
 
     def outputs(self) -> list[np.ndarray]:
-        """The full-resolution maps behind the panes most recently displayed (one per layer)."""
-        if self._displayed is None or self._displayed.outputs is None:
+        """The full-resolution maps behind the panes most recently displayed: one (C_out, H, W)
+        array per layer.
+
+        For scripts and tests; the window reads the maps of its results. After an edit on a
+        still or frozen frame the last layer's maps come as separate arrays (`Run`): they are
+        stacked here, a copy, once per result asked for.
+        """
+        result = self._displayed
+        if result is None or result.outputs is None:
             return []
-        return self._displayed.outputs
+        if not isinstance(result.outputs[-1], np.ndarray):
+            result.outputs[-1] = np.asarray(result.outputs[-1])
+        return cast("list[np.ndarray]", result.outputs)
 
     def pin(self, layer: int, filt: int) -> ShownMap | None:
         """Pin filter ``filt`` of layer ``layer``'s map, as last displayed, as A.

@@ -28,7 +28,7 @@ from playground.controller.display import (
     shown_counts,
 )
 from playground.controller.heap import keep_frame_buffers
-from playground.engine.bank import Bank, ConvLayer, Run, RunCancelled
+from playground.engine.bank import Bank, ConvLayer, LayerMaps, Run, RunCancelled
 from playground.engine.errors import BankError
 from playground.sources.base import GrabbingSource, Source
 from playground.sources.image import SourceError
@@ -150,7 +150,8 @@ class Result:
     frame_index: int
     frame: np.ndarray
     source: ShownMap  # the frame as the source pane shows it
-    outputs: list[np.ndarray] | None  # full resolution; None when the bank cannot run
+    # Full resolution, one entry per layer (see `Run`); None when the bank cannot run.
+    outputs: list[LayerMaps] | None
     maps: list[list[ShownMap]]  # per layer, its first filters (shown_counts): what panes show
     story: Story | None
     error: str | None  # one line, shown on the panes instead of maps
@@ -166,7 +167,7 @@ def _source_map(image: np.ndarray, size: tuple[int, int]) -> ShownMap:
     return ShownMap(reduce_for_display(image, size), image, (0.0, 255.0))
 
 
-def _difference(job: Job, outputs: list[np.ndarray]) -> ShownMap | None:
+def _difference(job: Job, outputs: list[LayerMaps]) -> ShownMap | None:
     """The live map of the pinned filter minus A, or None when there is none of that size."""
     pin = job.pinned
     if pin is None or pin.layer >= len(outputs) or pin.filter >= len(outputs[pin.layer]):
@@ -310,21 +311,21 @@ def _story(
             measured.append((told[0], told[1]))
         else:
             measured.append(reduce_and_measure(m, job.display_size))
-    reduced = [display for display, _ in measured]
     partials = tuple(
         ShownMap(d, m, value_range, floor) for (d, value_range), m in zip(measured, run.partials)
     )
-    # Reduction is linear (block means), so the sum's and the biased sum's displays follow
-    # from the partials' displays (summed in place: no stacked copy), and the activation's is
-    # the filter's own pane.
-    total = run.partials.sum(axis=0)
-    total_display = np.array(reduced[0], np.float32)
-    for d in reduced[1:]:
-        total_display += d
-    total_range = finite_range(total)
-    # Without an activation the biased sum is the filter's map itself (Bank.run sums the same
-    # partial maps in the same order and adds the bias): no full-size copy.
-    biased = run.outputs[n][f] if layer.activation == "none" else total + bias
+    # The engine made the sum and the biased sum with the partials (`Run.story_sums`), and
+    # told ``measure`` of their bands. Reduction is linear (block means), so the biased sum's
+    # display follows from the sum's, and the activation's is the filter's own pane.
+    sums = run.story_sums
+    assert sums is not None  # made whenever the partials are
+    total, biased = sums[0], sums[1]
+    told = measure.result(n, f, len(run.partials), total)
+    total_display, total_range = (
+        told
+        if told is not None and told[0] is not None
+        else reduce_and_measure(total, job.display_size)
+    )
     return Story(
         n,
         f,

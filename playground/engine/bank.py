@@ -401,21 +401,49 @@ class PoolLayer:
 Layer = ConvLayer | PoolLayer
 
 
+class MapStack(tuple):
+    """A layer's feature maps kept as separate H x W arrays, read like the (C, H, W) array they
+    would stack into: ``len``, ``[o]``, ``.shape``, ``.dtype``, and ``np.asarray`` (which
+    stacks them, a copy). See `Run`."""
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self), *self[0].shape) if self else (0,)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(np.float32)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        stacked = np.stack(self) if self else np.empty((0, 0, 0), np.float32)
+        return stacked if dtype is None else stacked.astype(dtype)
+
+
+# One layer's feature maps: stacked, or a `MapStack` (see `Run`).
+LayerMaps = np.ndarray | MapStack
+
+
 @dataclass(frozen=True)
 class Run:
     """One image through a bank, as the live view needs it.
 
-    ``inputs`` is the first layer's input (C, H, W) float32. ``outputs`` holds one (C_out, H', W')
-    array per layer. ``partials`` is the selected filter's per-channel maps (C_in, H', W') before
-    the sum, or None when no conv filter was selected.
+    ``inputs`` is the first layer's input (C, H, W) float32. ``outputs`` holds each layer's
+    maps: a (C_out, H', W') array, except the last layer's after an edit on the same image,
+    which is a `MapStack` of its H' x W' maps, the unchanged ones those of the earlier run
+    (stacking them would copy every map to recompute one).
+    ``partials`` is the selected filter's per-channel maps (C_in, H', W') before the sum, or
+    None when no conv filter was selected.
     """
 
     inputs: np.ndarray
-    outputs: list[np.ndarray]
+    outputs: list[LayerMaps]
     partials: np.ndarray | None
     bank: Bank | None = None  # the bank that ran, so a later run on the same image can reuse it
     # (layer, filter) pairs whose maps were carried over from the reused run, unchanged.
     reused: frozenset[tuple[int, int]] = frozenset()
+    # With ``partials``: (2, H', W'), their sum and the sum plus the bias (before the
+    # activation), made with them, so the story's last panes cost no pass of their own.
+    story_sums: np.ndarray | None = None
 
 
 class MapWatcher(Protocol):
@@ -713,7 +741,7 @@ class Bank:
                 # Same maps from the same input: carried over, and the next layer's input with
                 # them. The story filter still computes its per-channel maps, alone.
                 out = reuse.outputs[n]
-                reused.update((n, o) for o in range(out.shape[0]))
+                reused.update((n, o) for o in range(len(out)))
                 if story is not None and plan is not None:  # a pool's channels have no story
                     one = replace(plan, filters=(plan.filters[story],))
                     partials = _story_maps(convolve.run_conv(one, x, story=0)[1], 0)
@@ -725,7 +753,16 @@ class Bank:
                     if isinstance(before, ConvLayer) and _same_settings(layer, before):
                         assert reuse is not None  # `before` came from reuse.bank
                         out, maps, kept = self._rerun_changed(
-                            layer, plan, x, before, reuse, n, story, cancelled
+                            layer,
+                            plan,
+                            x,
+                            before,
+                            reuse,
+                            n,
+                            story,
+                            cancelled,
+                            watcher,
+                            n == len(self.layers) - 1,
                         )
                         reused.update((n, o) for o in kept)
                         partials = partials if maps is None else maps
@@ -740,9 +777,15 @@ class Bank:
                         if story is not None:
                             partials = story_maps
                 earlier = None  # this layer's maps changed: the layers after it recompute
+            if not isinstance(out, np.ndarray) and n < len(self.layers) - 1:
+                out = np.stack(out)  # the next layer reads them stacked
             outputs.append(out)
-            x = out
-        return Run(inputs, outputs, partials, self, frozenset(reused))
+            if isinstance(out, np.ndarray):
+                x = out
+        # The story filter's maps end with their sum and the biased sum (`convolve.run_conv`).
+        sums = None if partials is None else partials[-2:]
+        partials = None if partials is None else partials[:-2]
+        return Run(inputs, outputs, partials, self, frozenset(reused), sums)
 
     @staticmethod
     def _rerun_changed(
@@ -754,16 +797,21 @@ class Bank:
         n: int,
         story: int | None,
         cancelled: Callable[[], bool] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
+        watcher: MapWatcher | None = None,
+        last: bool = False,
+    ) -> tuple[LayerMaps, np.ndarray | None, list[int]]:
         """A conv layer with the settings and input it had in ``reuse``: recompute only the
         filters that changed, and the story filter for its partial maps.
 
-        Returns (out, the story filter's partial maps or None, the filters carried over).
+        Returns (out, the story filter's partial maps or None, the filters carried over). The
+        ``last`` layer's ``out`` is a tuple of maps, the kept ones those of ``reuse``: nothing
+        after it needs them stacked, and stacking would copy all of them to change one.
         """
         shape = layer.output_size(x.shape[1], x.shape[2])
+        earlier = reuse.outputs[n]
         # A resize under "valid" or explicit padding changes the output size of every filter of
         # the layer: nothing carried over would fit, so every filter recomputes.
-        fits = reuse.outputs[n].shape[1:] == shape
+        fits = len(earlier) > 0 and earlier[0].shape == shape
         kept = [
             o
             for o, f in enumerate(layer.filters)
@@ -773,18 +821,30 @@ class Bank:
             and _same_filter(f, before.filters[o])
         ]
         todo = [o for o in range(len(layer.filters)) if o not in set(kept)]
-        fresh = reuse.outputs[n][:0]  # a removed filter leaves nothing to compute
+        fresh: np.ndarray | None = None  # a removed filter leaves nothing to compute
         partials = None
         if todo:
             sub = replace(plan, filters=tuple(plan.filters[o] for o in todo))
             story_index = None if story is None else todo.index(story)
-            fresh, partials = _run_conv_checked(sub, x, story_index, cancelled)
+            rows_done = None
+            align = 1
+            if watcher is not None:
+                # The watcher knows the layer's filters by their index in the layer.
+                def rows_done(
+                    o: int, c: int | None, values: np.ndarray, start: int, stop: int
+                ) -> None:
+                    watcher.rows_done(n, todo[o], c, values, start, stop)
+
+                align = watcher.alignment(n, *shape)
+            fresh, partials = _run_conv_checked(sub, x, story_index, cancelled, rows_done, align)
+        maps = dict(zip(todo, fresh if fresh is not None else ()))
+        maps.update((o, earlier[o]) for o in kept)
+        if last:
+            return MapStack(maps[o] for o in range(len(layer.filters))), partials, kept
         out = np.empty((len(layer.filters), *shape), np.float32)
         # Plane by plane: fancy indexing would build a temporary copy of all kept maps first.
-        for o in kept:
-            out[o] = reuse.outputs[n][o]
-        for i, o in enumerate(todo):
-            out[o] = fresh[i]
+        for o, m in maps.items():
+            out[o] = m
         return out, partials, kept
 
     def probe(

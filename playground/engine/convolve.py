@@ -346,17 +346,19 @@ def run_conv(
     story costs no second pass.
 
     ``rows_done``: called on the engine pool thread that made them, for each band of each
-    direct filter's map (and of its partial maps) as soon as the band is final, activation
-    included, while it is still in cache: the live view reduces and measures maps there
-    instead of reading them back from memory. Bands are ``align`` rows or a multiple (but the
-    last). DFT filters make no such calls: their maps are done in blocks, not bands.
+    direct filter's map (and of the story filter's partial maps and their sum) as soon as the
+    band is final, activation included, while it is still in cache: the live view reduces and
+    measures maps there instead of reading them back from memory. Bands are ``align`` rows or
+    a multiple (but the last). DFT filters make no such calls: their maps are done in blocks,
+    not bands.
 
     Returns
     -------
     out : (C_out, H', W') float32 feature maps.
     partials : with ``partials``, one (C_in, H', W') array per filter: each channel's map before
         the sum, the bias and the activation; with ``story``, that list holds None for every
-        other filter; otherwise None.
+        other filter, and the story filter's array has two more maps: the partial maps' sum,
+        then the sum plus the bias, before the activation; otherwise None.
     """
     _, h, w = x.shape
     sy, sx = plan.stride
@@ -370,9 +372,11 @@ def run_conv(
     workers = (os.cpu_count() or 2) if parallel else 1
     cols = slice(0, (out_w - 1) * sx + 1, sx)
     wanted = [partials or o == story for o in range(len(plan.filters))]
+    # The story filter's array also holds the sum of its partial maps and that sum plus the
+    # bias (the story's last two panes), made band by band while the partials are in cache.
     maps: list[np.ndarray | None] = [
-        np.empty((len(fp.kernels), out_h, out_w), np.float32) if want else None
-        for fp, want in zip(plan.filters, wanted)
+        np.empty((len(fp.kernels) + 2 * (o == story), out_h, out_w), np.float32) if want else None
+        for o, (fp, want) in enumerate(zip(plan.filters, wanted))
     ]
     by_dft = [
         not want
@@ -473,6 +477,7 @@ def _direct_band(
         kept = kept and cols.step == 1
         scratch = None if kept else _thread_buffer("correlation", shape)
         one = maps[o]
+        nk = len(fp.kernels)
         if one is not None:
             for c, k in enumerate(fp.kernels):
                 if k is None:
@@ -483,8 +488,14 @@ def _direct_band(
                     assert scratch is not None  # made above whenever the band is not kept
                     k.correlate(band[c], geo.anchor, geo.border, dst=scratch)
                     one[c, oy0:oy1] = scratch[rows, cols]
-            np.sum(one[:, oy0:oy1], axis=0, out=target)
-            target += fp.bias
+            if len(one) > nk:  # the story filter: keep the sum and the biased sum too
+                total, biased = one[nk, oy0:oy1], one[nk + 1, oy0:oy1]
+                np.sum(one[:nk, oy0:oy1], axis=0, out=total)
+                np.add(total, np.float32(fp.bias), out=biased)
+                target[...] = biased
+            else:
+                np.sum(one[:, oy0:oy1], axis=0, out=target)
+                target += fp.bias
         else:
             first = True
             for chs, kernel in fp.groups:
@@ -516,7 +527,8 @@ def _direct_band(
         activate(target, plan.activation, plan.slope)
         if rows_done is not None:
             if one is not None:
-                for c in range(len(one)):
+                # The partial maps and their sum (the biased sum's display follows from it).
+                for c in range(min(len(one), nk + 1)):
                     rows_done(o, c, one[c], oy0, oy1)
             rows_done(o, None, out[o], oy0, oy1)
 

@@ -473,6 +473,7 @@ class MainWindow(QMainWindow):
             self._clear_probe("No feature map to probe: the bank has no output on this source.")
             return
         layer_input = run.inputs if layer == 0 else run.outputs[layer - 1]
+        assert isinstance(layer_input, np.ndarray)  # only the last layer's may be a MapStack
         try:
             probe = run.bank.probe(None, layer + 1, index + 1, y, x, layer_input=layer_input)
         except BankError as e:

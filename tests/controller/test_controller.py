@@ -229,6 +229,10 @@ def test_the_story_of_the_selected_filter_sums_to_its_map(qtbot, controller):
     _, partials = reference.run(controller.bank.to_dict(), frame)
     full = np.stack([p.full for p in story.partials])
     np.testing.assert_allclose(full, partials[0][1], rtol=1e-4, atol=1e-4)
+    total = partials[0][1].sum(axis=0)
+    np.testing.assert_allclose(story.total.full, total, rtol=1e-4, atol=1e-4)
+    bias = controller.bank.layers[0].filters[1].bias
+    np.testing.assert_allclose(story.biased.full, total + bias, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(story.activated.full, np.maximum(story.biased.full, 0), atol=1e-5)
 
 

@@ -130,6 +130,10 @@ def test_maps_measured_by_the_engine_as_it_makes_them_match_the_reference():
         means, value_range = _block_means_and_range(partial.full, round(517 / 40))
         assert partial.value_range == value_range
         np.testing.assert_allclose(partial.display, means, atol=1e-5)
+    # The sum the engine makes with the partial maps, measured with them.
+    means, value_range = _block_means_and_range(story.total.full, round(517 / 40))
+    assert story.total.value_range == value_range
+    np.testing.assert_allclose(story.total.display, means, atol=1e-5)
 
 
 def test_engine_bands_come_aligned_and_cover_every_row_once():
@@ -152,5 +156,5 @@ def test_engine_bands_come_aligned_and_cover_every_row_once():
         assert bands[0][0] == 0 and bands[-1][1] == height
         assert all(a[1] == b[0] for a, b in itertools.pairwise(bands))
         assert all(start % 7 == 0 for start, _ in bands)
-    # The story filter's partial maps are told of too, one per input channel.
-    assert {channel for _, filt, channel, _, _ in told if filt == 0} == {None, 0, 1, 2}
+    # The story filter's partial maps are told of too, one per input channel, then their sum.
+    assert {channel for _, filt, channel, _, _ in told if filt == 0} == {None, 0, 1, 2, 3}

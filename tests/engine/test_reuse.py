@@ -178,3 +178,27 @@ def test_resizing_a_valid_padded_kernel_after_a_run_gives_the_new_output_size():
     np.testing.assert_allclose(run.partials, expected_partials[0][1], rtol=1e-4, atol=1e-4)
     back = bank.run(image, (0, 1), reuse=run)  # undo
     assert_same_run(back, bank.run(image, (0, 1)), (0, 1))
+
+
+def test_a_weight_edit_in_the_last_layer_shares_the_maps_it_left_alone():
+    # A 1080p still with 8 filters: copying the 7 unchanged maps into a new stack cost more
+    # than recomputing the one edited (the weight edit took 2.3x one run of the whole bank).
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 256, (45, 60, 3), np.uint8)
+    d = bank_dict(
+        [conv_layer([{"kernels": rng.standard_normal((3, 3, 3)).tolist()} for _ in range(4)])]
+    )
+    bank = Bank.from_dict(d)
+    first = bank.run(image, (0, 1))
+    kernels = np.array(bank.layers[0].filters[2].kernels)
+    kernels[1, 0, 2] += 0.5
+    edited = editing.set_kernels(bank, 0, 2, kernels)
+    run = edited.run(image, (0, 1), reuse=first)
+    assert run.reused == {(0, 0), (0, 3)}
+    for o in (0, 3):
+        assert np.shares_memory(run.outputs[0][o], first.outputs[0][o])
+    expected_outputs, expected_partials = reference.run(edited.to_dict(), image)
+    assert run.outputs[0].shape == expected_outputs[0].shape
+    np.testing.assert_allclose(np.asarray(run.outputs[0]), expected_outputs[0], atol=1e-4)
+    np.testing.assert_allclose(run.partials, expected_partials[0][1], atol=1e-4)
+    np.testing.assert_allclose(run.story_sums[0], expected_partials[0][1].sum(axis=0), atol=1e-4)
