@@ -31,8 +31,8 @@ CURVE = NEGATIVE
 def diverging_lut() -> np.ndarray:
     """The diverging palette as a (256, 3) uint8 lookup table, lowest level first.
 
-    Performance: pyqtgraph hands Qt an Indexed8 image with this as its colour table only when a
-    LUT is uint8 with at most 256 entries; more force a per-pixel lookup on every frame.
+    The panes pack it into 32-bit colours once (see ``panes.pane._MapImage``), so a map's uint8
+    levels index it directly.
     """
     t = np.linspace(-1.0, 1.0, 256)
     rgb = np.stack([np.interp(t, DIVERGING_STOPS[:, 0], DIVERGING_STOPS[:, c]) for c in (1, 2, 3)])

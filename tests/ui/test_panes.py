@@ -145,6 +145,41 @@ def test_image_item_gets_float32_c_contiguous_data_and_explicit_levels(pane, mon
     assert item.qimage is not None
 
 
+def _drawn(item) -> np.ndarray:
+    """The (H, W, 3) colours of the image the item hands Qt to draw."""
+    image = item.qimage.convertToFormat(item.qimage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
+    return rows[:, : 3 * image.width()].reshape(image.height(), image.width(), 3).copy()
+
+
+@pytest.mark.parametrize("cmap", ["gray", "diverging"])
+def test_a_map_is_drawn_in_the_colour_its_value_and_levels_give(pane, cmap):
+    # Qt draws only 32-bit images without converting them on every paint, so the pane packs
+    # the colours itself; they must be the colour map's entry for each value's level.
+    full = _signed_map(40, 60)
+    full[0, :5] = [-100.0, 100.0, np.inf, -np.inf, 0.0]  # clipped at both ends
+    pane.setColorMap(cmap)
+    pane.setLevelsMode("fixed", (-1.5, 2.0))
+    pane.setMap(_shown(full))
+    QApplication.processEvents()
+    index = np.clip((full.astype(np.float64) + 1.5) * (255 / 3.5), 0, 255).astype(np.uint8)
+    lut = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, 1)
+    if cmap == "diverging":
+        from playground.ui.style import diverging_lut
+
+        lut = diverging_lut()
+    item = pane.imageItem()
+    assert item.qimage.format() == item.qimage.Format.Format_RGB32
+    np.testing.assert_array_equal(_drawn(item), lut[index])
+
+
+def test_the_source_frame_is_drawn_in_its_own_colours(pane):
+    frame = np.random.default_rng(3).integers(0, 256, (30, 50, 3), dtype=np.uint8)
+    pane.setMap(_shown(frame))
+    QApplication.processEvents()
+    np.testing.assert_array_equal(_drawn(pane.imageItem()), frame)
+
+
 def test_image_is_placed_in_full_resolution_coordinates(pane):
     full = _signed_map(96, 128)
     pane.setMap(_shown(full, _reduce4(full)))

@@ -4,8 +4,9 @@ coordinates, and a context menu to change the colour map and levels.
 
 Everything runs on the GUI thread. Performance: a pane is redrawn up to 60 times a second, so
 `setMap` follows pyqtgraph's fast path (one persistent `ImageItem`, C-contiguous float32
-row-major data, explicit levels, a 256-entry LUT set only when the colour map changes) and never
-triggers a Qt relayout. The traps are commented where they bite.
+row-major data, explicit levels, a 256-entry LUT set only when the colour map changes), the
+item hands Qt the 32-bit image its raster engine draws without converting (`_MapImage`), and
+nothing triggers a Qt relayout. The traps are commented where they bite.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 
+import cv2
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt, Signal
@@ -22,6 +24,7 @@ from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
     QGuiApplication,
+    QImage,
     QMouseEvent,
     QPainter,
     QPaintEvent,
@@ -71,12 +74,61 @@ _CLIP_BADGE_THRESHOLD = 0.005
 _LETTERBOX = QColor(52, 54, 58)
 
 
-# Built once at import. Performance trap: a LUT must be uint8 with at most 256 entries; then
-# pyqtgraph rescales the float map straight to uint8 indices and hands Qt an Indexed8 QImage with
-# the LUT as its colour table. More entries (pyqtgraph's ColorMap default is 512) force a per-pixel
-# table lookup into 32-bit colours on every frame. Grey uses no LUT at all: the scaled uint8 map
-# becomes a Grayscale8 QImage as is.
+# Built once at import: uint8, 256 entries (see _MapImage). Grey uses no LUT: index v is grey v.
 _LUTS: dict[str, np.ndarray | None] = {"gray": None, "diverging": diverging_lut()}
+
+
+@functools.lru_cache(maxsize=8)
+def _packed_lut(lut: bytes | None) -> np.ndarray:
+    """A 256-entry RGB LUT (or None for grey) as 0xffRRGGBB words, Format_RGB32's pixels."""
+    rgb = (
+        np.repeat(np.arange(256, dtype=np.uint32)[:, None], 3, axis=1)
+        if lut is None
+        else np.frombuffer(lut, np.uint8).reshape(256, 3).astype(np.uint32)
+    )
+    return np.uint32(0xFF000000) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+
+
+class _MapImage(pg.ImageItem):
+    """pyqtgraph's ImageItem, rendered to a Format_RGB32 QImage.
+
+    Performance trap: Qt's raster engine draws only 32-bit images without converting them.
+    pyqtgraph hands it Grayscale8, Indexed8 (a map with a LUT) or RGB888 (the source frame),
+    which QPainter converts to 32 bits on every paint: a 300x170 map at 1.13x took 0.16 to 0.20
+    ms a paint that way and 0.03 ms as RGB32, and the panes' paints were most of the GUI
+    thread's time per frame. So the map becomes RGB32 here, once per frame: levels to uint8
+    indices as pyqtgraph scales them, then one lookup in the packed LUT; the source frame by one
+    cv2.cvtColor. Maps with NaN (drawn transparent) and anything else keep pyqtgraph's path.
+    """
+
+    def render(self) -> None:
+        image = self.image
+        if (
+            image is not None
+            and image.size
+            and self.levels is not None
+            and image.ndim == 2
+            and image.dtype == np.float32
+            and not math.isnan(float(image.min()))  # NaN min: the map has NaN
+            and (self.lut is None or isinstance(self.lut, np.ndarray))
+        ):
+            lo, hi = (float(v) for v in np.ravel(self.levels)[:2])
+            scale = 255.0 / (hi - lo if hi != lo else 1.0)
+            scaled = (image - np.float32(lo)) * np.float32(scale)
+            np.clip(scaled, 0, 255, out=scaled)
+            lut = None if self.lut is None else np.ascontiguousarray(self.lut, np.uint8).tobytes()
+            self._show(_packed_lut(lut).take(scaled.astype(np.uint8)))
+        elif image is not None and image.size and image.ndim == 3 and image.dtype == np.uint8:
+            self._show(cv2.cvtColor(image, cv2.COLOR_RGB2BGRA).view(np.uint32)[..., 0])
+        else:
+            super().render()
+
+    def _show(self, pixels: np.ndarray) -> None:
+        height, width = pixels.shape
+        self._rgb32 = pixels  # the QImage below only points at it
+        self.qimage = QImage(pixels.data, width, height, 4 * width, QImage.Format.Format_RGB32)
+        self._renderRequired = False
+        self._unrenderable = False
 
 
 class _PaneLayout(QVBoxLayout):
@@ -155,7 +207,7 @@ class FeatureMapPane(QWidget):
             lockAspect=True, enableMouse=False, enableMenu=False, invertY=True, defaultPadding=0.0
         )
         self._view.setCentralItem(self._vb)
-        self._item = pg.ImageItem()
+        self._item = _MapImage()
         self._marker: QGraphicsRectItem | None = None
         # A faint outline shows where a map ends when its edge is white (diverging zero) or black
         # (grey minimum). A cosmetic 1-px pen: constant on screen whatever the zoom.
