@@ -91,6 +91,7 @@ class Controller(QObject):
         self._retry: Callable[[], bool] | None = None
         self._pushed_channels: list[int] = []
         self._paused = False
+        self._preview = False
         self._finding_cameras = False
         self._displayed: Result | None = None
         self._last_push = 0.0
@@ -524,6 +525,18 @@ class Controller(QObject):
         """(width, height) the panes' maps are reduced to."""
         return self._display_size
 
+    @property
+    def preview(self) -> bool:
+        return self._preview
+
+    def set_preview(self, enabled: bool) -> None:
+        """Preview resolution: while a bank is too heavy for camera rate, run it on a smaller
+        copy of the frame (`pipeline.preview_factor`; `Result.preview_factor` says how much
+        smaller), and on a still or frozen frame follow each preview with the exact maps."""
+        if enabled != self._preview:
+            self._preview = enabled
+            self._push_job()
+
     def set_display_size(self, width: int, height: int) -> None:
         """The on-screen size of a pane's image: maps are reduced to it off the GUI thread."""
         size = (max(16, width), max(16, height))
@@ -598,6 +611,7 @@ class Controller(QObject):
             self._display_size,
             self._pin,
             self._visible,
+            self._preview,
         )
         self._worker.put_job(self._last_job)
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+import cv2
 import numpy as np
 
 from playground.controller.display import (
@@ -130,6 +131,9 @@ class Job:
     # (layer, filter) of the panes on screen; None: all of them. The others' maps are computed
     # (the next layers need them) but not reduced for display (`ShownMap.display` is None).
     visible: frozenset[tuple[int, int]] | None = None
+    # The user's "preview resolution": the worker may run the bank on a smaller copy of the
+    # frame when the bank is too heavy for camera rate (`preview_factor`).
+    preview: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,36 @@ class Result:
     display_size: tuple[int, int] = (0, 0)
     difference: ShownMap | None = None  # live B minus the pinned A, when their sizes agree
     reductions: int = 0  # maps reduced for display in this result (the source frame included)
+    # The maps were made on the frame shrunk this many times in each direction (1: exact).
+    preview_factor: int = 1
+
+
+# Preview resolution: the frame rate a preview keeps to, and the shrink factors it may use.
+PREVIEW_TARGET_MS = 1000 / 15
+PREVIEW_FACTORS = (1, 2, 3, 4)
+
+
+def preview_factor(full_ms: float, current: int) -> int:
+    """The shrink factor for the next frame of a bank that takes ``full_ms`` on the whole
+    frame, the work going with the pixels: the smallest that keeps to `PREVIEW_TARGET_MS`
+    (at most the largest of `PREVIEW_FACTORS`). A smaller factor than ``current`` is taken
+    only with a margin, so a bank near the limit does not flip between two each frame.
+    """
+    for factor in PREVIEW_FACTORS:
+        margin = 1.0 if factor >= current else 0.7
+        if full_ms / factor**2 <= margin * PREVIEW_TARGET_MS:
+            return factor
+    return PREVIEW_FACTORS[-1]
+
+
+def shrunk(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` with ``factor`` x ``factor`` blocks averaged (area resampling). Runs on the
+    compute worker."""
+    if factor == 1:
+        return image
+    height, width = image.shape[:2]
+    size = (max(1, width // factor), max(1, height // factor))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _source_map(image: np.ndarray, size: tuple[int, int]) -> ShownMap:
@@ -185,6 +219,7 @@ def compute(
     job: Job,
     previous: Result | None = None,
     cancelled: Callable[[], bool] | None = None,
+    factor: int = 1,
 ) -> Result:
     """Run ``job`` on ``frame`` and reduce what is on screen for display. Runs on the worker
     thread.
@@ -199,9 +234,18 @@ def compute(
     weight edit recomputes one filter, not the bank.
 
     ``cancelled`` is handed to `Bank.run`; a cancelled run raises `RunCancelled`.
+
+    ``factor`` > 1 runs the bank on the frame shrunk that many times (a preview, see
+    `preview_factor`); the source pane still shows the whole frame.
     """
     start = time.perf_counter()
-    same_frame = previous if previous is not None and previous.frame is frame.image else None
+    same_frame = (
+        previous
+        if previous is not None
+        and previous.frame is frame.image
+        and previous.preview_factor == factor
+        else None
+    )
     kept = same_frame if same_frame and same_frame.display_size == job.display_size else None
     reductions = 0
     if kept:
@@ -226,7 +270,7 @@ def compute(
     measure = BandMeasure(job.display_size, wanted, set(range(last)))
     try:
         run = job.bank.run(
-            frame.image,
+            shrunk(frame.image, factor),
             job.selected,
             reuse=same_frame.run if same_frame else None,
             cancelled=cancelled,
@@ -291,6 +335,7 @@ def compute(
         job.display_size,
         _difference(job, run.outputs),
         reductions,
+        factor,
     )
 
 
@@ -627,8 +672,9 @@ class Worker:
     def _run(self) -> None:
         # Runs on the compute thread. A restarted thread starts afresh: it recomputes the newest
         # frame with the newest job (the result that was lost when the last thread died).
-        done: tuple[int, Job | None] = (-1, None)
+        done: tuple[int, Job | None, int] = (-1, None, 1)  # frame index, job, preview factor
         previous: Result | None = None
+        full_ms = 0.0  # what the newest bank takes on a whole frame, as last measured
         while True:
             with self._cond:
                 while not self._stopping and not self._has_work(done):
@@ -639,14 +685,20 @@ class Worker:
                 self._busy_since = time.monotonic()
             assert frame is not None and job is not None
             self.demand.taken(self.last_compute_ms / 1000)
-            done = (frame.index, job)
+            if frame.index == done[0] and job is done[1]:
+                factor = 1  # the same frame and bank after a preview: now the exact maps
+            elif job.preview:
+                factor = preview_factor(full_ms, done[2])
+            else:
+                factor = 1
+            done = (frame.index, job, factor)
 
             def cancelled(job: Job = job) -> bool:
                 newest = self._job  # one attribute read: atomic, no lock needed
                 return newest is not None and newest.generation != job.generation
 
             try:
-                result = compute(frame, job, previous, cancelled)
+                result = compute(frame, job, previous, cancelled, factor)
             except RunCancelled:
                 with self._cond:
                     self._cancelled += 1
@@ -670,6 +722,10 @@ class Worker:
                 )
             previous = result if result.run is not None else None
             self.last_compute_ms = result.compute_ms
+            # Carried over maps make a recomputation cheap: only a whole run says what the
+            # bank costs.
+            if result.run is not None and not result.run.reused:
+                full_ms = result.compute_ms * factor**2
             self.demand.finished()
             with self._cond:
                 self._busy_since = 0.0
@@ -684,10 +740,11 @@ class Worker:
                 with self._cond:
                     self._failures_in_a_row = 0  # a result went out: the back-off starts over
 
-    def _has_work(self, done: tuple[int, Job | None]) -> bool:
-        # A new frame, or a new job (a new bank, or only other panes on screen).
+    def _has_work(self, done: tuple[int, Job | None, int]) -> bool:
+        # A new frame, or a new job (a new bank, or only other panes on screen), or the exact
+        # maps of a frame that nothing newer follows (a still, a frozen frame) after a preview.
         return (
             self._frame is not None
             and self._job is not None
-            and (self._frame.index != done[0] or self._job is not done[1])
+            and (self._frame.index != done[0] or self._job is not done[1] or done[2] > 1)
         )

@@ -94,6 +94,13 @@ class Session(QObject):
     def save_layout(self, key: str, state: QByteArray) -> None:
         self._settings.setValue(f"window/{key}", state)
 
+    def preview(self) -> bool:
+        """Whether the user asked for preview resolution (off until asked)."""
+        return str(self._settings.value("view/preview", "false")).lower() == "true"
+
+    def set_preview(self, enabled: bool) -> None:
+        self._settings.setValue("view/preview", "true" if enabled else "false")
+
     # --- autosave ------------------------------------------------------------------------------
 
     def recover(self) -> Recovered | None:

@@ -87,6 +87,9 @@ class MainWindow(QMainWindow):
         self.controller = Controller(self._initial_bank(), self)
         self._build_widgets()
         self.menus = Menus(self)
+        if self.session.preview():
+            self.menus.preview_action.setChecked(True)
+            self.controller.set_preview(True)
         self._fill_recent_menu()
         self._connect()
         self._restore_layout()
@@ -350,9 +353,19 @@ class MainWindow(QMainWindow):
 
     def _on_result(self, result: Result) -> None:
         self.source_pane.setMap(result.source)
-        size = f"{result.frame.shape[1]}×{result.frame.shape[0]}"
-        if size != self._size_label.text():
-            self._size_label.setText(size)
+        height, width = result.frame.shape[:2]
+        size = f"{width}×{height}"
+        factor = result.preview_factor
+        size_text = size if factor == 1 else f"{size} · preview 1/{factor}"
+        if size_text != self._size_label.text():
+            self._size_label.setText(size_text)
+            self._size_label.setToolTip(
+                ""
+                if factor == 1
+                else f"The bank is too heavy for camera rate: the maps are made on the frame "
+                f"shrunk to {width // factor}×{height // factor}. Freeze the frame for its "
+                "exact maps, or turn off View ▸ Preview resolution."
+            )
             self._on_bank_changed()  # the layer titles and settings say their output sizes
         if result.error is not None:
             for n in range(self.pane_grid.sectionCount()):
@@ -592,6 +605,10 @@ class MainWindow(QMainWindow):
             return
         # The last good frame stays on screen; say what happened and the way out.
         self._show_message(f"{message} — Source ▸ Retry source, or pick another source")
+
+    def _on_preview(self, enabled: bool) -> None:
+        self.controller.set_preview(enabled)
+        self.session.set_preview(enabled)
 
     def _on_stats(self, fps: float, compute_ms: float) -> None:
         # A still image or a frozen frame shows nothing new until an edit: say why, not "0 fps".

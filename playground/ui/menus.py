@@ -130,6 +130,15 @@ class Menus:
             "Freeze the current frame; edits keep updating the maps",
             checkable=True,
         )
+        self.preview_action = make_action(
+            window,
+            "&Preview resolution for heavy banks",
+            window._on_preview,
+            None,
+            "While a bank is too heavy for 15 fps, run it on a smaller copy of the frame (the "
+            "status bar says so); a still or frozen frame then gets its exact maps",
+            checkable=True,
+        )
         self.open_image_action = make_action(
             window,
             "Open &image…",
@@ -229,6 +238,8 @@ class Menus:
         view_menu.addAction(window.probe_dock.toggleViewAction())
         view_menu.addAction(window.analysis_dock.toggleViewAction())
         view_menu.addAction(window.compare_dock.toggleViewAction())
+        view_menu.addSeparator()
+        view_menu.addAction(self.preview_action)
         view_menu.addSeparator()
         view_menu.addAction(self.pin_action)
         view_menu.addAction(self.unpin_action)

@@ -73,3 +73,31 @@ def test_a_typed_weight_reaches_the_bank_and_comes_back_to_the_editor_at_once(qt
     np.testing.assert_array_equal(editor.kernels()[channel], bank_kernel)
     window.controller.undo()
     assert editor.kernels()[channel][1, 1] != 0.5
+
+
+def test_preview_resolution_says_so_and_a_frozen_frame_gets_its_exact_maps(
+    qtbot,
+    window,  # noqa: F811
+    monkeypatch,
+):
+    from playground.controller import pipeline
+    from tests.engine import reference
+
+    monkeypatch.setattr(pipeline, "PREVIEW_TARGET_MS", 1e-3)  # every bank is too heavy
+    c = window.controller
+    window.menus.preview_action.trigger()
+    assert c.preview and window.session.preview()  # and the next window starts with it
+    c.open_pattern("moving-bars")
+    label = window._size_label
+    qtbot.waitUntil(lambda: "preview 1/4" in label.text(), timeout=15_000)
+    result = c.last_result
+    height, width = result.frame.shape[:2]
+    assert c.outputs()[0].shape[1:] == (height // 4, width // 4)  # 'same' padding
+    window.menus.pause_action.trigger()  # freeze: the exact maps follow
+    qtbot.waitUntil(
+        lambda: c.last_result.preview_factor == 1 and "preview" not in label.text(),
+        timeout=15_000,
+    )
+    frame = c.last_result.frame
+    expected = reference.run(c.bank.to_dict(), frame)[0]
+    np.testing.assert_allclose(c.outputs()[0], expected[0], rtol=1e-4, atol=1e-4)
