@@ -268,11 +268,16 @@ def _nested_numbers(value: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ConvLayer:
-    """Filters sharing stride, padding, border, dilation, flip and activation.
+    """Filters sharing stride, padding, border, dilation, flip, activation and groups.
 
     ``stride`` and ``dilation`` take an int or (y, x); ``padding`` is "valid", "same", an int or
     (y, x) pixels on each side. Filters of different kernel sizes may share a layer only with
     "same" padding, where every filter's output has the same size.
+
+    ``groups`` splits the input channels and the filters into that many equal groups, in order:
+    the filters of group g read only the input channels of group g, so each filter has
+    C_in / groups kernels (a depthwise layer has groups = C_in, one kernel per filter). See
+    `channels_read`.
     """
 
     filters: tuple[Filter, ...]
@@ -284,6 +289,7 @@ class ConvLayer:
     flip: bool = False
     activation: str = "none"
     slope: float = DEFAULT_SLOPE  # leaky-relu's; kept, and unused, with other activations
+    groups: int = 1
 
     def __post_init__(self) -> None:
         filters = tuple(self.filters)
@@ -312,6 +318,16 @@ class ConvLayer:
         object.__setattr__(self, "slope", slope)
         if not isinstance(self.flip, bool):
             raise BankError(f"flip must be true or false, got {_show(self.flip)}")
+        if not _is_int(self.groups) or not 1 <= self.groups <= MAX_FILTERS:
+            raise BankError(
+                f"groups must be an integer between 1 and {MAX_FILTERS}, got {_show(self.groups)}"
+            )
+        object.__setattr__(self, "groups", int(self.groups))
+        if len(filters) % self.groups:
+            raise BankError(
+                f"{len(filters)} filters do not split into {self.groups} groups; each group "
+                "needs as many filters as the others"
+            )
         first = filters[0]
         for f in filters[1:]:
             if f.in_channels != first.in_channels:
@@ -336,11 +352,20 @@ class ConvLayer:
 
     @property
     def in_channels(self) -> int:
-        return self.filters[0].in_channels
+        """The channels of the layer's input: each filter's kernels times the groups."""
+        return self.filters[0].in_channels * self.groups
 
     @property
     def out_channels(self) -> int:
         return len(self.filters)
+
+    def channels_read(self, index: int) -> range:
+        """The input channels (0-based) that filter ``index`` (0-based) reads, in the order
+        of its kernels: all of them unless the layer has groups."""
+        per_group = len(self.filters) // self.groups
+        k = self.filters[0].in_channels
+        group = index // per_group
+        return range(group * k, (group + 1) * k)
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """(H', W') on an input of ``height`` x ``width``; zero or less means nothing is left."""
@@ -506,8 +531,19 @@ def _same_settings(a: ConvLayer, b: ConvLayer) -> bool:
         a.flip,
         a.activation,
         a.slope,
+        a.groups,
         a.in_channels,
-    ) == (b.stride, b.padding, b.border, b.dilation, b.flip, b.activation, b.slope, b.in_channels)
+    ) == (
+        b.stride,
+        b.padding,
+        b.border,
+        b.dilation,
+        b.flip,
+        b.activation,
+        b.slope,
+        b.groups,
+        b.in_channels,
+    )
 
 
 def _same_filter(f: Filter, g: Filter) -> bool:
@@ -602,9 +638,17 @@ class Bank:
         for n, layer in enumerate(layers, 1):
             if isinstance(layer, ConvLayer):
                 if layer.in_channels != channels:
+                    first = _filter_label(layer.filters, layer.filters[0])
+                    kernels = layer.filters[0].in_channels
+                    if layer.groups == 1:
+                        raise BankError(
+                            f"layer {n}, {first}: kernels have {kernels} channels, layer input "
+                            f"has {channels}"
+                        )
                     raise BankError(
-                        f"layer {n}, {_filter_label(layer.filters, layer.filters[0])}: kernels "
-                        f"have {layer.in_channels} channels, layer input has {channels}"
+                        f"layer {n}: {layer.groups} groups of filters with {kernels} kernel"
+                        f"{'s' if kernels != 1 else ''} each read {layer.in_channels} channels, "
+                        f"layer input has {channels}"
                     )
                 channels = layer.out_channels
             elif not isinstance(layer, PoolLayer):
@@ -834,8 +878,9 @@ class Bank:
         Returns
         -------
         One float32 array (C_out, H', W') per layer. With ``partials=True``, a pair
-        ``(outputs, partials)`` where ``partials[n][f]`` is filter f's (C_in, H', W') partial maps
-        in conv layer n, and ``partials[n]`` is None for a pool layer.
+        ``(outputs, partials)`` where ``partials[n][f]`` is filter f's partial maps in conv layer
+        n, one (H', W') map per kernel (per input channel it reads, see
+        `ConvLayer.channels_read`), and ``partials[n]`` is None for a pool layer.
 
         Raises BankError, before any map is made, when the run would need more memory or work
         than `playground.engine.budget` allows.
@@ -927,9 +972,8 @@ def _known_keys(data: dict, known: Iterable[str], what: str) -> None:
         raise BankError(f"unknown key {_show(unknown[0])} in {what} (known: {', '.join(known)})")
 
 
-_CONV_KEYS = (
-    "type",
-    "name",
+# A conv layer's settings, as the file and `editing.set_layer_settings` name them.
+CONV_SETTINGS = (
     "stride",
     "padding",
     "border",
@@ -937,7 +981,9 @@ _CONV_KEYS = (
     "flip",
     "activation",
     "slope",
+    "groups",
 )
+_CONV_KEYS = ("type", "name", *CONV_SETTINGS)
 
 
 def _layer_from_dict(item: Any, n: int) -> Layer:
@@ -988,6 +1034,7 @@ def _layer_from_dict(item: Any, n: int) -> Layer:
         flip=flip,
         activation=item.get("activation", "none"),
         slope=item.get("slope", DEFAULT_SLOPE),
+        groups=item.get("groups", 1),
     )
 
 
@@ -1022,6 +1069,7 @@ def _layer_dict(layer: Layer) -> dict[str, Any]:
         "activation": layer.activation,
         # Written only where it counts, so files without leaky-relu read as they always did.
         **({"slope": layer.slope} if layer.activation == "leaky-relu" else {}),
+        **({"groups": layer.groups} if layer.groups != 1 else {}),
         "filters": [
             {
                 "name": f.name,

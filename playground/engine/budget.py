@@ -92,11 +92,13 @@ def estimate(
         if isinstance(layer, ConvLayer):
             kh, kw = max(f.size[0] for f in layer.filters), max(f.size[1] for f in layer.filters)
             transient = _padded_bytes(layer, c_in, h, w)
+            # A filter of a layer with groups reads (and has partial maps of) a few channels.
+            kernels = c_in // layer.groups
             if partials:
-                held += c_out * c_in * oh * ow * _FLOAT32
+                held += c_out * kernels * oh * ow * _FLOAT32
             elif story == n - 1:
-                transient += c_in * oh * ow * _FLOAT32
-            flops += c_out * c_in * kh * kw * oh * ow
+                transient += kernels * oh * ow * _FLOAT32
+            flops += c_out * kernels * kh * kw * oh * ow
         else:
             ky, kx = layer.size
             flops += c_out * ky * kx * oh * ow

@@ -363,24 +363,26 @@ def _onnx_conv_settings(path: Path, weight: str) -> dict[str, Any]:
 
 
 def onnx_conv_settings(path: Path, graph: Any, conv: Any, pad: Any = None) -> dict[str, Any]:
-    """The ConvLayer settings of an ONNX Conv node: stride, dilation, padding and border (the
-    Pad node ``pad`` right before it gives the border). Raises BankError, naming the node, for
-    what the bank format cannot express: groups, asymmetric padding, a padded value other than
-    0."""
+    """The ConvLayer settings of an ONNX Conv node: stride, dilation, padding, border (the Pad
+    node ``pad`` right before it gives the border) and groups. Raises BankError, naming the
+    node, for what the bank format cannot express: asymmetric padding, a padded value other
+    than 0."""
     numpy_helper = importlib.import_module("onnx.numpy_helper")
     where = f"{path.name}: {node_name(conv)}"
     attrs = onnx_attributes(conv)
     group = int(attrs.get("group", 1))
-    if group != 1:
-        raise BankError(
-            f"{where} has group={group} (each filter reads 1/{group} of the input channels); "
-            "the bank format has no groups"
-        )
+    if not 1 <= group <= MAX_FILTERS:
+        raise BankError(f"{where} has group={group}; the bank takes 1 to {MAX_FILTERS} groups")
     stride = tuple(int(v) for v in attrs.get("strides", (1, 1)))
     dilation = tuple(int(v) for v in attrs.get("dilations", (1, 1)))
     auto_pad = str(attrs.get("auto_pad", "NOTSET"))
     pads = [int(v) for v in attrs.get("pads", (0, 0, 0, 0))]  # top, left, bottom, right
-    settings: dict[str, Any] = {"stride": stride, "dilation": dilation, "border": "zero"}
+    settings: dict[str, Any] = {
+        "stride": stride,
+        "dilation": dilation,
+        "border": "zero",
+        "groups": group,
+    }
     if auto_pad == "VALID":
         pads = [0, 0, 0, 0]
     elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
@@ -633,7 +635,7 @@ def import_weights(
 
     From an ONNX model the layer runs as the weight's Conv node does: its strides, dilations
     and padding (pads, auto_pad, and a Pad node right before it for reflect, edge or wrap
-    borders); a node the bank format cannot express (groups, asymmetric pads) is refused in
+    borders) and group; a node the bank format cannot express (asymmetric pads) is refused in
     one line, never imported otherwise. Weights alone (.npy, .npz, .safetensors, .pt) say
     nothing of that and import as a stride-1 'same' layer.
 
@@ -666,9 +668,20 @@ def import_weights(
     wanted = (INPUT_CHANNELS[input],) if input else (1, 3)
     t = _to_torch(w, layout, wanted, what)
     c_out, c_in, kh, kw = t.shape
-    if c_in not in wanted:
+    # An ONNX model says how its conv runs; weights alone do not, and import as 'same'.
+    settings = _onnx_conv_settings(path, key) if kind == ".onnx" else {"padding": "same"}
+    groups = settings.get("groups", 1)
+    if c_in * groups not in wanted:
+        reads = (
+            f"{c_in} input channels"
+            if groups == 1
+            else (
+                f"{c_in} input channel{'s' if c_in != 1 else ''} a filter in {groups} groups, "
+                f"{c_in * groups} in all,"
+            )
+        )
         raise BankError(
-            f"{what} has {c_in} input channels as {layout}; a first layer reads the image, so it "
+            f"{what} has {reads} as {layout}; a first layer reads the image, so it "
             "needs " + " or ".join(f"{c} ({'rgb' if c == 3 else 'gray'})" for c in wanted)
         )
     if c_out > MAX_FILTERS or kh > MAX_KERNEL or kw > MAX_KERNEL:
@@ -677,8 +690,6 @@ def import_weights(
             f"{MAX_KERNEL}x{MAX_KERNEL} are supported"
         )
     b = _pick_bias(arrays, key, c_out, path, bias)
-    # An ONNX model says how its conv runs; weights alone do not, and import as 'same'.
-    settings = _onnx_conv_settings(path, key) if kind == ".onnx" else {"padding": "same"}
     try:
         filters = tuple(
             # A named tensor's filters are named as the framework indexes them ("conv1.weight[0]"
@@ -692,7 +703,9 @@ def import_weights(
         )
         layer = ConvLayer(filters, name=key, **settings)
         return Bank(
-            (layer,), input="rgb" if c_in == 3 else "gray", name=path.stem if name is None else name
+            (layer,),
+            input="rgb" if c_in * groups == 3 else "gray",
+            name=path.stem if name is None else name,
         )
     except BankError as e:
         raise BankError(f"{what}: {e}") from None

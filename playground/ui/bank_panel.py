@@ -41,12 +41,14 @@ from playground.engine import editing
 from playground.engine.bank import (
     ACTIVATIONS,
     BORDERS,
+    MAX_FILTERS,
     MAX_NAME,
     MAX_WEIGHT,
     POOL_OPS,
     Bank,
     ConvLayer,
 )
+from playground.ui.kernel_editor import filter_channel_names
 
 # The item data role holding (layer, filter) of a tree row; filter is -1 on a layer row.
 _ROLE = Qt.ItemDataRole.UserRole
@@ -363,6 +365,17 @@ class BankPanel(QWidget):
         self._slope.setToolTip("leaky-relu: negative values are multiplied by this")
         self._slope.valueChanged.connect(lambda _v: self._on_setting("slope"))
 
+        self._groups = QSpinBox()
+        self._groups.setObjectName("groups")
+        self._groups.setRange(1, MAX_FILTERS)
+        self._groups.setKeyboardTracking(False)
+        self._groups.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._groups.setToolTip(
+            "Split the input channels and the filters into this many groups: each filter reads\n"
+            "only its group's channels (C_in / groups kernels). groups = C_in: depthwise."
+        )
+        self._groups.valueChanged.connect(lambda _v: self._on_setting("groups"))
+
         self._bias = QDoubleSpinBox()
         self._bias.setObjectName("bias")
         self._bias.setRange(-MAX_WEIGHT, MAX_WEIGHT)
@@ -394,6 +407,7 @@ class BankPanel(QWidget):
             self._flip,
             self._activation,
             self._slope,
+            self._groups,
             self._bias,
         ]
         for label, widget in zip(
@@ -405,6 +419,7 @@ class BankPanel(QWidget):
                 "",
                 "Activation",
                 "Leaky slope",
+                "Groups",
                 "Filter bias",
             ),
             self._conv_rows,
@@ -514,10 +529,15 @@ class BankPanel(QWidget):
                         row.setText(0, f.name)
                         row.setText(1, f"bias {f.bias:g}")
                         kh, kw = f.size
+                        reads = (
+                            f", reading {', '.join(filter_channel_names(la, i))}"
+                            if la.groups > 1
+                            else ""
+                        )
                         tip = (
                             f"Filter {i + 1} of layer {n + 1}: {f.in_channels} kernel"
-                            f"{'s' if f.in_channels != 1 else ''} of {kh}×{kw}, bias {f.bias:g}"
-                            "\nDouble-click or F2 to rename"
+                            f"{'s' if f.in_channels != 1 else ''} of {kh}×{kw}{reads}, "
+                            f"bias {f.bias:g}\nDouble-click or F2 to rename"
                         )
                         row.setToolTip(0, tip)
                         row.setToolTip(1, tip)
@@ -604,6 +624,7 @@ class BankPanel(QWidget):
                 self._activation.setCurrentText(la.activation)
                 self._slope.setValue(la.slope)
                 self._slope.setEnabled(la.activation == "leaky-relu")
+                self._groups.setValue(la.groups)
                 self._bias.setEnabled(filt >= 0)
                 self._bias.setValue(la.filters[filt].bias if filt >= 0 else 0.0)
                 self._bias.setSpecialValueText("" if filt >= 0 else "select a filter")
@@ -639,6 +660,7 @@ class BankPanel(QWidget):
             self._flip,
             self._activation,
             self._slope,
+            self._groups,
             self._bias,
             self._pool_op,
             self._pool_size.spin_y,
@@ -788,6 +810,9 @@ class BankPanel(QWidget):
         if key == "slope":
             slope = self._slope.value()
             return "slope", slope, f"leaky-relu slope {slope:g}"
+        if key == "groups":
+            groups = self._groups.value()
+            return "groups", groups, f"groups {groups}"
         if key == "op":
             op = self._pool_op.currentText()
             return "op", op, f"pool op {op}"

@@ -51,6 +51,18 @@ BANKS = {
         ),
         input="gray",
     ),
+    "depthwise, then two groups": Bank(
+        (
+            ConvLayer(
+                tuple(Filter(RNG.standard_normal((1, 3, 3)), 0.1 * o, f"d{o}") for o in range(6)),
+                padding="same",
+                border="reflect",
+                groups=3,
+                activation="relu",
+            ),
+            layer(3, 4, padding=(1, 2), stride=2, groups=2),
+        )
+    ),
     "mixed odd kernel sizes": Bank(
         (
             ConvLayer(

@@ -453,3 +453,28 @@ def test_screenshot_of_the_line_stack(panel, tmp_path):
     image = panel.grab()
     assert image.width() >= 300 and image.height() >= 600
     assert image.save(str(tmp_path / "bank_panel.png"))
+
+
+def test_the_groups_setting_regroups_the_layer_and_a_bad_one_is_refused(qtbot):
+    bank = Bank((ConvLayer(tuple(Filter.repeated([[1.0]], 3, name=f"f{o}") for o in range(3))),))
+    controller = Controller(bank)
+    try:
+        panel = make_panel(qtbot, controller)
+        rec = Recorder(controller, panel)
+        groups = child(panel, QSpinBox, "groups")
+        assert groups.value() == 1
+        groups.setValue(3)
+        edited, label = only_edit(rec)
+        assert label == "Layer 1: groups 3"
+        assert edited == editing.set_layer_settings(bank, 0, groups=3)
+        assert edited.layers[0].groups == 3 and edited.layers[0].filters[0].in_channels == 1
+        # Each filter's row says which input channels it reads.
+        row = tree(panel).topLevelItem(0).child(1)
+        assert "1 kernel of 1×1, reading G," in row.toolTip(0)
+        rec.clear()
+        groups.setValue(2)  # 3 filters do not split in 2
+        assert rec.edits == [] and len(rec.errors) == 1
+        assert "3 filters do not split into 2 groups" in rec.errors[0]
+        assert groups.value() == 3  # the widget goes back to what the bank says
+    finally:
+        controller.close()
