@@ -34,9 +34,10 @@ FORMAT_TAG = "filter-playground.bank"
 FORMAT_VERSION = 1
 INPUT_MODES = ("rgb", "gray")
 PADDINGS = ("valid", "same")
-# What a conv layer's padding holds: a name, or pixels on each side as (y, x). Construction also
-# takes an int (the same on both axes) or a list, as it does for stride and dilation.
-Padding = Literal["valid", "same"] | tuple[int, int]
+# What a conv layer's padding holds: a name, or pixels on each side as (top, bottom, left,
+# right). Construction also takes an int (the same on every side), (y, x) (the same on both
+# sides of an axis) or a list of either.
+Padding = Literal["valid", "same"] | tuple[int, int, int, int]
 BORDERS = ("zero", "reflect", "replicate", "wrap")
 ACTIVATIONS = ("none", "relu", "leaky-relu", "abs", "sigmoid", "tanh")
 # leaky-relu's slope for negative values: x if x > 0 else slope * x. 0.01 is PyTorch's and
@@ -87,6 +88,24 @@ def _pair(value: Any, what: str, low: int, high: int) -> tuple[int, int]:
     if not (low <= y <= high and low <= x <= high):
         raise BankError(f"{what} must be between {low} and {high}, got {_show(value)}")
     return y, x
+
+
+def _padding(value: Any) -> tuple[int, int, int, int]:
+    """Explicit padding as (top, bottom, left, right): an int, [y, x] or the four sides."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(items) not in (1, 2, 4) or not all(_is_int(v) for v in items):
+        raise BankError(
+            "padding must be 'valid', 'same', an integer, [y, x] or [top, bottom, left, right] "
+            f"integers, got {_show(value)}"
+        )
+    if not all(0 <= v <= MAX_PADDING for v in items):
+        raise BankError(f"padding must be between 0 and {MAX_PADDING}, got {_show(value)}")
+    sides = [int(v) for v in items]
+    if len(sides) == 1:
+        return sides[0], sides[0], sides[0], sides[0]
+    if len(sides) == 2:
+        return sides[0], sides[0], sides[1], sides[1]
+    return sides[0], sides[1], sides[2], sides[3]
 
 
 def _show(value: Any) -> str:
@@ -270,8 +289,9 @@ def _nested_numbers(value: Any) -> np.ndarray:
 class ConvLayer:
     """Filters sharing stride, padding, border, dilation, flip, activation and groups.
 
-    ``stride`` and ``dilation`` take an int or (y, x); ``padding`` is "valid", "same", an int or
-    (y, x) pixels on each side. Filters of different kernel sizes may share a layer only with
+    ``stride`` and ``dilation`` take an int or (y, x); ``padding`` is "valid", "same", or pixels
+    of padding: an int (every side), (y, x) (both sides of each axis) or (top, bottom, left,
+    right), held as the four sides. Filters of different kernel sizes may share a layer only with
     "same" padding, where every filter's output has the same size.
 
     ``groups`` splits the input channels and the filters into that many equal groups, in order:
@@ -309,7 +329,7 @@ class ConvLayer:
         if isinstance(given, str):
             _choice(given, "padding", PADDINGS)
         else:
-            object.__setattr__(self, "padding", _pair(given, "padding", 0, MAX_PADDING))
+            object.__setattr__(self, "padding", _padding(given))
         _choice(self.border, "border", BORDERS)
         _choice(self.activation, "activation", ACTIVATIONS)
         slope = _number(self.slope, "leaky-relu slope")
@@ -372,12 +392,12 @@ class ConvLayer:
         sy, sx = self.stride
         if self.padding == "same":
             return -(-height // sy), -(-width // sx)
-        py, px = (0, 0) if self.padding == "valid" else self.padding
+        top, bottom, left, right = (0, 0, 0, 0) if self.padding == "valid" else self.padding
         kh, kw = self.filters[0].size
         dy, dx = self.dilation
         return (
-            convolve.conv_output_length(height, kh, sy, dy, 2 * py),
-            convolve.conv_output_length(width, kw, sx, dx, 2 * px),
+            convolve.conv_output_length(height, kh, sy, dy, top + bottom),
+            convolve.conv_output_length(width, kw, sx, dx, left + right),
         )
 
     def with_filter(self, index: int, new: Filter) -> ConvLayer:
@@ -1042,6 +1062,17 @@ def _compact_pair(pair: tuple[int, int]) -> int | list[int]:
     return pair[0] if pair[0] == pair[1] else list(pair)
 
 
+def _compact_padding(padding: Padding) -> str | int | list[int]:
+    """Padding as the file writes it: as short as it reads back (older files' int and [y, x]
+    unchanged), the four sides only when they differ within an axis."""
+    if isinstance(padding, str):
+        return padding
+    top, bottom, left, right = padding
+    if top == bottom and left == right:
+        return _compact_pair((top, left))
+    return list(padding)
+
+
 def _weight(v: float) -> int | float:
     # Integral weights are written as integers so a hand-made file reads like the kernel it is.
     return int(v) if v.is_integer() and abs(v) < 2**53 else v
@@ -1060,9 +1091,7 @@ def _layer_dict(layer: Layer) -> dict[str, Any]:
         "type": "conv",
         "name": layer.name,
         "stride": _compact_pair(layer.stride),
-        "padding": layer.padding
-        if isinstance(layer.padding, str)
-        else _compact_pair(layer.padding),
+        "padding": _compact_padding(layer.padding),
         "border": layer.border,
         "dilation": _compact_pair(layer.dilation),
         "flip": layer.flip,

@@ -138,7 +138,8 @@ def _padded_bytes(layer: object, c_in: int, h: int, w: int) -> int:
             pad_y = sum(convolve.same_padding(h, span_y, sy, 1))
             pad_x = sum(convolve.same_padding(w, span_x, sx, 1))
         else:
-            pad_y, pad_x = 2 * layer.padding[0], 2 * layer.padding[1]
+            top, bottom, left, right = layer.padding
+            pad_y, pad_x = top + bottom, left + right
         copies = layer.border == "wrap" or pad_y >= span_y or pad_x >= span_x
         if copies and (pad_y, pad_x) not in seen:
             seen.add((pad_y, pad_x))

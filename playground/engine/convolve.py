@@ -213,7 +213,7 @@ class ConvPlan:
 
     filters: tuple[_FilterPlan, ...]
     stride: tuple[int, int]
-    padding: str | tuple[int, int]
+    padding: str | tuple[int, int, int, int]  # a name or (top, bottom, left, right)
     border: str
     activation: str
     in_channels: int
@@ -265,8 +265,7 @@ def _pads(plan: ConvPlan, fp: _FilterPlan, h: int, w: int) -> tuple[int, int, in
         top, bottom = same_padding(h, fp.height, plan.stride[0], 1)
         left, right = same_padding(w, fp.width, plan.stride[1], 1)
         return top, bottom, left, right
-    py, px = padding
-    return py, py, px, px
+    return padding
 
 
 def activate(x: np.ndarray, activation: str, slope: float = 0.0) -> None:

@@ -595,10 +595,21 @@ def _sizes(conv: ConvLayer) -> str:
     return ", ".join(f"{kh}×{kw}" for kh, kw in seen)
 
 
+def padding_text(padding: str | tuple[int, int, int, int]) -> str:
+    """Padding as the layer settings say it: "same", "2", "1×2" (y×x), or "1 2 0 3" (top,
+    bottom, left, right) when the sides of an axis differ."""
+    if isinstance(padding, str):
+        return padding
+    top, bottom, left, right = padding
+    if top == bottom and left == right:
+        return _pair_text((top, left))
+    return f"{top} {bottom} {left} {right}"
+
+
 def _padding_text(conv: ConvLayer) -> str:
     if isinstance(conv.padding, str):
         return conv.padding
-    return f"pad {_pair_text(conv.padding)}"
+    return f"pad {padding_text(conv.padding)}"
 
 
 def _layer_inputs(bank: Bank, height: int, width: int) -> list[tuple[int, int] | None]:
@@ -722,11 +733,14 @@ def output_size_text(bank: Bank, layer: int, height: int, width: int) -> str:
             f"{axis}' = ⌈{size} / {s}⌉ = {-(-size // s)}"
             for axis, size, s in (("H", h, sy), ("W", w, sx))
         )
-    py, px = la.padding if isinstance(la.padding, tuple) else (0, 0)
+    top, bottom, left, right = la.padding if isinstance(la.padding, tuple) else (0, 0, 0, 0)
     kh, kw = la.filters[0].size
     dy, dx = la.dilation
     return "\n".join(
-        [_conv_line("H", h, kh, sy, dy, 2 * py), _conv_line("W", w, kw, sx, dx, 2 * px)]
+        [
+            _conv_line("H", h, kh, sy, dy, top + bottom),
+            _conv_line("W", w, kw, sx, dx, left + right),
+        ]
     )
 
 

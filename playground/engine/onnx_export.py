@@ -136,8 +136,8 @@ def _conv(layer: ConvLayer, x: str, n: int, where: str, node: Any, const: Any) -
     elif layer.padding == "valid":
         pads = [0, 0, 0, 0]
     else:
-        py, px = layer.padding
-        pads = [py, px, py, px]
+        top, bottom, left, right = layer.padding
+        pads = [top, left, bottom, right]  # ONNX's order: the starts, then the ends
     if layer.border != "zero" and any(pads):
         top, left, bottom, right = pads
         amounts = np.array([0, 0, top, left, 0, 0, bottom, right], np.int64)

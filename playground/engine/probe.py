@@ -106,7 +106,7 @@ def probe_conv(spec: ConvLayer, x_in: np.ndarray, layer: int, filt: int, y: int,
         top, bottom = convolve.same_padding(h, kh, sy, dy)
         left, right = convolve.same_padding(w, kw, sx, dx)
     else:
-        (top, left), (bottom, right) = spec.padding, spec.padding
+        top, bottom, left, right = spec.padding
     out_h = convolve.conv_output_length(h, kh, sy, dy, top + bottom)
     out_w = convolve.conv_output_length(w, kw, sx, dx, left + right)
     _check_pixel(layer, y, x, out_h, out_w)

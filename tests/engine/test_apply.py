@@ -260,6 +260,7 @@ def banks_and_images(draw):
                 st.sampled_from(["valid", "same"]),
                 st.integers(0, 3),
                 st.lists(st.integers(0, 3), min_size=2, max_size=2),
+                st.lists(st.integers(0, 4), min_size=4, max_size=4),  # top, bottom, left, right
             )
         )
         size = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))

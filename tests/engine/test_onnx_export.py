@@ -51,6 +51,10 @@ BANKS = {
         ),
         input="gray",
     ),
+    "asymmetric reflect": Bank((layer(3, padding=(0, 2, 3, 1), border="reflect"),)),
+    "asymmetric wrap, strided": Bank((layer(3, padding=(2, 0, 0, 1), border="wrap", stride=2),)),
+    "asymmetric replicate": Bank((layer(3, padding=(1, 3, 2, 0), border="replicate"),)),
+    "asymmetric zero": Bank((layer(3, padding=(0, 1, 1, 0)),)),
     "depthwise, then two groups": Bank(
         (
             ConvLayer(
