@@ -511,7 +511,7 @@ class Controller(QObject):
         conv = layers[layer]
         if isinstance(conv, ConvLayer):
             filt = min(max(filt, 0), conv.out_channels - 1)
-            channel = min(max(channel, 0), conv.in_channels - 1)
+            channel = min(max(channel, 0), conv.filters[filt].in_channels - 1)  # its kernels
         else:
             filt = channel = -1
         if (layer, filt, channel) != self._selection:

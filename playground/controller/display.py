@@ -242,10 +242,14 @@ def round_off_floors(
     for layer, layer_ranges in zip(bank.layers, ranges):
         if isinstance(layer, ConvLayer):
             out = []
-            for f in layer.filters:
+            for o, f in enumerate(layer.filters):
                 l1 = np.abs(f.kernels).sum(axis=(1, 2))
-                terms = float(l1 @ np.asarray(magnitude)) + abs(f.bias)
-                out.append(_ROUND_OFF_ULPS * _EPS32 * terms + float(l1 @ np.asarray(floor)))
+                read = layer.channels_read(o)  # a filter of a layer with groups reads a few
+                terms = float(l1 @ np.asarray(magnitude[read.start : read.stop])) + abs(f.bias)
+                out.append(
+                    _ROUND_OFF_ULPS * _EPS32 * terms
+                    + float(l1 @ np.asarray(floor[read.start : read.stop]))
+                )
             floor = out
         floors.append(list(floor))
         magnitude = [max(abs(lo), abs(hi)) for lo, hi in layer_ranges]

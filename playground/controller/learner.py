@@ -77,10 +77,10 @@ def learn_arguments(job: LearnJob) -> tuple:
     if not isinstance(conv, ConvLayer):
         raise BankError("layer 1 is a pool layer: learning fits a filter of a conv layer 1")
     plain = conv.stride == (1, 1) and conv.dilation == (1, 1) and not conv.flip
-    if conv.padding not in learn.PADDINGS or not plain:
+    if conv.padding not in learn.PADDINGS or not plain or conv.groups != 1:
         raise BankError(
-            "learning fits layer 1 as stride 1, dilation 1, no flip, 'same' or 'valid' "
-            "padding: change those layer settings first"
+            "learning fits layer 1 as stride 1, dilation 1, no flip, groups 1, 'same' or "
+            "'valid' padding: change those layer settings first"
         )
     if job.target is None:
         target = learn.canny_target(job.frame)

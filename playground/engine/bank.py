@@ -34,9 +34,10 @@ FORMAT_TAG = "filter-playground.bank"
 FORMAT_VERSION = 1
 INPUT_MODES = ("rgb", "gray")
 PADDINGS = ("valid", "same")
-# What a conv layer's padding holds: a name, or pixels on each side as (y, x). Construction also
-# takes an int (the same on both axes) or a list, as it does for stride and dilation.
-Padding = Literal["valid", "same"] | tuple[int, int]
+# What a conv layer's padding holds: a name, or pixels on each side as (top, bottom, left,
+# right). Construction also takes an int (the same on every side), (y, x) (the same on both
+# sides of an axis) or a list of either.
+Padding = Literal["valid", "same"] | tuple[int, int, int, int]
 BORDERS = ("zero", "reflect", "replicate", "wrap")
 ACTIVATIONS = ("none", "relu", "leaky-relu", "abs", "sigmoid", "tanh")
 # leaky-relu's slope for negative values: x if x > 0 else slope * x. 0.01 is PyTorch's and
@@ -87,6 +88,24 @@ def _pair(value: Any, what: str, low: int, high: int) -> tuple[int, int]:
     if not (low <= y <= high and low <= x <= high):
         raise BankError(f"{what} must be between {low} and {high}, got {_show(value)}")
     return y, x
+
+
+def _padding(value: Any) -> tuple[int, int, int, int]:
+    """Explicit padding as (top, bottom, left, right): an int, [y, x] or the four sides."""
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if len(items) not in (1, 2, 4) or not all(_is_int(v) for v in items):
+        raise BankError(
+            "padding must be 'valid', 'same', an integer, [y, x] or [top, bottom, left, right] "
+            f"integers, got {_show(value)}"
+        )
+    if not all(0 <= v <= MAX_PADDING for v in items):
+        raise BankError(f"padding must be between 0 and {MAX_PADDING}, got {_show(value)}")
+    sides = [int(v) for v in items]
+    if len(sides) == 1:
+        return sides[0], sides[0], sides[0], sides[0]
+    if len(sides) == 2:
+        return sides[0], sides[0], sides[1], sides[1]
+    return sides[0], sides[1], sides[2], sides[3]
 
 
 def _show(value: Any) -> str:
@@ -268,11 +287,17 @@ def _nested_numbers(value: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ConvLayer:
-    """Filters sharing stride, padding, border, dilation, flip and activation.
+    """Filters sharing stride, padding, border, dilation, flip, activation and groups.
 
-    ``stride`` and ``dilation`` take an int or (y, x); ``padding`` is "valid", "same", an int or
-    (y, x) pixels on each side. Filters of different kernel sizes may share a layer only with
+    ``stride`` and ``dilation`` take an int or (y, x); ``padding`` is "valid", "same", or pixels
+    of padding: an int (every side), (y, x) (both sides of each axis) or (top, bottom, left,
+    right), held as the four sides. Filters of different kernel sizes may share a layer only with
     "same" padding, where every filter's output has the same size.
+
+    ``groups`` splits the input channels and the filters into that many equal groups, in order:
+    the filters of group g read only the input channels of group g, so each filter has
+    C_in / groups kernels (a depthwise layer has groups = C_in, one kernel per filter). See
+    `channels_read`.
     """
 
     filters: tuple[Filter, ...]
@@ -284,6 +309,7 @@ class ConvLayer:
     flip: bool = False
     activation: str = "none"
     slope: float = DEFAULT_SLOPE  # leaky-relu's; kept, and unused, with other activations
+    groups: int = 1
 
     def __post_init__(self) -> None:
         filters = tuple(self.filters)
@@ -303,7 +329,7 @@ class ConvLayer:
         if isinstance(given, str):
             _choice(given, "padding", PADDINGS)
         else:
-            object.__setattr__(self, "padding", _pair(given, "padding", 0, MAX_PADDING))
+            object.__setattr__(self, "padding", _padding(given))
         _choice(self.border, "border", BORDERS)
         _choice(self.activation, "activation", ACTIVATIONS)
         slope = _number(self.slope, "leaky-relu slope")
@@ -312,6 +338,16 @@ class ConvLayer:
         object.__setattr__(self, "slope", slope)
         if not isinstance(self.flip, bool):
             raise BankError(f"flip must be true or false, got {_show(self.flip)}")
+        if not _is_int(self.groups) or not 1 <= self.groups <= MAX_FILTERS:
+            raise BankError(
+                f"groups must be an integer between 1 and {MAX_FILTERS}, got {_show(self.groups)}"
+            )
+        object.__setattr__(self, "groups", int(self.groups))
+        if len(filters) % self.groups:
+            raise BankError(
+                f"{len(filters)} filters do not split into {self.groups} groups; each group "
+                "needs as many filters as the others"
+            )
         first = filters[0]
         for f in filters[1:]:
             if f.in_channels != first.in_channels:
@@ -336,23 +372,32 @@ class ConvLayer:
 
     @property
     def in_channels(self) -> int:
-        return self.filters[0].in_channels
+        """The channels of the layer's input: each filter's kernels times the groups."""
+        return self.filters[0].in_channels * self.groups
 
     @property
     def out_channels(self) -> int:
         return len(self.filters)
+
+    def channels_read(self, index: int) -> range:
+        """The input channels (0-based) that filter ``index`` (0-based) reads, in the order
+        of its kernels: all of them unless the layer has groups."""
+        per_group = len(self.filters) // self.groups
+        k = self.filters[0].in_channels
+        group = index // per_group
+        return range(group * k, (group + 1) * k)
 
     def output_size(self, height: int, width: int) -> tuple[int, int]:
         """(H', W') on an input of ``height`` x ``width``; zero or less means nothing is left."""
         sy, sx = self.stride
         if self.padding == "same":
             return -(-height // sy), -(-width // sx)
-        py, px = (0, 0) if self.padding == "valid" else self.padding
+        top, bottom, left, right = (0, 0, 0, 0) if self.padding == "valid" else self.padding
         kh, kw = self.filters[0].size
         dy, dx = self.dilation
         return (
-            convolve.conv_output_length(height, kh, sy, dy, 2 * py),
-            convolve.conv_output_length(width, kw, sx, dx, 2 * px),
+            convolve.conv_output_length(height, kh, sy, dy, top + bottom),
+            convolve.conv_output_length(width, kw, sx, dx, left + right),
         )
 
     def with_filter(self, index: int, new: Filter) -> ConvLayer:
@@ -534,8 +579,19 @@ def _same_settings(a: ConvLayer, b: ConvLayer) -> bool:
         a.flip,
         a.activation,
         a.slope,
+        a.groups,
         a.in_channels,
-    ) == (b.stride, b.padding, b.border, b.dilation, b.flip, b.activation, b.slope, b.in_channels)
+    ) == (
+        b.stride,
+        b.padding,
+        b.border,
+        b.dilation,
+        b.flip,
+        b.activation,
+        b.slope,
+        b.groups,
+        b.in_channels,
+    )
 
 
 def _same_filter(f: Filter, g: Filter) -> bool:
@@ -630,9 +686,17 @@ class Bank:
         for n, layer in enumerate(layers, 1):
             if isinstance(layer, ConvLayer):
                 if layer.in_channels != channels:
+                    first = _filter_label(layer.filters, layer.filters[0])
+                    kernels = layer.filters[0].in_channels
+                    if layer.groups == 1:
+                        raise BankError(
+                            f"layer {n}, {first}: kernels have {kernels} channels, layer input "
+                            f"has {channels}"
+                        )
                     raise BankError(
-                        f"layer {n}, {_filter_label(layer.filters, layer.filters[0])}: kernels "
-                        f"have {layer.in_channels} channels, layer input has {channels}"
+                        f"layer {n}: {layer.groups} groups of filters with {kernels} kernel"
+                        f"{'s' if kernels != 1 else ''} each read {layer.in_channels} channels, "
+                        f"layer input has {channels}"
                     )
                 channels = layer.out_channels
             elif not isinstance(layer, PoolLayer):
@@ -894,8 +958,9 @@ class Bank:
         Returns
         -------
         One float32 array (C_out, H', W') per layer. With ``partials=True``, a pair
-        ``(outputs, partials)`` where ``partials[n][f]`` is filter f's (C_in, H', W') partial maps
-        in conv layer n, and ``partials[n]`` is None for a pool layer.
+        ``(outputs, partials)`` where ``partials[n][f]`` is filter f's partial maps in conv layer
+        n, one (H', W') map per kernel (per input channel it reads, see
+        `ConvLayer.channels_read`), and ``partials[n]`` is None for a pool layer.
 
         Raises BankError, before any map is made, when the run would need more memory or work
         than `playground.engine.budget` allows.
@@ -987,9 +1052,8 @@ def _known_keys(data: dict, known: Iterable[str], what: str) -> None:
         raise BankError(f"unknown key {_show(unknown[0])} in {what} (known: {', '.join(known)})")
 
 
-_CONV_KEYS = (
-    "type",
-    "name",
+# A conv layer's settings, as the file and `editing.set_layer_settings` name them.
+CONV_SETTINGS = (
     "stride",
     "padding",
     "border",
@@ -997,7 +1061,9 @@ _CONV_KEYS = (
     "flip",
     "activation",
     "slope",
+    "groups",
 )
+_CONV_KEYS = ("type", "name", *CONV_SETTINGS)
 
 
 def _layer_from_dict(item: Any, n: int) -> Layer:
@@ -1048,11 +1114,23 @@ def _layer_from_dict(item: Any, n: int) -> Layer:
         flip=flip,
         activation=item.get("activation", "none"),
         slope=item.get("slope", DEFAULT_SLOPE),
+        groups=item.get("groups", 1),
     )
 
 
 def _compact_pair(pair: tuple[int, int]) -> int | list[int]:
     return pair[0] if pair[0] == pair[1] else list(pair)
+
+
+def _compact_padding(padding: Padding) -> str | int | list[int]:
+    """Padding as the file writes it: as short as it reads back (older files' int and [y, x]
+    unchanged), the four sides only when they differ within an axis."""
+    if isinstance(padding, str):
+        return padding
+    top, bottom, left, right = padding
+    if top == bottom and left == right:
+        return _compact_pair((top, left))
+    return list(padding)
 
 
 def _weight(v: float) -> int | float:
@@ -1073,15 +1151,14 @@ def _layer_dict(layer: Layer) -> dict[str, Any]:
         "type": "conv",
         "name": layer.name,
         "stride": _compact_pair(layer.stride),
-        "padding": layer.padding
-        if isinstance(layer.padding, str)
-        else _compact_pair(layer.padding),
+        "padding": _compact_padding(layer.padding),
         "border": layer.border,
         "dilation": _compact_pair(layer.dilation),
         "flip": layer.flip,
         "activation": layer.activation,
         # Written only where it counts, so files without leaky-relu read as they always did.
         **({"slope": layer.slope} if layer.activation == "leaky-relu" else {}),
+        **({"groups": layer.groups} if layer.groups != 1 else {}),
         "filters": [
             {
                 "name": f.name,

@@ -92,11 +92,13 @@ def estimate(
         if isinstance(layer, ConvLayer):
             kh, kw = max(f.size[0] for f in layer.filters), max(f.size[1] for f in layer.filters)
             transient = _padded_bytes(layer, c_in, h, w)
+            # A filter of a layer with groups reads (and has partial maps of) a few channels.
+            kernels = c_in // layer.groups
             if partials:
-                held += c_out * c_in * oh * ow * _FLOAT32
+                held += c_out * kernels * oh * ow * _FLOAT32
             elif story == n - 1:
-                transient += c_in * oh * ow * _FLOAT32
-            flops += c_out * c_in * kh * kw * oh * ow
+                transient += kernels * oh * ow * _FLOAT32
+            flops += c_out * kernels * kh * kw * oh * ow
         else:
             ky, kx = layer.size
             flops += c_out * ky * kx * oh * ow
@@ -136,7 +138,8 @@ def _padded_bytes(layer: object, c_in: int, h: int, w: int) -> int:
             pad_y = sum(convolve.same_padding(h, span_y, sy, 1))
             pad_x = sum(convolve.same_padding(w, span_x, sx, 1))
         else:
-            pad_y, pad_x = 2 * layer.padding[0], 2 * layer.padding[1]
+            top, bottom, left, right = layer.padding
+            pad_y, pad_x = top + bottom, left + right
         copies = layer.border == "wrap" or pad_y >= span_y or pad_x >= span_x
         if copies and (pad_y, pad_x) not in seen:
             seen.add((pad_y, pad_x))

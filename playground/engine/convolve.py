@@ -195,13 +195,16 @@ class _Kernel:
 
 @dataclass(frozen=True)
 class _FilterPlan:
-    kernels: tuple[_Kernel | None, ...]  # one per input channel; None where all weights are 0
+    # One per input channel the filter reads (channels first, first + 1, ...: all of them but
+    # in a layer with groups); None where all weights are 0.
+    kernels: tuple[_Kernel | None, ...]
     # Channels whose kernels are identical are summed first and correlated once (linearity):
     # a handcrafted kernel copied to R, G and B costs one correlation, not three.
-    groups: tuple[tuple[tuple[int, ...], _Kernel], ...]  # (channels, their one kernel)
+    groups: tuple[tuple[tuple[int, ...], _Kernel], ...]  # (input channels, their one kernel)
     bias: np.float32
     height: int  # effective (dilated) kernel size
     width: int
+    first: int = 0  # the input channel of kernels[0]
 
 
 @dataclass(frozen=True)
@@ -210,7 +213,7 @@ class ConvPlan:
 
     filters: tuple[_FilterPlan, ...]
     stride: tuple[int, int]
-    padding: str | tuple[int, int]
+    padding: str | tuple[int, int, int, int]  # a name or (top, bottom, left, right)
     border: str
     activation: str
     in_channels: int
@@ -219,16 +222,18 @@ class ConvPlan:
 
 def compile_conv(layer: ConvLayer) -> ConvPlan:
     plans = []
-    for f in layer.filters:
+    for o, f in enumerate(layer.filters):
         kernels = tuple(
             None if not np.any(k) else _Kernel.prepare(k, layer.flip, layer.dilation)
             for k in f.kernels
         )
+        # Absolute input channels: the band and block code reads them straight off the input.
+        first = layer.channels_read(o).start
         groups: dict[bytes, tuple[list[int], _Kernel]] = {}
         for c, (k, prepared) in enumerate(zip(f.kernels, kernels)):
             if prepared is not None:
                 key = np.ascontiguousarray(k).tobytes()
-                groups.setdefault(key, ([], prepared))[0].append(c)
+                groups.setdefault(key, ([], prepared))[0].append(first + c)
         kh, kw = f.kernels.shape[1:]
         plans.append(
             _FilterPlan(
@@ -237,6 +242,7 @@ def compile_conv(layer: ConvLayer) -> ConvPlan:
                 bias=np.float32(f.bias),
                 height=effective_size(kh, layer.dilation[0]),
                 width=effective_size(kw, layer.dilation[1]),
+                first=first,
             )
         )
     return ConvPlan(
@@ -259,8 +265,7 @@ def _pads(plan: ConvPlan, fp: _FilterPlan, h: int, w: int) -> tuple[int, int, in
         top, bottom = same_padding(h, fp.height, plan.stride[0], 1)
         left, right = same_padding(w, fp.width, plan.stride[1], 1)
         return top, bottom, left, right
-    py, px = padding
-    return py, py, px, px
+    return padding
 
 
 def activate(x: np.ndarray, activation: str, slope: float = 0.0) -> None:
@@ -355,10 +360,11 @@ def run_conv(
     Returns
     -------
     out : (C_out, H', W') float32 feature maps.
-    partials : with ``partials``, one (C_in, H', W') array per filter: each channel's map before
-        the sum, the bias and the activation; with ``story``, that list holds None for every
-        other filter, and the story filter's array has two more maps: the partial maps' sum,
-        then the sum plus the bias, before the activation; otherwise None.
+    partials : with ``partials``, one (kernels, H', W') array per filter: the map of each input
+        channel it reads (all C_in but in a layer with groups) before the sum, the bias and the
+        activation; with ``story``, that list holds None for every other filter, and the story
+        filter's array has two more maps: the partial maps' sum, then the sum plus the bias,
+        before the activation; otherwise None.
     """
     _, h, w = x.shape
     sy, sx = plan.stride
@@ -483,10 +489,10 @@ def _direct_band(
                 if k is None:
                     one[c, oy0:oy1] = 0
                 elif kept:
-                    k.correlate(band[c], geo.anchor, geo.border, dst=one[c, oy0:oy1])
+                    k.correlate(band[fp.first + c], geo.anchor, geo.border, dst=one[c, oy0:oy1])
                 else:
                     assert scratch is not None  # made above whenever the band is not kept
-                    k.correlate(band[c], geo.anchor, geo.border, dst=scratch)
+                    k.correlate(band[fp.first + c], geo.anchor, geo.border, dst=scratch)
                     one[c, oy0:oy1] = scratch[rows, cols]
             if len(one) > nk:  # the story filter: keep the sum and the biased sum too
                 total, biased = one[nk, oy0:oy1], one[nk + 1, oy0:oy1]

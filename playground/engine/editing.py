@@ -26,6 +26,7 @@ import numpy as np
 
 from playground.engine import convolve
 from playground.engine.bank import (
+    CONV_SETTINGS,
     INPUT_CHANNELS,
     INPUT_MODES,
     MAX_KERNEL,
@@ -64,7 +65,6 @@ __all__ = [
     "set_layer_settings",
 ]
 
-CONV_SETTINGS = ("stride", "padding", "border", "dilation", "flip", "activation", "slope")
 POOL_SETTINGS = ("op", "size", "stride")
 
 
@@ -200,8 +200,46 @@ def _fit_channels(f: Filter, channels: int) -> Filter:
     return replace(f, kernels=np.concatenate([f.kernels, np.zeros((channels - c, kh, kw))]))
 
 
+def _ungrouped(conv: ConvLayer) -> ConvLayer:
+    """``conv`` with groups 1 and the same maps: each filter gets a zero kernel for every input
+    channel it did not read. Edits that change a grouped layer's channels or filters go
+    through it, since the groups could not hold their result."""
+    if conv.groups == 1:
+        return conv
+    filters = []
+    for o, f in enumerate(conv.filters):
+        kernels = np.zeros((conv.in_channels, *f.kernels.shape[1:]))
+        read = conv.channels_read(o)
+        kernels[read.start : read.stop] = f.kernels
+        filters.append(replace(f, kernels=kernels))
+    return replace(conv, filters=tuple(filters), groups=1)
+
+
+def _regrouped(conv: ConvLayer, groups: Any, n: int) -> ConvLayer:
+    """``conv`` in ``groups`` groups: each filter keeps its kernels of the channels its new group
+    reads (the others are dropped, so its maps change where they were not zero)."""
+    full = _ungrouped(conv)
+    try:
+        new = replace(full, groups=groups)  # the count and range checks, before any slicing
+    except BankError as e:
+        raise BankError(f"layer {n + 1}: {e}") from None
+    if full.in_channels % new.groups:
+        raise BankError(
+            f"layer {n + 1}: its {full.in_channels} input channels do not split into "
+            f"{new.groups} groups"
+        )
+    per = full.in_channels // new.groups
+    kept = [(o // (len(full.filters) // new.groups)) * per for o in range(len(full.filters))]
+    filters = tuple(
+        replace(f, kernels=f.kernels[first : first + per]) for f, first in zip(full.filters, kept)
+    )
+    return replace(full, filters=filters, groups=new.groups)
+
+
 def _map_channels(conv: ConvLayer, fn: Callable[[np.ndarray], np.ndarray]) -> ConvLayer:
-    """``conv`` with ``fn`` applied to every filter's (C_in, kh, kw) kernels."""
+    """``conv`` with ``fn`` applied to every filter's (C_in, kh, kw) kernels (groups undone
+    first, see `_ungrouped`)."""
+    conv = _ungrouped(conv)
     return replace(conv, filters=tuple(replace(f, kernels=fn(f.kernels)) for f in conv.filters))
 
 
@@ -223,6 +261,7 @@ def _conform(layers: Sequence[Layer], input_mode: str) -> list[Layer]:
     for la in layers:
         if isinstance(la, ConvLayer):
             if la.in_channels != channels:
+                la = _ungrouped(la)
                 la = replace(la, filters=tuple(_fit_channels(f, channels) for f in la.filters))
             channels = la.out_channels
         out.append(la)
@@ -251,9 +290,11 @@ def add_filter(
         layer's kernel size (its first filter's). A 2-D kernel is repeated on every channel.
     name : the new filter's name; None gives "filter N", unique in the layer.
 
-    The next conv layer gains an input channel with zero kernels, so its maps do not change.
+    The next conv layer gains an input channel with zero kernels, so its maps do not change. A
+    layer with groups becomes one of groups 1, its other maps unchanged (see `_ungrouped`).
     """
     n, conv = _conv(bank, layer)
+    conv = _ungrouped(conv)
     c_in = conv.in_channels
     if kernel is None:
         kh, kw = conv.filters[0].size
@@ -278,10 +319,12 @@ def add_filter(
 def remove_filter(bank: Bank, layer: int, index: int) -> Bank:
     """Remove filter ``index`` of conv layer ``layer``; the next conv layer loses its channel.
 
-    Refuses to remove a layer's last filter (remove the layer instead).
+    Refuses to remove a layer's last filter (remove the layer instead). A layer with groups
+    becomes one of groups 1, its other maps unchanged (see `_ungrouped`).
     """
     n, conv = _conv(bank, layer)
     i = _filter_index(conv, n, index)
+    conv = _ungrouped(conv)
     if len(conv.filters) == 1:
         raise BankError(f"layer {n + 1} has only this filter; remove the layer instead")
     layers = _with_next_inputs(bank, n, lambda k: np.delete(k, i, axis=0))
@@ -293,9 +336,11 @@ def duplicate_filter(bank: Bank, layer: int, index: int) -> Bank:
     """Insert a copy of filter ``index`` right after it, named "<name> copy" (unique).
 
     The next conv layer gains a zero-kernel channel at ``index + 1``, so its maps do not change.
+    A layer with groups becomes one of groups 1, its other maps unchanged (see `_ungrouped`).
     """
     n, conv = _conv(bank, layer)
     i = _filter_index(conv, n, index)
+    conv = _ungrouped(conv)
     original = conv.filters[i]
     stem = original.name or f"filter {i + 1}"
     copy = replace(original, name=_unique(stem, {f.name for f in conv.filters}, tail=" copy"))
@@ -322,6 +367,8 @@ def move_filter(bank: Bank, layer: int, index: int, new_index: int) -> Bank:
     n, conv = _conv(bank, layer)
     i = _filter_index(conv, n, index)
     j = _filter_index(conv, n, new_index)
+    if conv.channels_read(i) != conv.channels_read(j):
+        conv = _ungrouped(conv)  # into another group: it keeps reading its own channels
     order = list(range(len(conv.filters)))
     order.insert(j, order.pop(i))
     layers = _with_next_inputs(bank, n, lambda k: k[order])
@@ -475,8 +522,9 @@ def move_layer(bank: Bank, layer: int, new_index: int) -> Bank:
 def set_layer_settings(bank: Bank, layer: int, **settings: Any) -> Bank:
     """Change settings of layer ``layer``; values are checked by the layer's dataclass.
 
-    Conv layers take stride, padding, border, dilation, flip, activation and slope (leaky-relu's);
-    pool layers take
+    Conv layers take stride, padding, border, dilation, flip, activation, slope (leaky-relu's)
+    and groups (each filter keeps the kernels of the channels its new group reads); pool layers
+    take
     op, size and stride. A pool stride that equalled its size follows a new size unless a stride
     is given too. When a conv layer's padding stops being "same" and its filters have different
     sizes, they are all cropped or zero-padded to the first filter's size.
@@ -491,9 +539,12 @@ def set_layer_settings(bank: Bank, layer: int, **settings: Any) -> Bank:
     if isinstance(la, PoolLayer):
         if "size" in settings and "stride" not in settings and la.stride == la.size:
             settings["stride"] = None  # PoolLayer: None means the size
-    elif "padding" in settings and settings["padding"] != "same":
-        kh, kw = la.filters[0].size
-        la = _layer_with_filters(la, [_resized(f, kh, kw) for f in la.filters])
+    else:
+        if "padding" in settings and settings["padding"] != "same":
+            kh, kw = la.filters[0].size
+            la = _layer_with_filters(la, [_resized(f, kh, kw) for f in la.filters])
+        if "groups" in settings:
+            la = _regrouped(la, settings.pop("groups"), n)
     try:
         new = replace(la, **settings)
     except BankError as e:
@@ -544,10 +595,21 @@ def _sizes(conv: ConvLayer) -> str:
     return ", ".join(f"{kh}×{kw}" for kh, kw in seen)
 
 
+def padding_text(padding: str | tuple[int, int, int, int]) -> str:
+    """Padding as the layer settings say it: "same", "2", "1×2" (y×x), or "1 2 0 3" (top,
+    bottom, left, right) when the sides of an axis differ."""
+    if isinstance(padding, str):
+        return padding
+    top, bottom, left, right = padding
+    if top == bottom and left == right:
+        return _pair_text((top, left))
+    return f"{top} {bottom} {left} {right}"
+
+
 def _padding_text(conv: ConvLayer) -> str:
     if isinstance(conv.padding, str):
         return conv.padding
-    return f"pad {_pair_text(conv.padding)}"
+    return f"pad {padding_text(conv.padding)}"
 
 
 def _layer_inputs(bank: Bank, height: int, width: int) -> list[tuple[int, int] | None]:
@@ -609,6 +671,8 @@ def describe_layer(bank: Bank, layer: int, height: int | None, width: int | None
         ]
         if la.dilation != (1, 1):
             parts.append(f"dilation {_pair_text(la.dilation)}")
+        if la.groups > 1:
+            parts.append("depthwise" if la.groups == la.in_channels else f"{la.groups} groups")
         if la.activation == "leaky-relu":
             parts.append(f"leaky-relu {la.slope:g}")
         elif la.activation != "none":
@@ -669,11 +733,14 @@ def output_size_text(bank: Bank, layer: int, height: int, width: int) -> str:
             f"{axis}' = ⌈{size} / {s}⌉ = {-(-size // s)}"
             for axis, size, s in (("H", h, sy), ("W", w, sx))
         )
-    py, px = la.padding if isinstance(la.padding, tuple) else (0, 0)
+    top, bottom, left, right = la.padding if isinstance(la.padding, tuple) else (0, 0, 0, 0)
     kh, kw = la.filters[0].size
     dy, dx = la.dilation
     return "\n".join(
-        [_conv_line("H", h, kh, sy, dy, 2 * py), _conv_line("W", w, kw, sx, dx, 2 * px)]
+        [
+            _conv_line("H", h, kh, sy, dy, top + bottom),
+            _conv_line("W", w, kw, sx, dx, left + right),
+        ]
     )
 
 

@@ -3,8 +3,8 @@
 `read_model` follows the graph from its one image input along a chain of single consumers and
 turns each node into the bank's terms:
 
-- Conv: a conv layer with the node's strides, dilations and padding (a Pad node right before
-  it gives a reflect, edge or wrap border; see `weights.onnx_conv_settings`);
+- Conv: a conv layer with the node's strides, dilations, padding and group (a Pad node right
+  before it gives a reflect, edge or wrap border; see `weights.onnx_conv_settings`);
 - BatchNormalization right after a conv: folded into that conv's weights and biases;
 - Relu, LeakyRelu (its alpha the slope), Sigmoid, Tanh, Abs right after a conv (or its folded
   BatchNormalization): the conv layer's activation;
@@ -192,8 +192,10 @@ def _conv(
     if w.ndim != 4:
         raise _Stop(f"its weight has shape {w.shape}; a 2-D conv's is (C_out, C_in, kh, kw)")
     c_out, c_in, kh, kw = w.shape
-    if channels is not None and c_in != channels:
-        raise _Stop(f"it reads {c_in} channels where the layers before give {channels}")
+    groups = settings["groups"]
+    if channels is not None and c_in * groups != channels:
+        reads = f"{c_in}" if groups == 1 else f"{c_in} a filter in {groups} groups, {c_in * groups}"
+        raise _Stop(f"it reads {reads} channels where the layers before give {channels}")
     if c_out > MAX_FILTERS or kh > MAX_KERNEL or kw > MAX_KERNEL:
         raise _Stop(
             f"{c_out} filters of {kh}x{kw}; at most {MAX_FILTERS} filters of "

@@ -6,8 +6,8 @@ as outputs ``layer1``, ``layer2``, ... of shape (1, C_out, H', W'): what `Bank.a
 within float32 round-off. Opset 19 (the first with Pad's wrap mode).
 
 Each conv layer is a Conv node (kernels flipped for true convolution, as the engine flips
-them), after a Pad node when the border is not zero (reflect, edge or wrap), then its
-activation's node; a pool layer is a MaxPool or AveragePool node.
+them; its groups the node's group), after a Pad node when the border is not zero (reflect,
+edge or wrap), then its activation's node; a pool layer is a MaxPool or AveragePool node.
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def _conv(layer: ConvLayer, x: str, n: int, where: str, node: Any, const: Any) -
             f"{where}: kernels of sizes {sorted(sizes)} with an even one; an ONNX Conv has one "
             "kernel size, and the odd ones alone centre in the largest"
         )
-    weights = np.zeros((len(layer.filters), layer.in_channels, kh, kw), np.float32)
+    # ONNX's grouped Conv holds C_in / group kernels a filter, as the bank does.
+    weights = np.zeros((len(layer.filters), layer.filters[0].in_channels, kh, kw), np.float32)
     for o, f in enumerate(layer.filters):
         k = f.kernels[:, ::-1, ::-1] if layer.flip else f.kernels
         h, w = k.shape[1:]
@@ -119,7 +120,7 @@ def _conv(layer: ConvLayer, x: str, n: int, where: str, node: Any, const: Any) -
     bias = np.array([f.bias for f in layer.filters], np.float32)
     dy, dx = layer.dilation
     sy, sx = layer.stride
-    attrs: dict[str, Any] = {"strides": [sy, sx], "dilations": [dy, dx]}
+    attrs: dict[str, Any] = {"strides": [sy, sx], "dilations": [dy, dx], "group": layer.groups}
     if layer.padding == "same":
         if layer.border != "zero":
             if (sy, sx) != (1, 1):
@@ -135,8 +136,8 @@ def _conv(layer: ConvLayer, x: str, n: int, where: str, node: Any, const: Any) -
     elif layer.padding == "valid":
         pads = [0, 0, 0, 0]
     else:
-        py, px = layer.padding
-        pads = [py, px, py, px]
+        top, bottom, left, right = layer.padding
+        pads = [top, left, bottom, right]  # ONNX's order: the starts, then the ends
     if layer.border != "zero" and any(pads):
         top, left, bottom, right = pads
         amounts = np.array([0, 0, top, left, 0, 0, bottom, right], np.int64)

@@ -1,10 +1,11 @@
 """The arithmetic behind one feature-map pixel: what the probe shows.
 
-For a conv layer: per input channel, the input patch under the kernel's footprint (stride,
-dilation, padding and border applied), the kernel as it is applied (rotated when the layer flips),
-their element-wise products and the partial sum; then the sum over channels, + bias, the
-activation and the value. For a pool layer: the window and which input won (max) or the mean.
-Everything in float64, so the user sees exact sums; the engine computes in float32.
+For a conv layer: per input channel the filter reads, the input patch under the kernel's
+footprint (stride, dilation, padding and border applied), the kernel as it is applied (rotated
+when the layer flips), their element-wise products and the partial sum; then the sum over
+channels, + bias, the activation and the value. For a pool layer: the window and which input
+won (max) or the mean. Everything in float64, so the user sees exact sums; the engine computes
+in float32.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 class ChannelTerms:
     """One input channel's part of a conv output pixel."""
 
-    channel: int  # 0-based input channel
+    channel: int  # 0-based input channel (of the layer's input: a grouped filter reads a few)
     patch: np.ndarray  # (kh, kw) input values under the footprint (border values included)
     kernel: np.ndarray  # (kh, kw) weights as applied: rotated 180 degrees when the layer flips
     products: np.ndarray  # patch * kernel
@@ -105,7 +106,7 @@ def probe_conv(spec: ConvLayer, x_in: np.ndarray, layer: int, filt: int, y: int,
         top, bottom = convolve.same_padding(h, kh, sy, dy)
         left, right = convolve.same_padding(w, kw, sx, dx)
     else:
-        (top, left), (bottom, right) = spec.padding, spec.padding
+        top, bottom, left, right = spec.padding
     out_h = convolve.conv_output_length(h, kh, sy, dy, top + bottom)
     out_w = convolve.conv_output_length(w, kw, sx, dx, left + right)
     _check_pixel(layer, y, x, out_h, out_w)
@@ -114,7 +115,8 @@ def probe_conv(spec: ConvLayer, x_in: np.ndarray, layer: int, filt: int, y: int,
     r, c = border_index(rows, h, spec.border), border_index(cols, w, spec.border)
     outside = (r[:, None] < 0) | (c[None, :] < 0)
     terms = []
-    for channel, weights in enumerate(np.asarray(f.kernels, dtype=np.float64)):
+    read = spec.channels_read(filt - 1)
+    for channel, weights in zip(read, np.asarray(f.kernels, dtype=np.float64)):
         kernel = weights[::-1, ::-1] if spec.flip else weights
         window = x_in[channel][np.ix_(np.maximum(r, 0), np.maximum(c, 0))].astype(np.float64)
         patch = np.where(outside, 0.0, window)

@@ -74,8 +74,6 @@ FRAMEWORKS = ("numpy", "pytorch", "keras")
 
 _WEIGHT_WORDS = ("weight", "kernel")
 _NUMPY_BORDERS = {"zero": "constant", "reflect": "reflect", "replicate": "edge", "wrap": "wrap"}
-_TORCH_BORDERS = {"zero": "constant", "reflect": "reflect", "replicate": "replicate",
-                  "wrap": "circular"}  # fmt: skip
 
 
 # --- reading files -----------------------------------------------------------------------------
@@ -363,24 +361,26 @@ def _onnx_conv_settings(path: Path, weight: str) -> dict[str, Any]:
 
 
 def onnx_conv_settings(path: Path, graph: Any, conv: Any, pad: Any = None) -> dict[str, Any]:
-    """The ConvLayer settings of an ONNX Conv node: stride, dilation, padding and border (the
-    Pad node ``pad`` right before it gives the border). Raises BankError, naming the node, for
-    what the bank format cannot express: groups, asymmetric padding, a padded value other than
-    0."""
+    """The ConvLayer settings of an ONNX Conv node: stride, dilation, padding, border (the Pad
+    node ``pad`` right before it gives the border) and groups. Raises BankError, naming the
+    node, for what the bank format cannot express: SAME_LOWER where it pads an odd pixel
+    before, a Pad node of a value other than 0 or over the batch or channel axes."""
     numpy_helper = importlib.import_module("onnx.numpy_helper")
     where = f"{path.name}: {node_name(conv)}"
     attrs = onnx_attributes(conv)
     group = int(attrs.get("group", 1))
-    if group != 1:
-        raise BankError(
-            f"{where} has group={group} (each filter reads 1/{group} of the input channels); "
-            "the bank format has no groups"
-        )
+    if not 1 <= group <= MAX_FILTERS:
+        raise BankError(f"{where} has group={group}; the bank takes 1 to {MAX_FILTERS} groups")
     stride = tuple(int(v) for v in attrs.get("strides", (1, 1)))
     dilation = tuple(int(v) for v in attrs.get("dilations", (1, 1)))
     auto_pad = str(attrs.get("auto_pad", "NOTSET"))
     pads = [int(v) for v in attrs.get("pads", (0, 0, 0, 0))]  # top, left, bottom, right
-    settings: dict[str, Any] = {"stride": stride, "dilation": dilation, "border": "zero"}
+    settings: dict[str, Any] = {
+        "stride": stride,
+        "dilation": dilation,
+        "border": "zero",
+        "groups": group,
+    }
     if auto_pad == "VALID":
         pads = [0, 0, 0, 0]
     elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
@@ -426,12 +426,8 @@ def onnx_conv_settings(path: Path, graph: Any, conv: Any, pad: Any = None) -> di
             pads[2] + amounts[6],
             pads[3] + amounts[7],
         ]
-    if pads[0] != pads[2] or pads[1] != pads[3]:
-        raise BankError(
-            f"{where} pads top {pads[0]}, bottom {pads[2]}, left {pads[1]}, right {pads[3]}; "
-            "the bank format pads both sides of an axis alike"
-        )
-    settings["padding"] = "valid" if not any(pads) else (pads[0], pads[1])
+    # ONNX's order is the starts, then the ends; the bank's is top, bottom, left, right.
+    settings["padding"] = "valid" if not any(pads) else (pads[0], pads[2], pads[1], pads[3])
     return settings
 
 
@@ -633,9 +629,10 @@ def import_weights(
 
     From an ONNX model the layer runs as the weight's Conv node does: its strides, dilations
     and padding (pads, auto_pad, and a Pad node right before it for reflect, edge or wrap
-    borders); a node the bank format cannot express (groups, asymmetric pads) is refused in
-    one line, never imported otherwise. Weights alone (.npy, .npz, .safetensors, .pt) say
-    nothing of that and import as a stride-1 'same' layer.
+    borders) and group; a node the bank format cannot express (SAME_LOWER where it pads an odd
+    pixel, a Pad of a value other than 0) is refused in one line, never imported otherwise.
+    Weights alone (.npy, .npz, .safetensors, .pt) say nothing of that and import as a stride-1
+    'same' layer.
 
     Parameters
     ----------
@@ -666,9 +663,20 @@ def import_weights(
     wanted = (INPUT_CHANNELS[input],) if input else (1, 3)
     t = _to_torch(w, layout, wanted, what)
     c_out, c_in, kh, kw = t.shape
-    if c_in not in wanted:
+    # An ONNX model says how its conv runs; weights alone do not, and import as 'same'.
+    settings = _onnx_conv_settings(path, key) if kind == ".onnx" else {"padding": "same"}
+    groups = settings.get("groups", 1)
+    if c_in * groups not in wanted:
+        reads = (
+            f"{c_in} input channels"
+            if groups == 1
+            else (
+                f"{c_in} input channel{'s' if c_in != 1 else ''} a filter in {groups} groups, "
+                f"{c_in * groups} in all,"
+            )
+        )
         raise BankError(
-            f"{what} has {c_in} input channels as {layout}; a first layer reads the image, so it "
+            f"{what} has {reads} as {layout}; a first layer reads the image, so it "
             "needs " + " or ".join(f"{c} ({'rgb' if c == 3 else 'gray'})" for c in wanted)
         )
     if c_out > MAX_FILTERS or kh > MAX_KERNEL or kw > MAX_KERNEL:
@@ -677,8 +685,6 @@ def import_weights(
             f"{MAX_KERNEL}x{MAX_KERNEL} are supported"
         )
     b = _pick_bias(arrays, key, c_out, path, bias)
-    # An ONNX model says how its conv runs; weights alone do not, and import as 'same'.
-    settings = _onnx_conv_settings(path, key) if kind == ".onnx" else {"padding": "same"}
     try:
         filters = tuple(
             # A named tensor's filters are named as the framework indexes them ("conv1.weight[0]"
@@ -692,7 +698,9 @@ def import_weights(
         )
         layer = ConvLayer(filters, name=key, **settings)
         return Bank(
-            (layer,), input="rgb" if c_in == 3 else "gray", name=path.stem if name is None else name
+            (layer,),
+            input="rgb" if c_in * groups == 3 else "gray",
+            name=path.stem if name is None else name,
         )
     except BankError as e:
         raise BankError(f"{what}: {e}") from None
@@ -766,10 +774,10 @@ def _nested(array: np.ndarray, indent: str) -> str:
     return "[\n" + "\n".join(rows) + "\n" + indent + "]"
 
 
-_PADDING_CODE = '''
+_PADDING_CODE = """
 
 def padding_amounts(h, w):
-    """(top, bottom, left, right) pixels of padding on an h x w input."""
+    \"\"\"(top, bottom, left, right) pixels of padding on an h x w input.\"\"\"
     if PADDING == "valid":
         return 0, 0, 0, 0
     if PADDING == "same":  # output ceil(size / stride), extra pixel after
@@ -778,20 +786,42 @@ def padding_amounts(h, w):
             total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
             amounts += [total // 2, total - total // 2]
         return tuple(amounts)
-    return PADDING[0], PADDING[0], PADDING[1], PADDING[1]
-'''
+    return tuple(PADDING)
+"""
+
+# The frameworks' own reflect and circular pads refuse padding as wide as the image; the
+# engine's border rules, as indices, have no such limit.
+_BORDER_INDEX_CODE = """
+
+def border_index(n, before, after):
+    \"\"\"The pixels of an axis n long that BORDER puts at positions -before .. n + after - 1
+    (reflect without repeating the edge pixel, replicate, wrap), for pads of any width.\"\"\"
+    index = []
+    for i in range(-before, n + after):
+        if BORDER == "replicate":
+            i = min(max(i, 0), n - 1)
+        elif BORDER == "wrap":
+            i %= n
+        elif n == 1:
+            i = 0
+        else:
+            i %= 2 * (n - 1)
+            i = i if i < n else 2 * (n - 1) - i
+        index.append(i)
+    return index
+"""
 
 
 def _header(layer: ConvLayer, w: np.ndarray) -> str:
-    padding = repr(layer.padding) if isinstance(layer.padding, str) else _pair_text(layer.padding)
     return (
         f"KH, KW = {w.shape[2]}, {w.shape[3]}\n"
         f"STRIDE = {_pair_text(layer.stride)}\n"
         f"DILATION = {_pair_text(layer.dilation)}\n"
-        f"PADDING = {padding}  # 'same', 'valid' or (y, x) pixels each side\n"
+        f"PADDING = {layer.padding!r}  # 'same', 'valid' or (top, bottom, left, right) pixels\n"
         f"BORDER = {layer.border!r}  # how padding is filled\n"
         f"ACTIVATION = {layer.activation!r}\n"
         + (f"SLOPE = {layer.slope!r}  # leaky-relu's\n" if layer.activation == "leaky-relu" else "")
+        + f"GROUPS = {layer.groups}  # filter group g reads input channel group g only\n"
     )
 
 
@@ -800,12 +830,13 @@ def export_snippet(bank: Bank, framework: str = "numpy") -> str:
 
     framework "numpy": functions ``conv_layer(x)`` on (C_in, H, W) float planes and
     ``apply(image)`` on an HxW or HxWx3 image (uint8 scaled by 1/255, as the engine does), which
-    reproduce the engine's first layer (padding, border, stride, dilation, flip, activation).
-    "pytorch": ``conv_layer(x)`` on (N, C_in, H, W) tensors, with F.pad and F.conv2d.
-    "keras": a ``tf.keras.layers.Conv2D`` holding the weights and ``conv_layer(x)`` on
-    (N, H, W, C_in) tensors that pads like the engine first. Weights are written as the
-    shortest text that reads back as the float32 the engine computes with; a flipped layer's
-    kernels are written flipped.
+    reproduce the engine's first layer (padding, border, stride, dilation, flip, activation,
+    groups). "pytorch": ``conv_layer(x)`` on (N, C_in, H, W) tensors, with F.conv2d. "keras":
+    ``conv_layer(x)`` on (N, H, W, C_in) tensors with ``keras.ops`` only, so it runs on Keras 3
+    with any backend (TensorFlow, JAX, PyTorch). Both pad the engine's way first, for padding
+    of any width (wider than the image too). Weights are written as the shortest text that
+    reads back as the float32 the engine computes with; a flipped layer's kernels are written
+    flipped.
     """
     if framework not in FRAMEWORKS:
         raise BankError(f"framework must be one of {', '.join(FRAMEWORKS)}; got {framework!r}")
@@ -830,7 +861,7 @@ import numpy as np
 BANK_NAME = {bank.name!r}
 
 INPUT = {bank.input!r}  # 'rgb': 3 input channels, 'gray': 1 (BT.601 luma)
-# Weights as applied (cross-correlation), (C_out, C_in, KH, KW).
+# Weights as applied (cross-correlation), (C_out, C_in / GROUPS, KH, KW).
 WEIGHT = np.array({_nested(w, "")}, dtype=np.float64)
 BIAS = np.array({_literal(b.tolist())}, dtype=np.float64)
 {head}NUMPY_BORDER = {_NUMPY_BORDERS[layer.border]!r}
@@ -860,11 +891,14 @@ def conv_layer(x):
     ho = (h + top + bottom - dy * (KH - 1) - 1) // sy + 1
     wo = (w + left + right - dx * (KW - 1) - 1) // sx + 1
     out = np.zeros((WEIGHT.shape[0], ho, wo)) + BIAS[:, None, None]
+    per, count = WEIGHT.shape[1], WEIGHT.shape[0] // GROUPS  # channels, filters a group
     for i in range(KH):
         for j in range(KW):
             window = xp[:, i * dy : i * dy + sy * (ho - 1) + 1 : sy,
                         j * dx : j * dx + sx * (wo - 1) + 1 : sx]
-            out += np.einsum("oc,chw->ohw", WEIGHT[:, :, i, j], window)
+            for g in range(GROUPS):
+                filters, channels = slice(g * count, (g + 1) * count), slice(g * per, (g + 1) * per)
+                out[filters] += np.einsum("oc,chw->ohw", WEIGHT[filters, :, i, j], window[channels])
     return activate(out)
 
 
@@ -892,77 +926,71 @@ def _torch_snippet(layer: ConvLayer, w: np.ndarray, b: np.ndarray, head: str) ->
 import torch
 import torch.nn.functional as F
 
-# Weights as applied (PyTorch cross-correlates), (C_out, C_in, KH, KW).
+# Weights as applied (PyTorch cross-correlates), (C_out, C_in / GROUPS, KH, KW).
 WEIGHT = torch.tensor({_nested(w, "")}, dtype=torch.float32)
 BIAS = torch.tensor({_literal(b.tolist())}, dtype=torch.float32)
-{head}TORCH_BORDER = {_TORCH_BORDERS[layer.border]!r}
-{_PADDING_CODE}
+{head}{_PADDING_CODE}{_BORDER_INDEX_CODE}
 ACTIVATIONS = {{"none": lambda v: v, "relu": torch.relu, "abs": torch.abs,
                "sigmoid": torch.sigmoid, "tanh": torch.tanh,
                "leaky-relu": lambda v: F.leaky_relu(v, SLOPE)}}
 
 
+def pad(x):
+    """(N, C, H, W) padded the engine's way, by PADDING and BORDER."""
+    top, bottom, left, right = padding_amounts(x.shape[-2], x.shape[-1])
+    if BORDER == "zero":
+        return F.pad(x, (left, right, top, bottom))
+    rows = torch.tensor(border_index(x.shape[-2], top, bottom))
+    cols = torch.tensor(border_index(x.shape[-1], left, right))
+    return x.index_select(-2, rows).index_select(-1, cols)
+
+
 def conv_layer(x):
     """(N, C_in, H, W) float tensor -> (N, C_out, H', W')."""
-    top, bottom, left, right = padding_amounts(x.shape[-2], x.shape[-1])
-    if TORCH_BORDER == "constant":
-        x = F.pad(x, (left, right, top, bottom))
-    else:
-        x = F.pad(x, (left, right, top, bottom), mode=TORCH_BORDER)
-    y = F.conv2d(x, WEIGHT, BIAS, stride=STRIDE, dilation=DILATION)
+    y = F.conv2d(pad(x), WEIGHT, BIAS, stride=STRIDE, dilation=DILATION, groups=GROUPS)
     return ACTIVATIONS[ACTIVATION](y)
 '''
 
 
 def _keras_snippet(layer: ConvLayer, w: np.ndarray, b: np.ndarray, head: str) -> str:
-    kw = w.transpose(2, 3, 1, 0)  # (KH, KW, C_in, C_out)
-    act = {"none": "None", "relu": '"relu"', "abs": "tf.abs", "sigmoid": '"sigmoid"',
-           "tanh": '"tanh"', "leaky-relu": "lambda v: tf.nn.leaky_relu(v, SLOPE)",
-           }[layer.activation]  # fmt: skip
-    return f'''"""A filter bank's first conv layer in Keras / TensorFlow (channels last)."""
+    kw = w.transpose(2, 3, 1, 0)  # (KH, KW, C_in / groups, C_out)
+    return f'''"""A filter bank's first conv layer in Keras 3 (channels last), keras.ops only:
+it runs on any backend (TensorFlow, JAX or PyTorch; set KERAS_BACKEND)."""
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-# Weights as applied (Keras cross-correlates), (KH, KW, C_in, C_out).
-WEIGHT = np.array({_nested(kw, "")}, dtype=np.float32)
-BIAS = np.array({_literal(b.tolist())}, dtype=np.float32)
-{head}{_PADDING_CODE}
-
-# Padding is done by pad_axis() below, the engine's way; the stride by slicing the stride-1
-# output (TensorFlow cannot combine strides > 1 with dilation > 1 in one Conv2D).
-conv = tf.keras.layers.Conv2D(
-    {w.shape[0]}, (KH, KW), strides=1, padding="valid", dilation_rate=DILATION,
-    activation={act},
-)
-conv.build((None, None, None, {w.shape[1]}))
-conv.set_weights([WEIGHT, BIAS])
+# Weights as applied (Keras cross-correlates), (KH, KW, C_in / GROUPS, C_out).
+WEIGHT = np.array({_nested(kw, "")}, dtype="float32")
+BIAS = np.array({_literal(b.tolist())}, dtype="float32")
+{head}{_PADDING_CODE}{_BORDER_INDEX_CODE}
+ACTIVATIONS = {{"none": lambda v: v, "relu": ops.relu, "abs": ops.abs,
+               "sigmoid": ops.sigmoid, "tanh": ops.tanh,
+               "leaky-relu": lambda v: ops.leaky_relu(v, negative_slope=SLOPE)}}
 
 
-def pad_axis(x, axis, before, after):
-    """Pad one axis of x the engine's way (BORDER)."""
-    if before == 0 and after == 0:
-        return x
-    n = x.shape[axis]
+def pad(x):
+    """(N, H, W, C) padded the engine's way, by PADDING and BORDER."""
+    top, bottom, left, right = padding_amounts(x.shape[1], x.shape[2])
     if BORDER == "zero":
-        pads = [[0, 0]] * 4
-        pads[axis] = [before, after]
-        return tf.pad(x, pads)
-    if BORDER == "reflect":
-        pads = [[0, 0]] * 4
-        pads[axis] = [before, after]
-        return tf.pad(x, pads, mode="REFLECT")
-    if BORDER == "replicate":
-        idx = tf.clip_by_value(tf.range(-before, n + after), 0, n - 1)
-        return tf.gather(x, idx, axis=axis)
-    return tf.gather(x, tf.range(-before, n + after) % n, axis=axis)  # wrap
+        return ops.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]])
+    x = ops.take(x, border_index(x.shape[1], top, bottom), axis=1)
+    return ops.take(x, border_index(x.shape[2], left, right), axis=2)
 
 
 def conv_layer(x):
     """(N, H, W, C_in) float tensor -> (N, H', W', C_out)."""
-    top, bottom, left, right = padding_amounts(x.shape[1], x.shape[2])
-    x = pad_axis(pad_axis(x, 1, top, bottom), 2, left, right)
-    return conv(x)[:, :: STRIDE[0], :: STRIDE[1], :]
+    x = pad(ops.convert_to_tensor(x, dtype="float32"))
+    per, count = WEIGHT.shape[2], WEIGHT.shape[3] // GROUPS  # channels, filters a group
+    # One conv a group; the stride by slicing the stride-1 output (TensorFlow cannot combine
+    # strides > 1 with dilation > 1 in one conv).
+    maps = [
+        ops.conv(x[..., g * per : (g + 1) * per], WEIGHT[..., g * count : (g + 1) * count],
+                 strides=1, padding="valid", dilation_rate=DILATION)
+        for g in range(GROUPS)
+    ]
+    y = maps[0] if GROUPS == 1 else ops.concatenate(maps, axis=-1)
+    return ACTIVATIONS[ACTIVATION](y[:, :: STRIDE[0], :: STRIDE[1], :] + BIAS)
 '''
 
 

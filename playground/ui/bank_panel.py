@@ -41,12 +41,14 @@ from playground.engine import editing
 from playground.engine.bank import (
     ACTIVATIONS,
     BORDERS,
+    MAX_FILTERS,
     MAX_NAME,
     MAX_WEIGHT,
     POOL_OPS,
     Bank,
     ConvLayer,
 )
+from playground.ui.kernel_editor import filter_channel_names
 
 # The item data role holding (layer, filter) of a tree row; filter is -1 on a layer row.
 _ROLE = Qt.ItemDataRole.UserRole
@@ -67,36 +69,60 @@ def _filter_label(bank: Bank, layer: int, index: int) -> str:
     return f"'{name}'" if name else f"filter {index + 1}"
 
 
-class _PairSpins(QWidget):
-    """Two spin boxes side by side for a (y, x) setting."""
+class _Spins(QWidget):
+    """Spin boxes side by side for a setting of several integers, one per ``parts`` entry:
+    (object name suffix, prefix shown in the box, what it counts for the tooltip)."""
 
-    def __init__(self, name: str, low: int, high: int, tip: str) -> None:
+    def __init__(
+        self, name: str, low: int, high: int, tip: str, parts: tuple[tuple[str, str, str], ...]
+    ) -> None:
         super().__init__()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        # Not .y / .x: those would hide QWidget.y() and QWidget.x().
-        self.spin_y = QSpinBox()
-        self.spin_x = QSpinBox()
-        for spin, axis in ((self.spin_y, "Y"), (self.spin_x, "X")):
-            spin.setObjectName(f"{name}{axis}")
+        self.spins: list[QSpinBox] = []
+        for suffix, prefix, counts in parts:
+            spin = QSpinBox()
+            spin.setObjectName(f"{name}{suffix}")
             spin.setRange(low, high)
-            spin.setPrefix(f"{axis.lower()} ")
-            spin.setToolTip(f"{tip} ({'rows' if axis == 'Y' else 'columns'})")
+            spin.setPrefix(prefix)
+            spin.setToolTip(f"{tip} ({counts})")
             # Typing "12" must land as one edit, not as 1 then 12.
             spin.setKeyboardTracking(False)
             spin.setAlignment(Qt.AlignmentFlag.AlignRight)
             layout.addWidget(spin, 1)
+            self.spins.append(spin)
         self._range = (low, high)
+
+    def value(self) -> tuple[int, ...]:
+        return tuple(spin.value() for spin in self.spins)
+
+    def setValue(self, values: tuple[int, ...]) -> None:
+        for spin, v in zip(self.spins, values):
+            # A loaded bank may hold more than the usual range; show it as it is.
+            spin.setRange(min(self._range[0], v), max(self._range[1], v))
+            spin.setValue(v)
+
+
+class _PairSpins(_Spins):
+    """Two spin boxes side by side for a (y, x) setting."""
+
+    def __init__(self, name: str, low: int, high: int, tip: str) -> None:
+        super().__init__(name, low, high, tip, (("Y", "y ", "rows"), ("X", "x ", "columns")))
+        # Not .y / .x: those would hide QWidget.y() and QWidget.x().
+        self.spin_y, self.spin_x = self.spins
 
     def value(self) -> tuple[int, int]:
         return self.spin_y.value(), self.spin_x.value()
 
-    def setValue(self, pair: tuple[int, int]) -> None:
-        for spin, v in zip((self.spin_y, self.spin_x), pair):
-            # A loaded bank may hold more than the usual range; show it as it is.
-            spin.setRange(min(self._range[0], v), max(self._range[1], v))
-            spin.setValue(v)
+
+# The four sides of explicit padding, in the bank's order.
+PAD_SIDES = (
+    ("Top", "t ", "rows above"),
+    ("Bottom", "b ", "rows below"),
+    ("Left", "l ", "columns left"),
+    ("Right", "r ", "columns right"),
+)
 
 
 class BankPanel(QWidget):
@@ -316,18 +342,19 @@ class BankPanel(QWidget):
         self._padding.addItems(PADDING_MODES)
         self._padding.setToolTip(
             "valid: no padding (the map shrinks); same: pad so H' = ⌈H / stride⌉;\n"
-            "explicit: pad the given rows and columns on each side"
+            "explicit: pad the given rows above and below, columns left and right"
         )
         self._padding.currentIndexChanged.connect(lambda _i: self._on_setting("padding"))
-        self._pad = _PairSpins("pad", *PAD_RANGE, "Pixels of padding on each side")
-        self._pad.spin_y.valueChanged.connect(lambda _v: self._on_setting("padding"))
-        self._pad.spin_x.valueChanged.connect(lambda _v: self._on_setting("padding"))
+        self._pad = _Spins("pad", *PAD_RANGE, "Pixels of padding", PAD_SIDES)
+        for spin in self._pad.spins:
+            spin.valueChanged.connect(lambda _v: self._on_setting("padding"))
+        # The mode, and under it the four sides (too wide for one row in a narrow dock).
         padding_row = QWidget()
-        padding_layout = QHBoxLayout(padding_row)
+        padding_layout = QVBoxLayout(padding_row)
         padding_layout.setContentsMargins(0, 0, 0, 0)
-        padding_layout.setSpacing(4)
+        padding_layout.setSpacing(2)
         padding_layout.addWidget(self._padding)
-        padding_layout.addWidget(self._pad, 1)
+        padding_layout.addWidget(self._pad)
 
         self._border = QComboBox()
         self._border.setObjectName("border")
@@ -363,6 +390,17 @@ class BankPanel(QWidget):
         self._slope.setToolTip("leaky-relu: negative values are multiplied by this")
         self._slope.valueChanged.connect(lambda _v: self._on_setting("slope"))
 
+        self._groups = QSpinBox()
+        self._groups.setObjectName("groups")
+        self._groups.setRange(1, MAX_FILTERS)
+        self._groups.setKeyboardTracking(False)
+        self._groups.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self._groups.setToolTip(
+            "Split the input channels and the filters into this many groups: each filter reads\n"
+            "only its group's channels (C_in / groups kernels). groups = C_in: depthwise."
+        )
+        self._groups.valueChanged.connect(lambda _v: self._on_setting("groups"))
+
         self._bias = QDoubleSpinBox()
         self._bias.setObjectName("bias")
         self._bias.setRange(-MAX_WEIGHT, MAX_WEIGHT)
@@ -394,6 +432,7 @@ class BankPanel(QWidget):
             self._flip,
             self._activation,
             self._slope,
+            self._groups,
             self._bias,
         ]
         for label, widget in zip(
@@ -405,6 +444,7 @@ class BankPanel(QWidget):
                 "",
                 "Activation",
                 "Leaky slope",
+                "Groups",
                 "Filter bias",
             ),
             self._conv_rows,
@@ -413,9 +453,9 @@ class BankPanel(QWidget):
         self._pool_rows: list[QWidget] = [self._pool_op, self._pool_size, self._pool_stride]
         for label, widget in zip(("Op", "Size", "Stride"), self._pool_rows):
             form.addRow(label, widget)
-        for spin in self.findChildren(QAbstractSpinBox):
-            spin.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            spin.setMinimumWidth(40)
+        for field in self.findChildren(QAbstractSpinBox):
+            field.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            field.setMinimumWidth(40)
         outer.addLayout(form)
 
         self._output_size = QLabel()
@@ -514,10 +554,15 @@ class BankPanel(QWidget):
                         row.setText(0, f.name)
                         row.setText(1, f"bias {f.bias:g}")
                         kh, kw = f.size
+                        reads = (
+                            f", reading {', '.join(filter_channel_names(la, i))}"
+                            if la.groups > 1
+                            else ""
+                        )
                         tip = (
                             f"Filter {i + 1} of layer {n + 1}: {f.in_channels} kernel"
-                            f"{'s' if f.in_channels != 1 else ''} of {kh}×{kw}, bias {f.bias:g}"
-                            "\nDouble-click or F2 to rename"
+                            f"{'s' if f.in_channels != 1 else ''} of {kh}×{kw}{reads}, "
+                            f"bias {f.bias:g}\nDouble-click or F2 to rename"
                         )
                         row.setToolTip(0, tip)
                         row.setToolTip(1, tip)
@@ -589,11 +634,12 @@ class BankPanel(QWidget):
                 self._stride.setValue(la.stride)
                 if isinstance(la.padding, str):
                     self._padding.setCurrentText(la.padding)
-                    # What "explicit" would start from: the same output as now (odd kernels).
+                    # What "explicit" would start from: the output "same" gives at stride 1,
+                    # the extra pixel of an even kernel after, as "same" puts it.
                     kh, kw = la.filters[0].size
                     dy, dx = la.dilation
-                    same = la.padding == "same"
-                    self._pad.setValue(((kh - 1) // 2 * dy, (kw - 1) // 2 * dx) if same else (0, 0))
+                    ty, tx = (dy * (kh - 1), dx * (kw - 1)) if la.padding == "same" else (0, 0)
+                    self._pad.setValue((ty // 2, ty - ty // 2, tx // 2, tx - tx // 2))
                 else:
                     self._padding.setCurrentText("explicit")
                     self._pad.setValue(la.padding)
@@ -604,6 +650,7 @@ class BankPanel(QWidget):
                 self._activation.setCurrentText(la.activation)
                 self._slope.setValue(la.slope)
                 self._slope.setEnabled(la.activation == "leaky-relu")
+                self._groups.setValue(la.groups)
                 self._bias.setEnabled(filt >= 0)
                 self._bias.setValue(la.filters[filt].bias if filt >= 0 else 0.0)
                 self._bias.setSpecialValueText("" if filt >= 0 else "select a filter")
@@ -631,14 +678,14 @@ class BankPanel(QWidget):
             self._stride.spin_y,
             self._stride.spin_x,
             self._padding,
-            self._pad.spin_y,
-            self._pad.spin_x,
+            *self._pad.spins,
             self._border,
             self._dilation.spin_y,
             self._dilation.spin_x,
             self._flip,
             self._activation,
             self._slope,
+            self._groups,
             self._bias,
             self._pool_op,
             self._pool_size.spin_y,
@@ -770,8 +817,9 @@ class BankPanel(QWidget):
         if key == "padding":
             mode = self._padding.currentText()
             if mode == "explicit":
-                pad = self._pad.value()
-                return "padding", pad, f"padding {_pair_text(pad)}"
+                top, bottom, left, right = self._pad.value()
+                pad = (top, bottom, left, right)
+                return "padding", pad, f"padding {editing.padding_text(pad)}"
             return "padding", mode, f"padding {mode}"
         if key == "border":
             border = self._border.currentText()
@@ -788,6 +836,9 @@ class BankPanel(QWidget):
         if key == "slope":
             slope = self._slope.value()
             return "slope", slope, f"leaky-relu slope {slope:g}"
+        if key == "groups":
+            groups = self._groups.value()
+            return "groups", groups, f"groups {groups}"
         if key == "op":
             op = self._pool_op.currentText()
             return "op", op, f"pool op {op}"

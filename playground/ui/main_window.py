@@ -51,7 +51,7 @@ from playground.engine.weights import conv_tensors, export_npy, export_snippet, 
 from playground.ui.analysis_panel import KernelAnalysisPanel
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
-from playground.ui.kernel_editor import KernelEditor, default_channel_names
+from playground.ui.kernel_editor import KernelEditor, default_channel_names, filter_channel_names
 from playground.ui.learn_dialog import LearnDialog
 from playground.ui.menus import Menus
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
@@ -290,12 +290,12 @@ class MainWindow(QMainWindow):
         if isinstance(conv, ConvLayer):
             f = conv.filters[filt]
             self.kernel_editor.setFilter(
-                np.asarray(f.kernels), channel, default_channel_names(f.in_channels)
+                np.asarray(f.kernels), channel, filter_channel_names(conv, filt)
             )
             self.analysis_panel.setKernel(np.asarray(f.kernels[channel]), np.asarray(f.kernels))
             self.story.setStory(
                 f.name or f"filter {filt + 1}",
-                default_channel_names(f.in_channels),
+                filter_channel_names(conv, filt),
                 f.bias,
                 conv.activation,
                 np.asarray(f.kernels),

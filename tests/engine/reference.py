@@ -1,7 +1,9 @@
 """An independent float64 implementation of the bank format's semantics, for tests only.
 
 Written from the format's formula, not from the engine:
-out[o,y,x] = act(bias[o] + sum_c sum_ij K[o,c,i,j] * Xpad[c, y*sy + i*dy, x*sx + j*dx]).
+out[o,y,x] = act(bias[o] + sum_c sum_ij K[o,c,i,j] * Xpad[g*C + c, y*sy + i*dy, x*sx + j*dx]),
+where a layer of G groups splits its filters into G runs and filter o's run g reads the input
+channels g*C .. g*C + C - 1 (C kernels a filter); g = 0 without groups.
 It reads the v1 dict directly so it shares no code with playground.engine.
 """
 
@@ -65,8 +67,10 @@ def conv(x, layer):
     mode = NUMPY_PAD_MODES[layer.get("border", "zero")]
     _, h, w = x.shape
     outs, partials = [], []
-    for f in layer["filters"]:
+    per_group = len(layer["filters"]) // layer.get("groups", 1)
+    for o, f in enumerate(layer["filters"]):
         k = np.array(f["kernels"], dtype=np.float64)
+        first = (o // per_group) * k.shape[0]  # the input channel of its first kernel
         if layer.get("flip", False):
             k = k[:, ::-1, ::-1]
         _, kh, kw = k.shape
@@ -74,22 +78,26 @@ def conv(x, layer):
         if isinstance(padding, str):
             top, bottom = padding_amounts(layer, h, kh, sy, dy)
             left, right = padding_amounts(layer, w, kw, sx, dx)
-        else:
+        elif isinstance(padding, int) or len(padding) == 2:
             py, px = pair(padding)
             top = bottom = py
             left = right = px
+        else:
+            top, bottom, left, right = padding
         ho = (h + top + bottom - dy * (kh - 1) - 1) // sy + 1
         wo = (w + left + right - dx * (kw - 1) - 1) // sx + 1
         if ho < 1 or wo < 1:
             return None
         xp = np.pad(x, ((0, 0), (top, bottom), (left, right)), mode=mode)
-        part = np.zeros((x.shape[0], ho, wo))
-        for c in range(x.shape[0]):
+        part = np.zeros((k.shape[0], ho, wo))
+        for c in range(k.shape[0]):
             for i in range(kh):
                 for j in range(kw):
                     y0, x0 = i * dy, j * dx
                     window = xp[
-                        c, y0 : y0 + sy * (ho - 1) + 1 : sy, x0 : x0 + sx * (wo - 1) + 1 : sx
+                        first + c,
+                        y0 : y0 + sy * (ho - 1) + 1 : sy,
+                        x0 : x0 + sx * (wo - 1) + 1 : sx,
                     ]
                     part[c] += k[c, i, j] * window
         partials.append(part)

@@ -260,26 +260,31 @@ def banks_and_images(draw):
                 st.sampled_from(["valid", "same"]),
                 st.integers(0, 3),
                 st.lists(st.integers(0, 3), min_size=2, max_size=2),
+                st.lists(st.integers(0, 4), min_size=4, max_size=4),  # top, bottom, left, right
             )
         )
         size = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+        # Groups split the channels and the filters alike (depthwise: groups = channels).
+        groups = draw(st.sampled_from([g for g in range(1, channels + 1) if channels % g == 0]))
+        count = draw(st.integers(1, 3)) if groups == 1 else groups * draw(st.integers(1, 2))
+        kernels = channels // groups
         filters = []
-        for _ in range(draw(st.integers(1, 3))):
+        for _ in range(count):
             if padding == "same" and draw(st.booleans()):
                 size = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
             shape = draw(st.sampled_from(["random", "shared", "rank1", "integers"]))
             if shape == "shared":
-                k = np.repeat(rng.standard_normal((1, *size)), channels, axis=0)
+                k = np.repeat(rng.standard_normal((1, *size)), kernels, axis=0)
             elif shape == "rank1":
                 k = np.einsum(
                     "ci,cj->cij",
-                    rng.standard_normal((channels, size[0])),
-                    rng.standard_normal((channels, size[1])),
+                    rng.standard_normal((kernels, size[0])),
+                    rng.standard_normal((kernels, size[1])),
                 )
             elif shape == "integers":
-                k = rng.integers(-2, 3, (channels, *size)).astype(float)
+                k = rng.integers(-2, 3, (kernels, *size)).astype(float)
             else:
-                k = rng.standard_normal((channels, *size))
+                k = rng.standard_normal((kernels, *size))
             filters.append({"kernels": k.tolist(), "bias": float(rng.standard_normal())})
         activation = draw(st.sampled_from(["none", "relu", "leaky-relu", "abs", "sigmoid", "tanh"]))
         slope = {"slope": draw(st.sampled_from([0.0, 0.01, 0.3, 1.0]))}
@@ -293,6 +298,7 @@ def banks_and_images(draw):
                 flip=draw(st.booleans()),
                 activation=activation,
                 **(slope if activation == "leaky-relu" else {}),
+                **({"groups": groups} if groups != 1 else {}),
             )
         )
         channels = len(filters)

@@ -432,7 +432,7 @@ def test_set_layer_settings_conv():
     assert (la.stride, la.border, la.activation) == ((2, 2), "wrap", "abs")
     assert after.output_shapes(20, 24)[0] == (2, 10, 12)
     explicit = editing.set_layer_settings(bank, 2, padding=(1, 2), dilation=(2, 1), flip=True)
-    assert explicit.layers[2].padding == (1, 2)
+    assert explicit.layers[2].padding == (1, 1, 2, 2)  # (y, x): top, bottom, left, right
     assert explicit.layers[2].dilation == (2, 1)
     assert explicit.layers[2].flip is True
     with pytest.raises(BankError, match="layer 1: stride"):

@@ -125,7 +125,7 @@ def test_a_reflect_padded_average_pooled_model_matches_onnxruntime(tmp_path):
         (lambda g: g.add("LeakyRelu", name="leaky", alpha=1.5), "leaky ReLU of alpha 1.5"),
         (lambda g: g.add("MaxPool", name="p", kernel_shape=[2, 2], pads=[1, 1, 1, 1]), "padded"),
         (lambda g: g.add("MaxPool", name="p", kernel_shape=[2, 2], ceil_mode=1), "ceil_mode"),
-        (lambda g: g.conv("grouped", 4, 2, group=2), "group=2"),
+        (lambda g: g.conv("grouped", 4, 3, group=2), "reads 3 a filter in 2 groups, 6 channels"),
         (lambda g: (g.add("Relu", name="r"), g.add("Tanh", name="t")), "only as a conv layer's"),
     ],
 )
@@ -139,6 +139,24 @@ def test_the_import_stops_at_what_the_bank_cannot_express_and_keeps_what_came_be
     assert len(imported.bank.layers) == 1
     assert imported.stopped is not None and says in imported.stopped
     assert "\n" not in imported.stopped
+
+
+def test_grouped_and_depthwise_convs_import_and_match_onnxruntime_layer_by_layer(tmp_path):
+    g = Graph()
+    first = g.conv("conv1", 4, 3, pads=[1, 1, 1, 1])
+    g.conv("grouped", 6, 2, group=2, pads=[1, 1, 1, 1])  # 3 filters on 2 channels each
+    relu = g.add("Relu", name="relu")
+    depthwise = g.conv("depthwise", 6, 1, k=5, group=6, strides=[2, 2], pads=[2, 2, 2, 2])
+    path = g.save(tmp_path)
+    imported = read_model(path)
+    assert imported.stopped is None
+    bank = imported.bank
+    assert [layer.groups for layer in bank.layers] == [1, 2, 6]
+    assert bank.layers[1].activation == "relu"
+    want = onnxruntime_outputs(path, IMAGE)
+    for maps, tensor in zip(bank.apply(IMAGE), (first, relu, depthwise), strict=True):
+        assert maps.shape == want[tensor].shape
+        np.testing.assert_allclose(maps, want[tensor], atol=3e-5)
 
 
 def test_a_branch_ends_the_chain(tmp_path):

@@ -51,6 +51,22 @@ BANKS = {
         ),
         input="gray",
     ),
+    "asymmetric reflect": Bank((layer(3, padding=(0, 2, 3, 1), border="reflect"),)),
+    "asymmetric wrap, strided": Bank((layer(3, padding=(2, 0, 0, 1), border="wrap", stride=2),)),
+    "asymmetric replicate": Bank((layer(3, padding=(1, 3, 2, 0), border="replicate"),)),
+    "asymmetric zero": Bank((layer(3, padding=(0, 1, 1, 0)),)),
+    "depthwise, then two groups": Bank(
+        (
+            ConvLayer(
+                tuple(Filter(RNG.standard_normal((1, 3, 3)), 0.1 * o, f"d{o}") for o in range(6)),
+                padding="same",
+                border="reflect",
+                groups=3,
+                activation="relu",
+            ),
+            layer(3, 4, padding=(1, 2), stride=2, groups=2),
+        )
+    ),
     "mixed odd kernel sizes": Bank(
         (
             ConvLayer(

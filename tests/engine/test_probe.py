@@ -33,8 +33,14 @@ def test_the_probe_adds_up_to_the_engines_pixel_for_random_banks(case, seed):
                 assert np.array_equal(term.products, term.patch * term.kernel)
                 assert term.partial == pytest.approx(float(term.products.sum()))
             if p.kind == "conv":
-                for term in p.channels:  # each partial is that channel's map at (y, x)
-                    want = partials[n][f][term.channel, y, x]
+                # Each partial is that channel's map at (y, x); a filter of a layer with groups
+                # reads the channels of its group only, and the probe names them.
+                layer = d["layers"][n]
+                kernels = len(layer["filters"][f]["kernels"])
+                first = f // (len(layer["filters"]) // layer.get("groups", 1)) * kernels
+                assert [t.channel for t in p.channels] == list(range(first, first + kernels))
+                for i, term in enumerate(p.channels):
+                    want = partials[n][f][i, y, x]
                     assert abs(term.partial - want) <= 1e-4 * max(1.0, abs(want))
                 assert p.total == pytest.approx(sum(t.partial for t in p.channels))
                 assert p.biased == pytest.approx(p.total + p.bias)

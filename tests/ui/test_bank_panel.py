@@ -4,6 +4,7 @@ the bank alone and are reported by the controller's message."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
@@ -366,15 +367,19 @@ def test_conv_settings_each_emit_a_labelled_edit(panel, rec, qtbot, controller):
     check("Layer 1: stride 2×1", stride=(2, 1))
     child(panel, QSpinBox, "strideX").setValue(2)
     check("Layer 1: stride 2", stride=2)
-    pad_y = child(panel, QSpinBox, "padY")
-    assert not pad_y.isEnabled()
+    pad_top = child(panel, QSpinBox, "padTop")
+    assert not pad_top.isEnabled()
     child(panel, QComboBox, "padding").setCurrentText("valid")
     check("Layer 1: padding valid", padding="valid")
     child(panel, QComboBox, "padding").setCurrentText("explicit")
     check("Layer 1: padding 0", padding=0)
-    assert pad_y.isEnabled()
-    pad_y.setValue(3)
+    assert pad_top.isEnabled()
+    pad_top.setValue(3)
+    check("Layer 1: padding 3 0 0 0", padding=(3, 0, 0, 0))
+    child(panel, QSpinBox, "padBottom").setValue(3)
     check("Layer 1: padding 3×0", padding=(3, 0))
+    child(panel, QSpinBox, "padRight").setValue(2)
+    check("Layer 1: padding 3 3 0 2", padding=(3, 3, 0, 2))
     child(panel, QComboBox, "border").setCurrentText("wrap")
     check("Layer 1: border wrap", border="wrap")
     child(panel, QSpinBox, "dilationX").setValue(4)
@@ -390,7 +395,7 @@ def test_conv_settings_each_emit_a_labelled_edit(panel, rec, qtbot, controller):
     assert slope.isEnabled() and slope.value() == 0.01
     slope.setValue(0.25)
     check("Layer 1: leaky-relu slope 0.25", slope=0.25)
-    assert len(rec.edits) == 11
+    assert len(rec.edits) == 13
     assert rec.selections == []
     assert controller.bank == expected
 
@@ -453,3 +458,43 @@ def test_screenshot_of_the_line_stack(panel, tmp_path):
     image = panel.grab()
     assert image.width() >= 300 and image.height() >= 600
     assert image.save(str(tmp_path / "bank_panel.png"))
+
+
+def test_the_groups_setting_regroups_the_layer_and_a_bad_one_is_refused(qtbot):
+    bank = Bank((ConvLayer(tuple(Filter.repeated([[1.0]], 3, name=f"f{o}") for o in range(3))),))
+    controller = Controller(bank)
+    try:
+        panel = make_panel(qtbot, controller)
+        rec = Recorder(controller, panel)
+        groups = child(panel, QSpinBox, "groups")
+        assert groups.value() == 1
+        groups.setValue(3)
+        edited, label = only_edit(rec)
+        assert label == "Layer 1: groups 3"
+        assert edited == editing.set_layer_settings(bank, 0, groups=3)
+        assert edited.layers[0].groups == 3 and edited.layers[0].filters[0].in_channels == 1
+        # Each filter's row says which input channels it reads.
+        row = tree(panel).topLevelItem(0).child(1)
+        assert "1 kernel of 1×1, reading G," in row.toolTip(0)
+        rec.clear()
+        groups.setValue(2)  # 3 filters do not split in 2
+        assert rec.edits == [] and len(rec.errors) == 1
+        assert "3 filters do not split into 2 groups" in rec.errors[0]
+        assert groups.value() == 3  # the widget goes back to what the bank says
+    finally:
+        controller.close()
+
+
+def test_explicit_padding_from_same_keeps_an_even_kernels_output_with_the_extra_pixel_after(qtbot):
+    bank = Bank((ConvLayer((Filter.repeated(np.ones((4, 4)), 3),), padding="same"),))
+    controller = Controller(bank)
+    try:
+        panel = make_panel(qtbot, controller)
+        rec = Recorder(controller, panel)
+        child(panel, QComboBox, "padding").setCurrentText("explicit")
+        edited, label = only_edit(rec)
+        assert edited.layers[0].padding == (1, 2, 1, 2) and label == "Layer 1: padding 1 2 1 2"
+        image = np.random.default_rng(5).integers(0, 256, (12, 17, 3), dtype=np.uint8)
+        np.testing.assert_allclose(edited.apply(image)[0], bank.apply(image)[0], atol=1e-5)
+    finally:
+        controller.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 from playground.ui.kernel_editor.cells import (
     default_channel_names,
     diverging_rgb,
+    filter_channel_names,
     format_weight,
     kernel_pixmap,
     spell_grid,
@@ -34,6 +35,7 @@ __all__ = [
     "PresetDialog",
     "default_channel_names",
     "diverging_rgb",
+    "filter_channel_names",
     "format_weight",
     "kernel_pixmap",
     "spell_grid",

@@ -21,7 +21,7 @@ from PySide6.QtGui import (
 )
 
 from playground.engine import kernel_ops
-from playground.engine.bank import MAX_WEIGHT
+from playground.engine.bank import MAX_WEIGHT, ConvLayer
 from playground.engine.errors import BankError
 from playground.ui.style import DIVERGING_STOPS
 
@@ -47,6 +47,14 @@ def default_channel_names(count: int) -> list[str]:
     if count == 1:
         return ["gray"]
     return [f"ch {i + 1}" for i in range(count)]
+
+
+def filter_channel_names(layer: ConvLayer, index: int) -> list[str]:
+    """The names of the input channels filter ``index`` (0-based) of ``layer`` reads, one per
+    kernel: the layer input's names (see `default_channel_names`), all of them unless the layer
+    has groups, where a filter reads its group's few ("G" of R, G, B; "ch 5", "ch 6")."""
+    read = layer.channels_read(index)
+    return default_channel_names(layer.in_channels)[read.start : read.stop]
 
 
 def diverging_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
