@@ -407,6 +407,11 @@ def onnx_conv_settings(path: Path, graph: Any, conv: Any, pad: Any = None) -> di
         if len(producer.input) > 2 and producer.input[2] in initial:
             value = float(numpy_helper.to_array(initial[producer.input[2]]).reshape(-1)[0])
         axes = len(producer.input) > 3 and producer.input[3] != ""
+        if amounts is None and len(producer.input) > 1:
+            raise BankError(
+                f"{path.name}: the Pad node before {where[len(path.name) + 2 :]} takes its "
+                f"amounts {producer.input[1]!r} from other nodes; the bank needs them stored"
+            )
         if amounts is None or axes or len(amounts) != 8 or mode not in _ONNX_BORDERS:
             raise BankError(
                 f"{path.name}: the Pad node before {where[len(path.name) + 2 :]} "
