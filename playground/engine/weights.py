@@ -948,6 +948,7 @@ import torch.nn.functional as F
 WEIGHT = torch.tensor({_nested(w, "")}, dtype=torch.float32)
 BIAS = torch.tensor({_literal(b.tolist())}, dtype=torch.float32)
 {head}{_PADDING_CODE}{_BORDER_INDEX_CODE}
+
 ACTIVATIONS = {{"none": lambda v: v, "relu": torch.relu, "abs": torch.abs,
                "sigmoid": torch.sigmoid, "tanh": torch.tanh,
                "leaky-relu": lambda v: F.leaky_relu(v, SLOPE)}}
@@ -982,6 +983,7 @@ from keras import ops
 WEIGHT = np.array({_nested(kw, "")}, dtype="float32")
 BIAS = np.array({_literal(b.tolist())}, dtype="float32")
 {head}{_PADDING_CODE}{_BORDER_INDEX_CODE}
+
 ACTIVATIONS = {{"none": lambda v: v, "relu": ops.relu, "abs": ops.abs,
                "sigmoid": ops.sigmoid, "tanh": ops.tanh,
                "leaky-relu": lambda v: ops.leaky_relu(v, negative_slope=SLOPE)}}
