@@ -152,10 +152,11 @@ def _number(value: Any, what: str) -> float:
 
 @dataclass(frozen=True, eq=False)
 class Filter:
-    """C_in kernels (one per input channel) plus a bias: one feature map.
+    """C_in kernels (one per input channel) plus a bias: one feature map. In a layer with
+    groups a filter reads its group's channels only, and has C_in / groups kernels.
 
-    ``kernels`` has shape (C_in, kh, kw); it is stored as a read-only float64 copy so a weight
-    typed as 1/9 keeps its value in the file; the engine computes in float32.
+    ``kernels`` has shape (channels it reads, kh, kw); it is stored as a read-only float64 copy
+    so a weight typed as 1/9 keeps its value in the file; the engine computes in float32.
     """
 
     kernels: np.ndarray

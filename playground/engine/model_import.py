@@ -79,6 +79,12 @@ def read_model(path: str | Path) -> ModelImport:
     model = load_onnx(path)
     graph = model.graph
     arrays = read_onnx(path, model)
+    # Exporters pass stored tensors on through Identity nodes (torch's BatchNormalization
+    # statistics): the tensor an Identity of a stored one gives is that tensor. Nodes come in
+    # graph order, so a chain of them resolves in one pass.
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input and node.input[0] in arrays:
+            arrays[node.output[0]] = arrays[node.input[0]]
     inputs = [i for i in graph.input if i.name not in arrays]
     if len(inputs) != 1:
         raise BankError(
@@ -143,7 +149,7 @@ def read_model(path: str | Path) -> ModelImport:
         tensor = node.output[0]
     else:
         stopped = "stopped where the graph comes back to a tensor it has passed (a cycle)"
-    if pad is not None:
+    if pad is not None and stopped is None:  # the graph ended after it
         stopped = f"stopped at {node_name(pad)}: no Conv follows it"
     if not layers:
         raise BankError(f"{path.name}: nothing to import, {stopped}")

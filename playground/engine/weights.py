@@ -363,8 +363,9 @@ def _onnx_conv_settings(path: Path, weight: str) -> dict[str, Any]:
 def onnx_conv_settings(path: Path, graph: Any, conv: Any, pad: Any = None) -> dict[str, Any]:
     """The ConvLayer settings of an ONNX Conv node: stride, dilation, padding, border (the Pad
     node ``pad`` right before it gives the border) and groups. Raises BankError, naming the
-    node, for what the bank format cannot express: SAME_LOWER where it pads an odd pixel
-    before, a Pad node of a value other than 0 or over the batch or channel axes."""
+    node, for what the bank format cannot express: SAME_LOWER at a stride above 1 (its odd
+    pixel before depends on the frame's size), a Pad node of a value other than 0, over the
+    batch or channel axes, or of amounts other nodes compute."""
     numpy_helper = importlib.import_module("onnx.numpy_helper")
     where = f"{path.name}: {node_name(conv)}"
     attrs = onnx_attributes(conv)
@@ -384,14 +385,24 @@ def onnx_conv_settings(path: Path, graph: Any, conv: Any, pad: Any = None) -> di
     if auto_pad == "VALID":
         pads = [0, 0, 0, 0]
     elif auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        kernel = [d * (k - 1) + 1 for d, k in zip(dilation, attrs.get("kernel_shape", (1, 1)))]
-        # SAME_LOWER puts an odd pixel of padding before, the bank's "same" after: they agree
-        # only where no pixel is odd, at stride 1 with odd kernels.
-        if auto_pad == "SAME_LOWER" and not (stride == (1, 1) and all(k % 2 for k in kernel)):
-            raise BankError(
-                f"{where} pads SAME_LOWER (an odd pixel before); the bank's 'same' pads after"
-            )
         settings["padding"] = "same"
+        if auto_pad == "SAME_UPPER":
+            return settings
+        weights = {t.name: t for t in graph.initializer}.get(conv.input[1])
+        shape = attrs.get("kernel_shape", () if weights is None else tuple(weights.dims)[2:])
+        spans = [d * (int(k) - 1) for d, k in zip(dilation, shape)]
+        # SAME_LOWER puts an odd pixel of padding before, the bank's "same" after. At stride 1
+        # the padding is the kernel's span whatever the frame's size: the four sides say it.
+        # At a larger stride it depends on the frame's size, and only "same" pads that way.
+        if stride != (1, 1) or len(spans) != 2:
+            raise BankError(
+                f"{where} pads SAME_LOWER at stride {stride[0]}x{stride[1]} (an odd pixel "
+                "before, by an amount that depends on the frame's size); the bank's 'same' "
+                "pads it after"
+            )
+        if any(span % 2 for span in spans):
+            ty, tx = spans
+            settings["padding"] = (ty - ty // 2, ty // 2, tx - tx // 2, tx // 2)
         return settings
     elif auto_pad != "NOTSET":
         raise BankError(f"{where} has auto_pad {auto_pad!r}, which ONNX does not define")
@@ -407,6 +418,11 @@ def onnx_conv_settings(path: Path, graph: Any, conv: Any, pad: Any = None) -> di
         if len(producer.input) > 2 and producer.input[2] in initial:
             value = float(numpy_helper.to_array(initial[producer.input[2]]).reshape(-1)[0])
         axes = len(producer.input) > 3 and producer.input[3] != ""
+        if amounts is None and len(producer.input) > 1:
+            raise BankError(
+                f"{path.name}: the Pad node before {where[len(path.name) + 2 :]} takes its "
+                f"amounts {producer.input[1]!r} from other nodes; the bank needs them stored"
+            )
         if amounts is None or axes or len(amounts) != 8 or mode not in _ONNX_BORDERS:
             raise BankError(
                 f"{path.name}: the Pad node before {where[len(path.name) + 2 :]} "
@@ -629,8 +645,8 @@ def import_weights(
 
     From an ONNX model the layer runs as the weight's Conv node does: its strides, dilations
     and padding (pads, auto_pad, and a Pad node right before it for reflect, edge or wrap
-    borders) and group; a node the bank format cannot express (SAME_LOWER where it pads an odd
-    pixel, a Pad of a value other than 0) is refused in one line, never imported otherwise.
+    borders) and group; a node the bank format cannot express (SAME_LOWER at a stride above 1,
+    a Pad of a value other than 0) is refused in one line, never imported otherwise.
     Weights alone (.npy, .npz, .safetensors, .pt) say nothing of that and import as a stride-1
     'same' layer.
 
@@ -733,9 +749,11 @@ def export_npy(bank: Bank, path: str | Path, layout: str = "torch") -> Path:
 
     A path ending in .npz gets a file with "weight" and "bias" arrays; any other path gets a .npy
     file of the weights only. The weights are written as applied: a flipped layer's kernels are
-    written flipped, since frameworks cross-correlate. Stride, padding and the rest are not part
-    of the file (`export_snippet` carries them). Written atomically, through a symlink to its
-    target (see `write_atomic`). Returns the path written; BankError when it cannot be.
+    written flipped, since frameworks cross-correlate. A layer with groups is written as the
+    frameworks hold one, C_in / groups kernels a filter. Stride, padding, groups and the rest
+    are not part of the file (`export_snippet` carries them). Written atomically, through a
+    symlink to its target (see `write_atomic`). Returns the path written; BankError when it
+    cannot be.
     """
     if layout not in EXPORT_LAYOUTS:
         raise BankError(f"layout must be torch or keras; got {layout!r}")
@@ -930,6 +948,7 @@ import torch.nn.functional as F
 WEIGHT = torch.tensor({_nested(w, "")}, dtype=torch.float32)
 BIAS = torch.tensor({_literal(b.tolist())}, dtype=torch.float32)
 {head}{_PADDING_CODE}{_BORDER_INDEX_CODE}
+
 ACTIVATIONS = {{"none": lambda v: v, "relu": torch.relu, "abs": torch.abs,
                "sigmoid": torch.sigmoid, "tanh": torch.tanh,
                "leaky-relu": lambda v: F.leaky_relu(v, SLOPE)}}
@@ -964,6 +983,7 @@ from keras import ops
 WEIGHT = np.array({_nested(kw, "")}, dtype="float32")
 BIAS = np.array({_literal(b.tolist())}, dtype="float32")
 {head}{_PADDING_CODE}{_BORDER_INDEX_CODE}
+
 ACTIVATIONS = {{"none": lambda v: v, "relu": ops.relu, "abs": ops.abs,
                "sigmoid": ops.sigmoid, "tanh": ops.tanh,
                "leaky-relu": lambda v: ops.leaky_relu(v, negative_slope=SLOPE)}}

@@ -83,6 +83,7 @@ def folder(tmp_path_factory):
 KEYS = (
     *("format", "version", "name", "input", "layers", "type", "op", "size", "stride"),
     *("padding", "border", "dilation", "flip", "activation", "filters", "bias", "kernels"),
+    *("slope", "groups"),
 )
 WORDS = (
     *("conv", "pool", "max", "avg", "valid", "same", "zero", "reflect", "replicate", "wrap"),
@@ -143,7 +144,14 @@ conv_like = st.fixed_dictionaries(
         "type": either(st.just("conv")),
         "name": either(st.text(max_size=4)),
         "stride": either(small_pair),
-        "padding": either(st.one_of(st.sampled_from(["valid", "same"]), small_pair)),
+        "padding": either(
+            st.one_of(
+                st.sampled_from(["valid", "same"]),
+                small_pair,
+                st.lists(st.integers(0, 3), min_size=3, max_size=5),
+            )
+        ),
+        "groups": either(st.integers(0, 4)),
         "border": either(st.sampled_from(["zero", "reflect", "replicate", "wrap"])),
         "dilation": either(small_pair),
         "flip": either(st.booleans()),
@@ -492,33 +500,40 @@ def valid_banks(draw):
             st.sampled_from(["valid", "same"]),
             small,
             st.lists(small, min_size=2, max_size=2),
+            st.lists(small, min_size=4, max_size=4),
         ]
         if n == n_layers - 1:
-            paddings.append(st.sampled_from([[MAX_PADDING, 0], [1, MAX_PADDING]]))
+            paddings.append(
+                st.sampled_from([[MAX_PADDING, 0], [1, MAX_PADDING], [0, MAX_PADDING, 2, 0]])
+            )
         padding = draw(st.one_of(*paddings))
         dilation = draw(pair)
         # A dilated kernel may span up to MAX_SPAN; moderate kernels keep the work small.
         limit = 9 if dilation in (1, 2, 3) else 3
         sizes = st.integers(1, limit)
         size = (draw(sizes), draw(sizes))
+        # Groups split the channels and the filters alike.
+        groups = draw(st.sampled_from([g for g in range(1, channels + 1) if channels % g == 0]))
+        count = draw(st.integers(1, 3)) if groups == 1 else groups * draw(st.integers(1, 2))
+        kernels = channels // groups
         filters = []
-        for _ in range(draw(st.integers(1, 3))):
+        for _ in range(count):
             if padding == "same" and draw(st.booleans()):
                 size = (draw(sizes), draw(sizes))
             kind = draw(st.sampled_from(["normal", "huge", "zero", "shared", "rank1", "ints"]))
-            shape = (channels, *size)
+            shape = (kernels, *size)
             if kind == "huge":
                 k = rng.uniform(-MAX_WEIGHT, MAX_WEIGHT, shape)
             elif kind == "zero":
                 k = np.zeros(shape)
-                k[rng.integers(channels)] = rng.standard_normal(size) * draw(st.booleans())
+                k[rng.integers(kernels)] = rng.standard_normal(size) * draw(st.booleans())
             elif kind == "shared":
-                k = np.repeat(rng.standard_normal((1, *size)), channels, axis=0)
+                k = np.repeat(rng.standard_normal((1, *size)), kernels, axis=0)
             elif kind == "rank1":
                 k = np.einsum(
                     "ci,cj->cij",
-                    rng.standard_normal((channels, size[0])),
-                    rng.standard_normal((channels, size[1])),
+                    rng.standard_normal((kernels, size[0])),
+                    rng.standard_normal((kernels, size[1])),
                 )
             elif kind == "ints":
                 k = rng.integers(-2, 3, shape).astype(float)
@@ -535,6 +550,7 @@ def valid_banks(draw):
                 border=draw(st.sampled_from(["zero", "reflect", "replicate", "wrap"])),
                 flip=draw(st.booleans()),
                 activation=draw(st.sampled_from(["none", "relu", "abs", "sigmoid", "tanh"])),
+                **({"groups": groups} if groups != 1 else {}),
             )
         )
         channels = len(filters)
@@ -592,8 +608,10 @@ def test_random_banks_on_random_images_give_maps_or_a_bank_error(bank, image):
             assert maps is None
             continue
         assert len(maps) == len(layer.filters)
+        # One partial map per kernel: per input channel, or per channel of its group.
+        kernels = channels[n] // layer.groups
         for m in maps:
-            assert m.dtype == np.float32 and m.shape == (channels[n], *shapes[n][1:])
+            assert m.dtype == np.float32 and m.shape == (kernels, *shapes[n][1:])
     assert [out.shape for out in bank.apply(image)] == shapes
 
 
@@ -617,7 +635,9 @@ def test_runs_with_a_random_selection_give_maps_or_a_bank_error(bank, image, dat
         assert run.partials is None
     else:
         assert run.partials.dtype == np.float32
-        assert run.partials.shape == (bank.channels()[n], *shapes[n][1:])
+        # One partial map per kernel of the selected filter (its group's channels).
+        kernels = bank.layers[n].filters[0].in_channels
+        assert run.partials.shape == (kernels, *shapes[n][1:])
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 1), (1, 1, 3), (2, 2, 4)])

@@ -201,3 +201,26 @@ def test_a_hostile_graph_that_runs_in_a_circle_ends_with_a_line(tmp_path):
     imported = read_model(g.save(tmp_path))
     assert imported.stopped is not None and "cycle" in imported.stopped
     assert len(imported.bank.layers) <= 4
+
+
+def test_stored_tensors_passed_on_by_identity_nodes_import_as_stored(tmp_path):
+    # torch's export hands a BatchNormalization its statistics through Identity nodes.
+    g = Graph()
+    g.conv("conv1", 3, 3, pads=[1, 1, 1, 1])
+    stats = []
+    for what, values in (
+        ("scale", RNG.uniform(0.5, 2, 3)),
+        ("bias", RNG.standard_normal(3)),
+        ("mean", RNG.standard_normal(3)),
+        ("var", RNG.uniform(0.5, 2, 3)),
+    ):
+        stored = g.const(f"bn.{what}", values)
+        g.nodes.append(helper.make_node("Identity", [stored], [f"{what}_id"], name=f"id_{what}"))
+        stats.append(f"{what}_id")
+    out = g.add("BatchNormalization", *stats, name="bn1")
+    path = g.save(tmp_path)
+    imported = read_model(path)
+    assert imported.stopped is None and len(imported.bank.layers) == 1
+    np.testing.assert_allclose(
+        imported.bank.apply(IMAGE)[0], onnxruntime_outputs(path, IMAGE)[out], atol=3e-5
+    )

@@ -11,7 +11,7 @@ import onnxruntime
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from playground import BankError
+from playground import Bank, BankError
 from playground.engine.weights import import_weights
 
 RNG = np.random.default_rng(21)
@@ -147,6 +147,28 @@ def test_a_grouped_conv_that_does_not_read_the_image_is_refused_in_one_line(tmp_
     with pytest.raises(BankError) as refused:
         import_weights(path)
     assert "2 input channels a filter in 3 groups, 6 in all" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("k", "attrs", "padding"),
+    [
+        ((4, 2), {}, (2, 1, 1, 0)),
+        ((2, 3), {}, (1, 0, 1, 1)),
+        ((4, 4), {"kernel_shape": [4, 4]}, (2, 1, 2, 1)),
+    ],
+)
+def test_same_lower_at_stride_1_imports_its_odd_pixel_before_and_matches_onnxruntime(
+    tmp_path, k, attrs, padding
+):
+    # At stride 1 SAME_LOWER pads the kernel's span, the odd pixel before, whatever the
+    # frame's size: the four sides say it exactly.
+    path = _model(tmp_path, {"auto_pad": "SAME_LOWER", **attrs}, k=k)
+    layer = import_weights(path).layers[0]
+    assert layer.padding == padding
+    got = Bank((layer,)).apply(IMAGE)[0]
+    want = _onnxruntime_maps(path, IMAGE)
+    assert got.shape == want.shape == (4, H, W)
+    np.testing.assert_allclose(got, want, atol=2e-5)
 
 
 def test_a_weight_no_conv_node_uses_is_refused(tmp_path):
