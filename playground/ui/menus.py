@@ -222,6 +222,15 @@ class Menus:
                 lesson.caption.splitlines()[0],
             )
             self.lessons_menu.addAction(action)
+        self.slide_action = make_action(
+            window,
+            "&Slide the kernel",
+            lambda: window.open_slide(),
+            None,
+            "Sweep the selected filter's kernels over the input, one output cell at a time",
+        )
+        self.lessons_menu.addSeparator()
+        self.lessons_menu.addAction(self.slide_action)
 
         view_menu = self.view_menu = window.menuBar().addMenu("&View")
         view_menu.addAction(window.bank_dock.toggleViewAction())
@@ -229,6 +238,7 @@ class Menus:
         view_menu.addAction(window.probe_dock.toggleViewAction())
         view_menu.addAction(window.analysis_dock.toggleViewAction())
         view_menu.addAction(window.compare_dock.toggleViewAction())
+        view_menu.addAction(window.slide_dock.toggleViewAction())
         view_menu.addSeparator()
         view_menu.addAction(self.pin_action)
         view_menu.addAction(self.unpin_action)
@@ -260,4 +270,5 @@ class Menus:
             if isinstance(button, QToolButton):  # a click opens the menu, not the default action
                 button_action.triggered.connect(lambda _=False, b=button: b.showMenu())
         toolbar.addAction(self.pause_action)
+        toolbar.addAction(self.slide_action)
         window.addToolBar(toolbar)
