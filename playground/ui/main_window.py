@@ -50,6 +50,7 @@ from playground.engine.probe import Probe
 from playground.engine.snapshot import is_snapshot
 from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
 from playground.ui.analysis_panel import KernelAnalysisPanel
+from playground.ui.atlas import FilterAtlas
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
 from playground.ui.kernel_editor import KernelEditor, default_channel_names
@@ -203,6 +204,13 @@ class MainWindow(QMainWindow):
             "Slide", "slideDock", self.slide_panel, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.slide_dock.hide()  # shown by Slide
+        self.atlas = FilterAtlas()
+        self.atlas_dock = self._dock(
+            "Filter atlas", "atlasDock", self.atlas, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.tabifyDockWidget(self.slide_dock, self.atlas_dock)
+        self.atlas_dock.hide()  # shown by Atlas
+        self._atlas_shows: tuple[Bank, int] | None = None  # the bank and layer drawn
         self._slide: tuple[int, int] | None = None  # layer, filter the slide sweeps
         self._slide_zoomed = False  # the panes were zoomed in on the slide's footprint
         self._probe_target: tuple[int, int, int, int] | None = None  # layer, filter, x, y
@@ -267,6 +275,8 @@ class MainWindow(QMainWindow):
         # With the frame frozen the maps hold still, so the probe can follow the mouse.
         self.pane_grid.pixelHovered.connect(self._on_pixel_hovered)
         self.slide_panel.positionChanged.connect(self._on_slide_position)
+        self.atlas.filterClicked.connect(self._on_atlas_clicked)
+        self.atlas_dock.visibilityChanged.connect(lambda _shown: self._update_atlas())
 
     # --- controller -> widgets --------------------------------------------------------------------
 
@@ -295,6 +305,7 @@ class MainWindow(QMainWindow):
         self.pane_grid.setSections(sections)
         self._schedule_visible_update()
         self._update_editor()
+        self._update_atlas()
 
     def _update_editor(self) -> None:
         layer, filt, channel = self.controller.selection
@@ -320,6 +331,51 @@ class MainWindow(QMainWindow):
         if filt >= 0:
             self.pane_grid.setSelected(layer, filt)
         self._update_editor()
+        self._update_atlas()
+
+    # --- filter atlas -----------------------------------------------------------------------
+
+    def open_atlas(self) -> None:
+        """Show every filter of the selected layer as tiles."""
+        self._show_bottom_dock(self.atlas_dock)
+        self._update_atlas()
+
+    def _show_bottom_dock(self, dock: QDockWidget) -> None:
+        """Show and raise the slide's or the atlas's dock; when it opens, give it two fifths
+        of the window's height (a lesson's padded 8x8 at a readable size, 64 tiles in four
+        rows), once it is laid out: before, the main window ignores the size."""
+        if dock.isHidden():
+            dock.show()
+            height = max(360, self.height() * 2 // 5)
+            QTimer.singleShot(
+                0, lambda: self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+            )
+        dock.raise_()
+
+    def _update_atlas(self) -> None:
+        # Built on a bank or layer change only, and only while the atlas shows: a weight drag
+        # makes a bank per move.
+        if self.atlas_dock.isHidden():
+            return
+        bank = self.controller.bank
+        layer, filt, _ = self.controller.selection
+        spec = bank.layers[layer]
+        shows = self._atlas_shows
+        if shows is None or shows[0] is not bank or shows[1] != layer:
+            self._atlas_shows = (bank, layer)
+            if not isinstance(spec, ConvLayer):
+                self.atlas.clear(f"Layer {layer + 1} is a pool layer: it has no filters.")
+            else:
+                self.atlas.setLayer(
+                    f"{layer + 1} · {spec.name or f'layer {layer + 1}'}",
+                    [np.asarray(f.kernels) for f in spec.filters],
+                    [f.name or f"filter {i + 1}" for i, f in enumerate(spec.filters)],
+                    colour=layer == 0 and bank.input == "rgb",
+                )
+        self.atlas.setSelected(filt)
+
+    def _on_atlas_clicked(self, index: int) -> None:
+        self.controller.select(self.controller.selection[0], index, 0)
 
     def _on_document_changed(self) -> None:
         doc = self.controller.document
@@ -547,16 +603,7 @@ class MainWindow(QMainWindow):
             self.menus.pause_action.setChecked(True)
             self._on_pause(True)
         self._slide = (layer, filt)
-        if self.slide_dock.isHidden():
-            self.slide_dock.show()
-            # Room for a lesson's whole 8x8 (10x10 padded) at a readable cell size, once the
-            # dock is laid out (before, the main window ignores the size).
-            height = max(360, self.height() * 2 // 5)
-            QTimer.singleShot(
-                0,
-                lambda: self.resizeDocks([self.slide_dock], [height], Qt.Orientation.Vertical),
-            )
-        self.slide_dock.raise_()
+        self._show_bottom_dock(self.slide_dock)
         output = result.run.outputs[layer][filt]
         self._slide_zoomed = False
         self.slide_panel.setTarget(self._slide_title(layer, filt), output.shape)

@@ -231,6 +231,13 @@ class Menus:
         )
         self.lessons_menu.addSeparator()
         self.lessons_menu.addAction(self.slide_action)
+        self.atlas_action = make_action(
+            window,
+            "Filter &atlas",
+            lambda: window.open_atlas(),
+            None,
+            "Every filter of the selected layer as a tile of its kernels; click one to select it",
+        )
 
         view_menu = self.view_menu = window.menuBar().addMenu("&View")
         view_menu.addAction(window.bank_dock.toggleViewAction())
@@ -239,6 +246,7 @@ class Menus:
         view_menu.addAction(window.analysis_dock.toggleViewAction())
         view_menu.addAction(window.compare_dock.toggleViewAction())
         view_menu.addAction(window.slide_dock.toggleViewAction())
+        view_menu.addAction(self.atlas_action)
         view_menu.addSeparator()
         view_menu.addAction(self.pin_action)
         view_menu.addAction(self.unpin_action)
@@ -271,4 +279,5 @@ class Menus:
                 button_action.triggered.connect(lambda _=False, b=button: b.showMenu())
         toolbar.addAction(self.pause_action)
         toolbar.addAction(self.slide_action)
+        toolbar.addAction(self.atlas_action)
         window.addToolBar(toolbar)

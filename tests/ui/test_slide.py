@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import Qt
 
 from playground import Bank, ConvLayer, Filter, lessons
 from playground.sources.still import StillSource
-from playground.ui import MainWindow
 from tests.engine import reference
 
 WAIT_MS = 15_000
@@ -19,19 +17,8 @@ pytestmark = pytest.mark.qt_log_ignore("does not support propagateSizeHints")
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    def fail(*args, **kwargs):
-        raise AssertionError(f"unexpected dialog: {args[1:3]}")
-
-    monkeypatch.setattr(QMessageBox, "question", fail)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, autosave_dir=tmp_path / "autosave")
-    qtbot.addWidget(
-        w, before_close_func=lambda w: w.controller.document.mark_saved(tmp_path / "x.json")
-    )
-    w.resize(1400, 900)
-    w.show()
-    return w
+def window(fresh_window):
+    return fresh_window
 
 
 def _shows(window, bank, frame_shape) -> bool:
