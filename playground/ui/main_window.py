@@ -325,6 +325,7 @@ class MainWindow(QMainWindow):
                 f.bias,
                 conv.activation,
                 np.asarray(f.kernels),
+                colour=layer == 0 and self.controller.bank.input == "rgb",
             )
 
     def _on_selection_changed(self, layer: int, filt: int, channel: int) -> None:
@@ -432,7 +433,7 @@ class MainWindow(QMainWindow):
             for n in range(self.pane_grid.sectionCount()):
                 for i in range(self.pane_grid.paneCount(n)):
                     self.pane_grid.pane(n, i).setMessage(result.error)
-            for pane in self.story.panes():
+            for pane in (*self.story.panes(), self.story.colourPane()):
                 pane.setMessage(result.error)
             return
         assert result.outputs is not None
