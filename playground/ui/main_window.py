@@ -38,6 +38,7 @@ from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
 from playground.controller.autosave import default_directory
+from playground.controller.map_export import MAP_SUFFIXES
 from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
 from playground.controller.session import Session, app_settings
@@ -64,6 +65,12 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 DEFAULT_BANK = ("banks", "edges-rgb.json")
 DEFAULT_IMAGE = ("images", "coffee.jpg")
+# File > Export selected map: the dialog's filters and the suffix each adds.
+MAP_FILTERS = {
+    "NumPy array, float32 (*.npy)": ".npy",
+    "16-bit PNG, min to max (*.png)": ".png",
+    "TIFF, float32 (*.tif)": ".tif",
+}
 # The slide zooms the panes in on the footprint when the input is wider or taller than this (a
 # lesson's 8x8 shows whole).
 _SLIDE_ZOOM_FROM = 64
@@ -939,6 +946,27 @@ class MainWindow(QMainWindow):
             return False
         self._show_message(f"Exported {path} (the bank is inside: open it as a bank)")
         return True
+
+    def _on_export_map(self) -> None:
+        layer, filt, _ = self.controller.selection
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Export selected map",
+            str(Path(self._dialog_dir()) / f"layer{layer + 1}-filter{filt + 1}.npy"),
+            ";;".join(MAP_FILTERS),
+        )
+        if path:
+            if Path(path).suffix.lower() not in MAP_SUFFIXES:
+                path += MAP_FILTERS.get(chosen, ".npy")
+            self._remember_dir(path)
+            self.export_map_file(path)
+
+    def export_map_file(self, path: str | Path) -> bool:
+        """Write the selected filter's map at full resolution to ``path`` (its suffix picks
+        .npy, 16-bit .png or float .tif), off the GUI thread; the status bar says when it is
+        written or why not."""
+        layer, filt, _ = self.controller.selection
+        return filt >= 0 and self.controller.export_map(layer, filt, path)
 
     # --- weights exchange -------------------------------------------------------------------
 

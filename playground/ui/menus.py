@@ -83,6 +83,14 @@ class Menus:
             None,
             "Save a picture of the source and every feature map",
         )
+        self.export_map_action = make_action(
+            window,
+            "Export selected &map…",
+            window._on_export_map,
+            None,
+            "Save the selected filter's feature map at full resolution: .npy, 16-bit PNG or "
+            "float TIFF",
+        )
         self.import_action = make_action(
             window,
             "&Import trained weights…",
@@ -167,6 +175,7 @@ class Menus:
             self.save_action,
             self.save_as_action,
             self.export_action,
+            self.export_map_action,
             self.record_action,
         ):
             menu.addAction(action)
