@@ -248,6 +248,15 @@ class KernelEditor(QWidget):
             "commas, fractions such as 1/9 allowed) into this channel; its size may differ",
         )
         paste_text.clicked.connect(self.pasteKernelText)
+        fit = self._tool_button(
+            "fit",
+            "Fit",
+            "Fit the whole kernel in the grid: large kernels become a heat map, each value on "
+            "hover, double-click to type one. Off: readable cells that scroll (zoomed in)",
+        )
+        fit.setCheckable(True)
+        fit.setChecked(True)
+        fit.toggled.connect(self._on_fit_toggled)
         only = self._tool_button(
             "channel-only",
             "This channel only",
@@ -312,6 +321,7 @@ class KernelEditor(QWidget):
         bottom.addWidget(self.widthSpin)
         bottom.addWidget(self.buttons["resize"])
         bottom.addSpacing(6)
+        bottom.addWidget(self.buttons["fit"])
         bottom.addWidget(self.buttons["copy-text"])
         bottom.addWidget(self.buttons["paste-text"])
 
@@ -517,6 +527,11 @@ class KernelEditor(QWidget):
             others = np.delete(self._kernels, self._channel, axis=0).sum()
             text += f" · filter {dc_gain_text(float(others) + gain)}"
         self.dcGainLabel.setText(text)
+
+    def _on_fit_toggled(self, fit: bool) -> None:
+        self.grid.setFitAll(fit)
+        self._holder.updateGeometry()
+        self._holder._place()
 
     def copyKernelText(self) -> None:
         """Put the kernel shown on the clipboard as text (`kernel_text`)."""
