@@ -283,6 +283,10 @@ class MainWindow(QMainWindow):
         self.pane_grid.pixelHovered.connect(self._on_pixel_hovered)
         self.slide_panel.positionChanged.connect(self._on_slide_position)
         self.atlas.filterClicked.connect(self._on_atlas_clicked)
+        # A slide playing in a closed dock would move the probe and the panes' outlines unseen.
+        self.slide_dock.visibilityChanged.connect(
+            lambda shown: None if shown else self.slide_panel.pause()
+        )
         self.atlas_dock.visibilityChanged.connect(lambda _shown: self._update_atlas())
 
     # --- controller -> widgets --------------------------------------------------------------------

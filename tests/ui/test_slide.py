@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from playground import Bank, ConvLayer, Filter, lessons
 from playground.sources.still import StillSource
@@ -49,8 +49,10 @@ def test_the_slide_fills_the_8x8_lessons_map_with_the_engines_numbers(window, qt
     engine = window.controller.last_result.run.outputs[0][0]
     np.testing.assert_allclose(engine, expected, rtol=1e-6, atol=1e-6)
 
-    assert window.open_slide()
+    assert 'href="slide"' in window.lesson_banner.text()
+    window.lesson_banner.linkActivated.emit("slide")  # the caption's "Slide the kernel" link
     panel = window.slide_panel
+    assert window.slide_dock.isVisible()
     assert window.controller.paused  # the slide explains one frozen frame
     assert panel.positionCount() == 36
     seen: dict[tuple[int, int], float] = {}
@@ -83,7 +85,7 @@ def test_play_runs_to_the_end_and_stops(window, qtbot):
     window.open_lesson("bump-1d")
     bank = lessons.get("bump-1d").load_bank()
     qtbot.waitUntil(lambda: _shows(window, bank, (1, 8, 3)), timeout=WAIT_MS)
-    assert window.open_slide()
+    window.menus.slide_action.trigger()  # the toolbar's and the Lessons menu's Slide
     panel = window.slide_panel
     panel.speed.setValue(60)
     qtbot.mouseClick(panel.buttons["play"], Qt.MouseButton.LeftButton)
@@ -91,6 +93,10 @@ def test_play_runs_to_the_end_and_stops(window, qtbot):
     qtbot.waitUntil(lambda: not panel.isPlaying(), timeout=WAIT_MS)
     assert panel.index() == panel.positionCount() - 1 == 5
     assert [v for _, v in sorted(_filled_cells(panel.frame()).items())] == [0, 0, 1, 1, 0, 0]
+    qtbot.mouseClick(panel.buttons["play"], Qt.MouseButton.LeftButton)  # at the end: over again
+    assert panel.isPlaying() and panel.index() == 0
+    window.slide_dock.close()
+    assert not panel.isPlaying()  # closing the dock stops it
     panel.scrub.setValue(2)  # scrubbing back
     assert panel.frame().position == (0, 2)
     assert sorted(_filled_cells(panel.frame())) == [(0, 0), (0, 1), (0, 2)]
@@ -162,3 +168,23 @@ def test_slide_needs_a_conv_filter(window, qtbot):
     window.controller.select(1, 0, 0)  # the pool layer
     assert not window.open_slide()
     assert "conv filter" in window.statusBar().currentMessage()
+
+
+def test_on_a_large_frame_the_panes_zoom_in_on_the_footprint_and_follow_it(window, qtbot):
+    window.open_lesson("rgb-filter")
+    lesson = lessons.get("rgb-filter")
+    bank = lesson.load_bank()
+    qtbot.waitUntil(lambda: _shows(window, bank, lesson.frame().shape), timeout=WAIT_MS)
+    assert window.open_slide()
+    panel = window.slide_panel
+    source, output = window.source_pane, window.pane_grid.pane(0, 0)
+    for index in (0, 1, 5000, panel.positionCount() - 1):
+        panel.setIndex(index)
+        probe = panel.frame().probe
+        for pane, (x, y) in (
+            (source, (probe.cols[1], probe.rows[1])),
+            (output, (probe.x, probe.y)),
+        ):
+            assert pane.isZoomed()
+            assert pane.zoomScale() >= 10  # a 3x3 footprint is at least 30 screen pixels
+            assert pane.viewBox().viewRect().contains(QPointF(x + 0.5, y + 0.5))
