@@ -39,6 +39,7 @@ WINDOW = 14
 the panel is narrow: `SlidePanel.windowCells`); a smaller (padded) input or output is drawn
 whole."""
 
+_MAX_WINDOW = 40  # cells a side at most, whatever the footprint
 _READABLE_CELL_PX = 30  # a cell this wide holds a 3-digit number and the weight under it
 
 MAX_CHANNELS = 3
@@ -115,8 +116,10 @@ def slide_frame(
     # The padded input: every cell some position's footprint covers, and the image.
     extent_r = (min(0, first[0]), max(h, first[0] + (out_h - 1) * sy + span[0] + 1))
     extent_c = (min(0, first[1]), max(w, first[1] + (out_w - 1) * sx + span[1] + 1))
-    r0, r1 = _window(int(rows[0] + rows[-1]) // 2, extent_r, size)
-    c0, c1 = _window(int(cols[0] + cols[-1]) // 2, extent_c, size)
+    # The whole footprint and a cell around it, up to _MAX_WINDOW (a 101x101 kernel is cut).
+    side = min(_MAX_WINDOW, max(size, max(span) + 3))
+    r0, r1 = _window(int(rows[0] + rows[-1]) // 2, extent_r, side)
+    c0, c1 = _window(int(cols[0] + cols[-1]) // 2, extent_c, side)
     rr, cc = np.arange(r0, r1), np.arange(c0, c1)
     ri, ci = border_index(rr, h, spec.border), border_index(cc, w, spec.border)
     filled_by_border = (ri[:, None] >= 0) & (ci[None, :] >= 0)

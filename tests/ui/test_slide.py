@@ -188,3 +188,26 @@ def test_on_a_large_frame_the_panes_zoom_in_on_the_footprint_and_follow_it(windo
             assert pane.isZoomed()
             assert pane.zoomScale() >= 10  # a 3x3 footprint is at least 30 screen pixels
             assert pane.viewBox().viewRect().contains(QPointF(x + 0.5, y + 0.5))
+
+
+def test_a_large_dilated_footprint_is_drawn_whole(window, qtbot):
+    rng = np.random.default_rng(8)
+    image = rng.integers(0, 256, (60, 70, 3), dtype=np.uint8)
+    bank = Bank(
+        (ConvLayer((Filter(rng.normal(size=(1, 9, 9)), 0.0),), dilation=(2, 2)),), input="gray"
+    )
+    window.controller.new_bank(bank)
+    window.controller.open_source(StillSource(image, "random"))
+    qtbot.waitUntil(lambda: _shows(window, bank, image.shape), timeout=WAIT_MS)
+    assert window.open_slide()
+    window.slide_panel.setIndex(40)
+    frame = window.slide_panel.frame()
+    r0, c0 = frame.origin
+    rows, cols = frame.channels[0].values.shape
+    probe = frame.probe
+    # 9 taps 2 apart span 17 cells: all inside the drawn window.
+    assert probe.rows[-1] - probe.rows[0] == 16
+    assert r0 <= probe.rows[0] and probe.rows[-1] < r0 + rows
+    assert c0 <= probe.cols[0] and probe.cols[-1] < c0 + cols
+    expected = reference.run(bank.to_dict(), image)[0][0][0]
+    assert probe.value == pytest.approx(expected[probe.y, probe.x], rel=1e-5, abs=1e-5)
