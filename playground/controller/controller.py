@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from playground.assets import is_bundled
 from playground.controller.display import ShownMap
 from playground.controller.document import Document
+from playground.controller.map_export import write_map
 from playground.controller.pipeline import Capture, Job, LatestSlot, Pin, Result, Worker
 from playground.engine import budget, editing
 from playground.engine.bank import Bank, ConvLayer
@@ -279,6 +280,9 @@ class Controller(QObject):
             elif isinstance(wanted, ModelImport):
                 self._adopt_model(path, wanted)
             return
+        if kind == "exported":
+            self.message.emit(str(payload))
+            return
         if kind == "opened":
             if capture is None or capture is not self._pending:
                 return
@@ -404,6 +408,30 @@ class Controller(QObject):
             self._events.put((None, kind, (target, outcome)))
 
         threading.Thread(target=run, name=f"{kind}-reader", daemon=True).start()
+
+    def export_map(self, layer: int, filt: int, path: str | Path) -> bool:
+        """Write filter ``filt`` of layer ``layer``'s map, as last displayed, at full
+        resolution (`map_export.write_map`: .npy, 16-bit .png or float .tif), on a thread of
+        its own; the outcome comes back as a `message`. False when there is no such map."""
+        maps = self.outputs()
+        if not (0 <= layer < len(maps) and 0 <= filt < len(maps[layer])):
+            self.message.emit("no feature map to export: select a filter whose map is shown")
+            return False
+        values, target = maps[layer][filt], Path(path)
+
+        def run() -> None:
+            # Runs on the map-export thread; a result's maps are never written after they
+            # are made, so reading one here races with nothing.
+            try:
+                outcome = write_map(values, target)
+            except BankError as e:
+                outcome = str(e)
+            except Exception as e:  # a bug in an encoder must not end silently
+                outcome = f"could not export {target.name}: {e}"
+            self._events.put((None, "exported", outcome))
+
+        threading.Thread(target=run, name="map-export", daemon=True).start()
+        return True
 
     def _still_wanted(self, path: Path, outcome: object, verb: str) -> object | None:
         """A file read on its thread, when it is still to be used: not when another was asked

@@ -38,6 +38,7 @@ from playground import lessons
 from playground.assets import resource_path
 from playground.controller import Controller
 from playground.controller.autosave import default_directory
+from playground.controller.map_export import MAP_SUFFIXES
 from playground.controller.pipeline import Result
 from playground.controller.recorder import Recorder, RecordError
 from playground.controller.session import Session, app_settings
@@ -46,9 +47,11 @@ from playground.engine.bank import Bank, ConvLayer, Filter
 from playground.engine.bankfile import load_bank, png_with_bank, write_atomic
 from playground.engine.errors import BankError
 from playground.engine.onnx_export import export_onnx
+from playground.engine.probe import Probe
 from playground.engine.snapshot import is_snapshot
 from playground.engine.weights import conv_tensors, export_npy, export_snippet, import_weights
 from playground.ui.analysis_panel import KernelAnalysisPanel
+from playground.ui.atlas import FilterAtlas
 from playground.ui.bank_panel import BankPanel
 from playground.ui.compare import ComparePanel
 from playground.ui.kernel_editor import KernelEditor, default_channel_names, filter_channel_names
@@ -56,11 +59,21 @@ from playground.ui.learn_dialog import LearnDialog
 from playground.ui.menus import Menus
 from playground.ui.panes import ChannelStory, FeatureMapPane, PaneGrid
 from playground.ui.probe_panel import ProbePanel
+from playground.ui.slide import SlidePanel, footprint_rect, slide_frame
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 VIDEO_SUFFIXES = {".avi", ".mp4", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 DEFAULT_BANK = ("banks", "edges-rgb.json")
 DEFAULT_IMAGE = ("images", "coffee.jpg")
+# File > Export selected map: the dialog's filters and the suffix each adds.
+MAP_FILTERS = {
+    "NumPy array, float32 (*.npy)": ".npy",
+    "16-bit PNG, min to max (*.png)": ".png",
+    "TIFF, float32 (*.tif)": ".tif",
+}
+# The slide zooms the panes in on the footprint when the input is wider or taller than this (a
+# lesson's 8x8 shows whole).
+_SLIDE_ZOOM_FROM = 64
 
 
 class MainWindow(QMainWindow):
@@ -146,6 +159,7 @@ class MainWindow(QMainWindow):
         self.lesson_banner.setObjectName("lessonBanner")
         self.lesson_banner.setWordWrap(True)
         self.lesson_banner.setTextFormat(Qt.TextFormat.RichText)
+        self.lesson_banner.linkActivated.connect(lambda _link: self.open_slide())
         self.lesson_banner.setStyleSheet(
             "QLabel#lessonBanner { background: #fff7d6; border: 1px solid #e6c96a; padding: 6px; }"
         )
@@ -191,6 +205,24 @@ class MainWindow(QMainWindow):
             "A/B compare", "compareDock", self.compare_panel, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.compare_dock.hide()  # shown by the first pin
+        # The docks at the bottom (compare, slide) span the maps, not the side docks: the
+        # kernel editor and the bank keep their full height.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.slide_panel = SlidePanel()
+        self.slide_dock = self._dock(
+            "Slide", "slideDock", self.slide_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.slide_dock.hide()  # shown by Slide
+        self.atlas = FilterAtlas()
+        self.atlas_dock = self._dock(
+            "Filter atlas", "atlasDock", self.atlas, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.tabifyDockWidget(self.slide_dock, self.atlas_dock)
+        self.atlas_dock.hide()  # shown by Atlas
+        self._atlas_shows: tuple[Bank, int] | None = None  # the bank and layer drawn
+        self._slide: tuple[int, int] | None = None  # layer, filter the slide sweeps
+        self._slide_zoomed = False  # the panes were zoomed in on the slide's footprint
         self._probe_target: tuple[int, int, int, int] | None = None  # layer, filter, x, y
         self._recorder: Recorder | None = None
 
@@ -252,6 +284,13 @@ class MainWindow(QMainWindow):
         self.pane_grid.pixelClicked.connect(self.probe_at)
         # With the frame frozen the maps hold still, so the probe can follow the mouse.
         self.pane_grid.pixelHovered.connect(self._on_pixel_hovered)
+        self.slide_panel.positionChanged.connect(self._on_slide_position)
+        self.atlas.filterClicked.connect(self._on_atlas_clicked)
+        # A slide playing in a closed dock would move the probe and the panes' outlines unseen.
+        self.slide_dock.visibilityChanged.connect(
+            lambda shown: None if shown else self.slide_panel.pause()
+        )
+        self.atlas_dock.visibilityChanged.connect(lambda _shown: self._update_atlas())
 
     # --- controller -> widgets --------------------------------------------------------------------
 
@@ -280,6 +319,7 @@ class MainWindow(QMainWindow):
         self.pane_grid.setSections(sections)
         self._schedule_visible_update()
         self._update_editor()
+        self._update_atlas()
 
     def _update_editor(self) -> None:
         layer, filt, channel = self.controller.selection
@@ -299,12 +339,58 @@ class MainWindow(QMainWindow):
                 f.bias,
                 conv.activation,
                 np.asarray(f.kernels),
+                colour=layer == 0 and self.controller.bank.input == "rgb",
             )
 
     def _on_selection_changed(self, layer: int, filt: int, channel: int) -> None:
         if filt >= 0:
             self.pane_grid.setSelected(layer, filt)
         self._update_editor()
+        self._update_atlas()
+
+    # --- filter atlas -----------------------------------------------------------------------
+
+    def open_atlas(self) -> None:
+        """Show every filter of the selected layer as tiles."""
+        self._show_bottom_dock(self.atlas_dock)
+        self._update_atlas()
+
+    def _show_bottom_dock(self, dock: QDockWidget) -> None:
+        """Show and raise the slide's or the atlas's dock; when it opens, give it two fifths
+        of the window's height (a lesson's padded 8x8 at a readable size, 64 tiles in four
+        rows), once it is laid out: before, the main window ignores the size."""
+        if dock.isHidden():
+            dock.show()
+            height = max(360, self.height() * 2 // 5)
+            QTimer.singleShot(
+                0, lambda: self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+            )
+        dock.raise_()
+
+    def _update_atlas(self) -> None:
+        # Built on a bank or layer change only, and only while the atlas shows: a weight drag
+        # makes a bank per move.
+        if self.atlas_dock.isHidden():
+            return
+        bank = self.controller.bank
+        layer, filt, _ = self.controller.selection
+        spec = bank.layers[layer]
+        shows = self._atlas_shows
+        if shows is None or shows[0] is not bank or shows[1] != layer:
+            self._atlas_shows = (bank, layer)
+            if not isinstance(spec, ConvLayer):
+                self.atlas.clear(f"Layer {layer + 1} is a pool layer: it has no filters.")
+            else:
+                self.atlas.setLayer(
+                    f"{layer + 1} · {spec.name or f'layer {layer + 1}'}",
+                    [np.asarray(f.kernels) for f in spec.filters],
+                    [f.name or f"filter {i + 1}" for i, f in enumerate(spec.filters)],
+                    colour=layer == 0 and bank.input == "rgb",
+                )
+        self.atlas.setSelected(filt)
+
+    def _on_atlas_clicked(self, index: int) -> None:
+        self.controller.select(self.controller.selection[0], index, 0)
 
     def _on_document_changed(self) -> None:
         doc = self.controller.document
@@ -371,7 +457,7 @@ class MainWindow(QMainWindow):
             for n in range(self.pane_grid.sectionCount()):
                 for i in range(self.pane_grid.paneCount(n)):
                     self.pane_grid.pane(n, i).setMessage(result.error)
-            for pane in self.story.panes():
+            for pane in (*self.story.panes(), self.story.colourPane()):
                 pane.setMessage(result.error)
             return
         assert result.outputs is not None
@@ -384,6 +470,8 @@ class MainWindow(QMainWindow):
                     pane.followMap(shown.full)
         if self._probe_target is not None:
             self._update_probe(result)  # the probed pixel follows the live frames
+        if self._slide is not None:
+            self._update_slide(result)
         pinned = self.compare_panel.target()
         if pinned is not None:
             layer, filt = pinned
@@ -424,6 +512,9 @@ class MainWindow(QMainWindow):
             self._show_message(str(e))
             return False
         self.controller.new_bank(bank)
+        if self._slide is not None:
+            self._slide = None
+            self.slide_panel.clear("A new lesson: press Slide to sweep its kernel.")
         self._lesson_source = None  # the next source shown is the lesson's own
         if lesson.pattern is not None:
             self.controller.open_pattern(lesson.pattern)
@@ -432,7 +523,8 @@ class MainWindow(QMainWindow):
         what, try_this = lesson.caption.splitlines()
         self.lesson_banner.setText(
             f"<b>{html.escape(lesson.title)}</b><br>{html.escape(what)}<br>"
-            f"<i>{html.escape(try_this)}</i>"
+            f"<i>{html.escape(try_this)}</i><br>"
+            '<a href="slide">▶ Slide the kernel over the image</a>'
         )
         if self.lesson_banner.isHidden():
             self.lesson_banner.show()
@@ -498,27 +590,140 @@ class MainWindow(QMainWindow):
             title = f"{layer + 1} · {f.name or f'filter {index + 1}'}"
         else:
             title = f"{layer + 1} · {spec.op} pool · ch {index + 1}"
-        names = (
-            default_channel_names(layer_input.shape[0])
-            if layer == 0
-            else [self.pane_grid.pane(layer - 1, c).title() for c in range(layer_input.shape[0])]
-        )
-        self.probe_panel.setProbe(probe, title, names)
-        footprint = QRectF(
-            float(probe.cols.min()),
-            float(probe.rows.min()),
-            float(probe.cols.max() - probe.cols.min() + 1),
-            float(probe.rows.max() - probe.rows.min() + 1),
-        )
+        self.probe_panel.setProbe(probe, title, self._input_names(layer, layer_input.shape[0]))
+        footprint = footprint_rect(probe)
         self._clear_markers()
-        inputs = (
-            [self.source_pane]
-            if layer == 0
-            else [self.pane_grid.pane(layer - 1, c) for c in range(layer_input.shape[0])]
-        )
-        for pane in inputs:
+        for pane in self._input_panes(layer, layer_input.shape[0]):
             pane.setMarker(footprint)
         self.pane_grid.pane(layer, index).setMarker(QRectF(x, y, 1, 1), QColor(0, 200, 255))
+
+    def _input_names(self, layer: int, count: int) -> list[str]:
+        """The names of layer ``layer``'s input channels: the colours, or the maps before."""
+        if layer == 0:
+            return default_channel_names(count)
+        return [self.pane_grid.pane(layer - 1, c).title() for c in range(count)]
+
+    def _input_panes(self, layer: int, count: int) -> list[FeatureMapPane]:
+        """The panes showing layer ``layer``'s input: the source, or the layer before's maps."""
+        if layer == 0:
+            return [self.source_pane]
+        shown = min(count, self.pane_grid.paneCount(layer - 1))
+        return [self.pane_grid.pane(layer - 1, c) for c in range(shown)]
+
+    # --- slide ------------------------------------------------------------------------------
+
+    def open_slide(self) -> bool:
+        """Sweep the selected conv filter over its input on the frozen frame: the Slide dock
+        steps through every output position, with the probe's arithmetic at each."""
+        layer, filt, _ = self.controller.selection
+        spec = self.controller.bank.layers[layer]
+        result = self.controller.last_result
+        if not isinstance(spec, ConvLayer) or filt < 0:
+            self._show_message("select a conv filter to slide (a pool layer has no kernel)")
+            return False
+        if result is None or result.run is None or layer >= len(result.run.outputs):
+            self._show_message("no feature map to slide over: the bank has no output yet")
+            return False
+        if not self.controller.paused:
+            # The slide explains one frame: a live source would change it under the footprint.
+            self.menus.pause_action.setChecked(True)
+            self._on_pause(True)
+        self._slide = (layer, filt)
+        self._show_bottom_dock(self.slide_dock)
+        output = result.run.outputs[layer][filt]
+        self._slide_zoomed = False
+        self.slide_panel.setTarget(self._slide_title(layer, filt), output.shape)
+        return True
+
+    def _slide_title(self, layer: int, filt: int) -> str:
+        spec = self.controller.bank.layers[layer]
+        assert isinstance(spec, ConvLayer)
+        name = spec.filters[filt].name or f"filter {filt + 1}"
+        (sy, sx), (dy, dx) = spec.stride, spec.dilation
+        return (
+            f"<b>{html.escape(f'{layer + 1} · {name}')}</b>: stride {sy}×{sx}, dilation "
+            f"{dy}×{dx}, padding {html.escape(str(spec.padding))}, border {spec.border}. "
+            "At each position the kernels multiply the input under them (hatched cells are "
+            "padding, filled by the border) and everything is added up into one output cell."
+        )
+
+    def _on_slide_position(self, y: int, x: int) -> None:
+        if self._slide is None:
+            return
+        layer, filt = self._slide
+        self.probe_at(layer, filt, x, y)
+        result = self.controller.last_result
+        if result is not None:
+            self._show_slide_frame(result)
+
+    def _update_slide(self, result: Result) -> None:
+        """A new result (an edit on the frozen frame): the slide shows its numbers, over an
+        output that may have a new size."""
+        assert self._slide is not None
+        layer, filt = self._slide
+        run = result.run
+        spec = (
+            self.controller.bank.layers[layer] if layer < len(self.controller.bank.layers) else None
+        )
+        if (
+            run is None
+            or not isinstance(spec, ConvLayer)
+            or layer >= len(run.outputs)
+            or filt >= len(run.outputs[layer])
+        ):
+            self._slide = None
+            self.slide_panel.clear("The filter the slide swept is gone: select one and Slide.")
+            return
+        shape = run.outputs[layer][filt].shape
+        if shape != self.slide_panel.outputShape():
+            self.slide_panel.setTarget(self._slide_title(layer, filt), shape)
+        else:
+            self._show_slide_frame(result)
+
+    def _show_slide_frame(self, result: Result) -> None:
+        assert self._slide is not None
+        layer, filt = self._slide
+        probe = self.probe_panel.probe()
+        run = result.run
+        if probe is None or run is None or run.bank is None:
+            return
+        if (probe.layer, probe.filter, probe.y, probe.x) != (
+            layer + 1,
+            filt + 1,
+            *self.slide_panel.position(),
+        ):
+            return  # the probe moved to a pixel clicked elsewhere
+        spec = run.bank.layers[layer]
+        assert isinstance(spec, ConvLayer)
+        layer_input = run.inputs if layer == 0 else run.outputs[layer - 1]
+        count = layer_input.shape[0]
+        frame = slide_frame(
+            probe,
+            spec,
+            layer_input,
+            run.outputs[layer][filt],
+            self._input_names(layer, count),
+            self.slide_panel.windowCells(count),
+        )
+        self.slide_panel.setFrame(frame)
+        self._follow_footprint(probe, layer_input.shape, layer, filt)
+
+    def _follow_footprint(
+        self, probe: Probe, input_shape: tuple[int, ...], layer: int, filt: int
+    ) -> None:
+        """On a large frame, zoom the input and output panes in on the footprint at the
+        slide's start and keep it in view as it moves."""
+        footprint = footprint_rect(probe)
+        cell = QRectF(probe.x, probe.y, 1, 1)
+        panes = [(p, footprint) for p in self._input_panes(layer, input_shape[0])]
+        panes.append((self.pane_grid.pane(layer, filt), cell))
+        for pane, rect in panes:
+            if not self._slide_zoomed and max(input_shape[1:]) > _SLIDE_ZOOM_FROM:
+                scale = max(10.0, min(40.0, 200.0 / max(rect.width(), rect.height())))
+                pane.zoomTo(scale, rect.center())
+            elif pane.isZoomed() and not pane.viewBox().viewRect().contains(rect):
+                pane.zoomTo(pane.zoomScale(), rect.center())
+        self._slide_zoomed = True
 
     def _clear_probe(self, text: str) -> None:
         self._probe_target = None
@@ -763,6 +968,27 @@ class MainWindow(QMainWindow):
             return False
         self._show_message(f"Exported {path} (the bank is inside: open it as a bank)")
         return True
+
+    def _on_export_map(self) -> None:
+        layer, filt, _ = self.controller.selection
+        path, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Export selected map",
+            str(Path(self._dialog_dir()) / f"layer{layer + 1}-filter{filt + 1}.npy"),
+            ";;".join(MAP_FILTERS),
+        )
+        if path:
+            if Path(path).suffix.lower() not in MAP_SUFFIXES:
+                path += MAP_FILTERS.get(chosen, ".npy")
+            self._remember_dir(path)
+            self.export_map_file(path)
+
+    def export_map_file(self, path: str | Path) -> bool:
+        """Write the selected filter's map at full resolution to ``path`` (its suffix picks
+        .npy, 16-bit .png or float .tif), off the GUI thread; the status bar says when it is
+        written or why not."""
+        layer, filt, _ = self.controller.selection
+        return filt >= 0 and self.controller.export_map(layer, filt, path)
 
     # --- weights exchange -------------------------------------------------------------------
 

@@ -83,6 +83,14 @@ class Menus:
             None,
             "Save a picture of the source and every feature map",
         )
+        self.export_map_action = make_action(
+            window,
+            "Export selected &map…",
+            window._on_export_map,
+            None,
+            "Save the selected filter's feature map at full resolution: .npy, 16-bit PNG or "
+            "float TIFF",
+        )
         self.import_action = make_action(
             window,
             "&Import trained weights…",
@@ -176,6 +184,7 @@ class Menus:
             self.save_action,
             self.save_as_action,
             self.export_action,
+            self.export_map_action,
             self.record_action,
         ):
             menu.addAction(action)
@@ -231,6 +240,22 @@ class Menus:
                 lesson.caption.splitlines()[0],
             )
             self.lessons_menu.addAction(action)
+        self.slide_action = make_action(
+            window,
+            "&Slide the kernel",
+            lambda: window.open_slide(),
+            None,
+            "Sweep the selected filter's kernels over the input, one output cell at a time",
+        )
+        self.lessons_menu.addSeparator()
+        self.lessons_menu.addAction(self.slide_action)
+        self.atlas_action = make_action(
+            window,
+            "Filter &atlas",
+            lambda: window.open_atlas(),
+            None,
+            "Every filter of the selected layer as a tile of its kernels; click one to select it",
+        )
 
         view_menu = self.view_menu = window.menuBar().addMenu("&View")
         view_menu.addAction(window.bank_dock.toggleViewAction())
@@ -238,6 +263,8 @@ class Menus:
         view_menu.addAction(window.probe_dock.toggleViewAction())
         view_menu.addAction(window.analysis_dock.toggleViewAction())
         view_menu.addAction(window.compare_dock.toggleViewAction())
+        view_menu.addAction(window.slide_dock.toggleViewAction())
+        view_menu.addAction(self.atlas_action)
         view_menu.addSeparator()
         view_menu.addAction(self.preview_action)
         view_menu.addSeparator()
@@ -271,4 +298,6 @@ class Menus:
             if isinstance(button, QToolButton):  # a click opens the menu, not the default action
                 button_action.triggered.connect(lambda _=False, b=button: b.showMenu())
         toolbar.addAction(self.pause_action)
+        toolbar.addAction(self.slide_action)
+        toolbar.addAction(self.atlas_action)
         window.addToolBar(toolbar)

@@ -307,6 +307,7 @@ def test_wheel_nudges_the_cell_under_the_mouse(qtbot, grid, notches, modifiers, 
 
 
 def test_wheel_does_not_scroll(qtbot, grid):
+    grid.setFitAll(False)  # zoomed in: readable cells, so the 31x31 grid scrolls
     grid.kernelModel().setKernel(np.zeros((31, 31)))
     grid.resize(200, 200)
     qtbot.waitUntil(lambda: grid.verticalScrollBar().maximum() > 0)

@@ -27,6 +27,10 @@ def test_signed_weights_share_one_precision_in_the_grid(qtbot, size, width):
     qtbot.waitExposed(editor)
     grid = editor.grid
     texts = [[grid.cellText(r, c) for c in range(size)] for r in range(size)]
+    if grid.cellSize() < grid.TEXT_CELL:
+        # Too small for numbers: a heat map, every value in the tooltip, no half-written text.
+        assert all(t == "" for row in texts for t in row)
+        return
     neg, pos = texts[0][0], texts[0][1]
     assert neg == "-" + pos  # -0.667 and 0.667 read the same but for the sign
     # One precision for all: every text is the weight at the same number of digits.

@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
+    QGuiApplication,
     QKeyEvent,
     QResizeEvent,
 )
@@ -51,6 +52,7 @@ from playground.ui.kernel_editor.preset_dialog import (
 from playground.ui.kernel_editor.strip import (
     ChannelStrip,
 )
+from playground.ui.kernel_editor.text import kernel_text, parse_kernel_text
 
 # name, button text, tooltip, operation on one kernel. Tooltips start with the words of the spec.
 _OPERATIONS: tuple[tuple[str, str, str, Callable[[np.ndarray], np.ndarray]], ...] = (
@@ -233,6 +235,28 @@ class KernelEditor(QWidget):
             "Copy to all channels: give every input channel this kernel",
         )
         copy.clicked.connect(self.copyToAllChannelsRequested)
+        copy_text = self._tool_button(
+            "copy-text",
+            "Copy",
+            "Copy this kernel as text: one row per line, weights separated by tabs",
+        )
+        copy_text.clicked.connect(self.copyKernelText)
+        paste_text = self._tool_button(
+            "paste-text",
+            "Paste",
+            "Paste a kernel copied as text (rows on lines, weights separated by spaces or "
+            "commas, fractions such as 1/9 allowed) into this channel; its size may differ",
+        )
+        paste_text.clicked.connect(self.pasteKernelText)
+        fit = self._tool_button(
+            "fit",
+            "Fit",
+            "Fit the whole kernel in the grid: large kernels become a heat map, each value on "
+            "hover, double-click to type one. Off: readable cells that scroll (zoomed in)",
+        )
+        fit.setCheckable(True)
+        fit.setChecked(True)
+        fit.toggled.connect(self._on_fit_toggled)
         only = self._tool_button(
             "channel-only",
             "This channel only",
@@ -296,6 +320,10 @@ class KernelEditor(QWidget):
         bottom.addWidget(times)
         bottom.addWidget(self.widthSpin)
         bottom.addWidget(self.buttons["resize"])
+        bottom.addSpacing(6)
+        bottom.addWidget(self.buttons["fit"])
+        bottom.addWidget(self.buttons["copy-text"])
+        bottom.addWidget(self.buttons["paste-text"])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -499,6 +527,27 @@ class KernelEditor(QWidget):
             others = np.delete(self._kernels, self._channel, axis=0).sum()
             text += f" · filter {dc_gain_text(float(others) + gain)}"
         self.dcGainLabel.setText(text)
+
+    def _on_fit_toggled(self, fit: bool) -> None:
+        self.grid.setFitAll(fit)
+        self._holder.updateGeometry()
+        self._holder._place()
+
+    def copyKernelText(self) -> None:
+        """Put the kernel shown on the clipboard as text (`kernel_text`)."""
+        QGuiApplication.clipboard().setText(kernel_text(self.grid.kernelModel().kernel()))
+
+    def pasteKernelText(self) -> bool:
+        """Replace the kernel shown with the clipboard's text kernel (`parse_kernel_text`);
+        a refusal is shown with its reason and nothing changes."""
+        try:
+            kernel = parse_kernel_text(QGuiApplication.clipboard().text(), self.MAX_UI_SIZE)
+        except BankError as e:
+            self._show_error(f"Paste: {e}")
+            return False
+        self._clear_status()
+        self.kernelReplaced.emit(kernel)
+        return True
 
     def _show_error(self, reason: str) -> None:
         self.statusLabel.setText(reason)

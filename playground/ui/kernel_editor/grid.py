@@ -121,13 +121,15 @@ class _WeightDelegate(QStyledItemDelegate):
         painter.save()
         tile = QRect(option.rect).adjusted(1, 1, -1, -1)
         painter.fillRect(tile, index.data(Qt.ItemDataRole.BackgroundRole))
-        text, font = self.cellText(index.row(), index.column(), tile.width() - 4)
-        painter.setFont(font)
         colour = QColor(index.data(Qt.ItemDataRole.ForegroundRole))
-        if text == "0":
-            colour.setAlphaF(0.45)  # zeros recede so the pattern of real weights stands out
-        painter.setPen(colour)
-        painter.drawText(tile, Qt.AlignmentFlag.AlignCenter, text)
+        if option.rect.width() >= KernelGrid.TEXT_CELL:
+            text, font = self.cellText(index.row(), index.column(), tile.width() - 4)
+            painter.setFont(font)
+            if text == "0":
+                colour.setAlphaF(0.45)  # zeros recede so the pattern of real weights stands out
+            painter.setPen(colour)
+            painter.drawText(tile, Qt.AlignmentFlag.AlignCenter, text)
+        # Smaller cells are a heat map: the colour alone, the value in the tooltip.
         model = index.model()
         kh, kw = model.rowCount(), model.columnCount()
         if index.row() == (kh - 1) // 2 and index.column() == (kw - 1) // 2:
@@ -176,7 +178,12 @@ class _WeightDelegate(QStyledItemDelegate):
         option: QStyleOptionViewItem,
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
-        editor.setGeometry(option.rect.adjusted(1, 1, -1, -1))
+        rect = option.rect.adjusted(1, 1, -1, -1)
+        # A heat map's cell is too small to type in: the line editor is wider than it, centred.
+        width = max(rect.width(), 72)
+        height = max(rect.height(), QFontMetrics(editor.font()).height() + 6)
+        rect.setRect(rect.center().x() - width // 2, rect.center().y() - height // 2, width, height)
+        editor.setGeometry(rect)
 
     def eventFilter(self, editor, event: QEvent) -> bool:
         # Enter on text that is not a weight keeps the editor open (text selected, reason shown)
@@ -224,6 +231,10 @@ class KernelGrid(QTableView):
     DRAG_STEP = 0.01
     MIN_CELL = 28
     MAX_CELL = 88
+    # Fitting the whole kernel (the default), cells shrink to this; below TEXT_CELL they show
+    # colour only, a heat map with each value on hover: a 31x31 kernel fits 130 pixels.
+    FIT_MIN_CELL = 4
+    TEXT_CELL = MIN_CELL
     # A 15x15 kernel at MIN_CELL fits this, so the default size needs no scroll bars up to 15x15.
     PREFERRED_SIDE = 420
     PREFERRED_CELL = 52
@@ -236,6 +247,7 @@ class KernelGrid(QTableView):
         self._delegate = _WeightDelegate(self)
         self.setItemDelegate(self._delegate)
         self._cell = 0
+        self._fit_all = True
         self._drag: tuple[int, int, float] | None = None  # row, col, last y
         self._drag_button = Qt.MouseButton.NoButton
 
@@ -268,7 +280,10 @@ class KernelGrid(QTableView):
     # -- public -------------------------------------------------------------------------------
 
     def cellText(self, row: int, col: int) -> str:
-        """The text painted in a cell at its current size (the tooltip has the exact weight)."""
+        """The text painted in a cell at its current size (the tooltip has the exact weight);
+        "" in a heat map (cells under TEXT_CELL)."""
+        if self._cell < self.TEXT_CELL:
+            return ""
         tile = self.visualRect(self.model().index(row, col)).adjusted(1, 1, -1, -1)
         return self._delegate.cellText(row, col, tile.width() - 4)[0]
 
@@ -280,15 +295,41 @@ class KernelGrid(QTableView):
         """Current side of a cell in pixels."""
         return self._cell
 
+    def setFitAll(self, fit: bool) -> None:
+        """True (the default): the whole kernel fits the grid, as a heat map when its cells
+        get too small for numbers. False: cells stay readable (MIN_CELL) and a large kernel
+        scrolls: the grid zoomed in."""
+        self._fit_all = bool(fit)
+        self.updateGeometry()
+        self._fit_cells()
+
+    def fitsAll(self) -> bool:
+        return self._fit_all
+
+    def _cell_for(self, width: int, height: int) -> int:
+        """The cell side for a grid of ``width`` x ``height`` pixels inside its frame: the
+        largest square cells that fit; fitting all, when those are too small for numbers,
+        the width's fit if numbers fit it (the grid then scrolls down only), else a heat map
+        of the whole kernel."""
+        kh, kw = self._model.shape()
+        across, down = width // kw, height // kh
+        cell = min(across, down)
+        if self._fit_all and cell < self.TEXT_CELL:
+            # Scrolling down, the vertical scroll bar takes its width from the cells.
+            bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+            across = (width - bar) // kw
+            cell = across if across >= self.TEXT_CELL else max(self.FIT_MIN_CELL, cell)
+        return max(self.FIT_MIN_CELL if self._fit_all else self.MIN_CELL, min(self.MAX_CELL, cell))
+
     def sizeForAvailable(self, available: QSize) -> QSize:
         """The size that shows the kernel with the largest square cells fitting ``available``.
 
-        When even MIN_CELL cells do not fit, the answer is ``available`` (the grid scrolls).
+        When even the smallest cells do not fit, the answer is ``available`` (the grid
+        scrolls).
         """
         kh, kw = self._model.shape()
         frame = 2 * self.frameWidth()
-        cell = min((available.width() - frame) // kw, (available.height() - frame) // kh)
-        cell = max(self.MIN_CELL, min(self.MAX_CELL, cell))
+        cell = self._cell_for(available.width() - frame, available.height() - frame)
         wanted = QSize(kw * cell + frame, kh * cell + frame)
         return wanted.boundedTo(available)
 
@@ -310,10 +351,8 @@ class KernelGrid(QTableView):
         self._fit_cells()
 
     def _fit_cells(self) -> None:
-        kh, kw = self._model.shape()
         inner = self.contentsRect()
-        cell = min(inner.width() // kw, inner.height() // kh)
-        cell = max(self.MIN_CELL, min(self.MAX_CELL, cell))
+        cell = self._cell_for(inner.width(), inner.height())
         self._cell = cell
         self._delegate.setCellSize(cell)
         for header in (self.horizontalHeader(), self.verticalHeader()):

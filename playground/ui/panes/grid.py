@@ -135,6 +135,7 @@ class PaneGrid(QScrollArea):
             while len(section.panes) < len(pane_titles):
                 index = len(section.panes)
                 pane = FeatureMapPane(parent=section.grid_host)
+                pane.setWheelZoomNeedsCtrl(True)  # the wheel scrolls the grid
                 # Fixed (layer, index) per pane: a section's panes only ever grow or shrink at
                 # the end, so a pane keeps its place.
                 pane.clicked.connect(functools.partial(self._on_pane_clicked, layer, index))

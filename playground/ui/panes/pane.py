@@ -1,6 +1,7 @@
 """`FeatureMapPane`: one live map (a feature map, a partial map, or the RGB source frame) with a
 title bar, a colour map, levels, a clipping badge, a hover readout in full-resolution pixel
-coordinates, and a context menu to change the colour map and levels.
+coordinates, a context menu to change the colour map and levels, zoom and pan (wheel, drag,
+double-click to fit), and each cell's value written in it once cells are large enough.
 
 Everything runs on the GUI thread. Performance: a pane is redrawn up to 60 times a second, so
 `setMap` follows pyqtgraph's fast path (one persistent `ImageItem`, C-contiguous float32
@@ -17,7 +18,7 @@ import math
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -50,6 +51,7 @@ from playground.controller.display import (
     levels_for,
     shown_range,
 )
+from playground.ui.panes.cells import MIN_CELL_PX, CellNumbers
 from playground.ui.panes.chrome import (
     _FixedLevelsDialog,
     _InfoLine,
@@ -72,6 +74,15 @@ _CLIP_BADGE_THRESHOLD = 0.005
 # Letterbox around the image: a dark neutral grey in every theme. Distinct from both the black of a
 # grey map's minimum and the white of the diverging map's zero, so the map's edges stay visible.
 _LETTERBOX = QColor(52, 54, 58)
+
+# Zoom: one wheel notch scales by this; a full-resolution pixel is at most this many screen
+# pixels wide (or the fit, for a map smaller than that).
+_WHEEL_STEP = 1.25
+_MAX_CELL_PX = 160.0
+# Zoomed in, the visible part of the full-resolution map replaces the worker's reduced copy once
+# it has at most this many pixels per screen pixel of the view: the GUI thread copies a region
+# bounded by the pane's own size, never the whole map.
+_CROP_BUDGET = 4
 
 
 # Built once at import: uint8, 256 entries (see _MapImage). Grey uses no LUT: index v is grey v.
@@ -190,6 +201,15 @@ class FeatureMapPane(QWidget):
         self._hover: tuple[int, int] | None = None
         self._message = ""
         self._menu: QMenu | None = None
+        # Zoom and pan. None of it is read per frame unless the pane is zoomed in or shows
+        # numbers: setMap then tests one attribute each.
+        self._zoomed = False
+        self._crop: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 shown at full res
+        self._numbers: CellNumbers | None = None
+        self._wheel_needs_ctrl = False
+        self._press: QPoint | None = None
+        self._press_rect = QRectF()
+        self._dragged = False
         self._fixed_dialog: _FixedLevelsDialog | None = None
 
         self._title_bar = _TitleBar(self)
@@ -220,6 +240,9 @@ class FeatureMapPane(QWidget):
         # scene's sigMouseMoved: the scene drops moves that arrive within 10 ms of the previous one
         # (mouseRateLimit), which can lose the LAST move, leaving a stale pixel in the readout.
         self._view.viewport().installEventFilter(self)
+        # Not per frame: the range moves on a zoom, a pan, a new map shape or a resize.
+        self._vb.sigRangeChanged.connect(self._on_view_changed)
+        self._vb.sigResized.connect(self._on_view_changed)
 
         self._message_label = QLabel(self)
         self._message_label.setWordWrap(True)
@@ -300,6 +323,8 @@ class FeatureMapPane(QWidget):
 
         if self._message:
             self.setMessage("")
+        if self._crop is not None and full.shape[:2] != self._full_shape():
+            self._crop = None  # a new map size shows whole (the view fits it below)
         self._is_rgb = display.ndim == 3
         if self._is_rgb:
             # No-op for the C-contiguous frames the sources produce.
@@ -310,7 +335,10 @@ class FeatureMapPane(QWidget):
             self._clipped = 0.0
             # levels=None for uint8 RGB: pyqtgraph wraps the bytes in an RGB888 QImage with no
             # per-pixel work. Levels (even 0..255) would rescale every pixel every frame.
-            self._item.setImage(display, autoLevels=False, levels=None)
+            if self._crop is None:
+                self._item.setImage(display, autoLevels=False, levels=None)
+            else:
+                self._show_crop()
         else:
             # Performance trap: anything but C-contiguous float32 (float64, a transposed or
             # strided view) costs a full copy here, every frame. The engine produces float32.
@@ -328,8 +356,13 @@ class FeatureMapPane(QWidget):
             # Performance trap: always pass explicit levels with autoLevels=False. Without levels
             # pyqtgraph samples the image for min/max on every frame, and its subsampled guess
             # also differs from the levels this pane reports.
-            self._item.setImage(display, autoLevels=False, levels=self._levels)
+            if self._crop is None:
+                self._item.setImage(display, autoLevels=False, levels=self._levels)
+            else:
+                self._show_crop()
         self._update_geometry_for(display, full)
+        if self._numbers is not None and self._numbers.isVisible():
+            self._update_numbers()
         self._update_text()
 
     def setColorMap(self, name: str) -> None:
@@ -418,12 +451,15 @@ class FeatureMapPane(QWidget):
             self._message_label.setText(text)
             self._stack.setCurrentWidget(self._message_label)
             self._item.hide()
+            if self._numbers is not None:
+                self._numbers.hide()
             self._hover = None
             self._title_bar.setBadges("", "")
             self._info.setText("")
         else:
             self._stack.setCurrentWidget(self._view)
             self._item.show()
+            self._on_view_changed()
             self._update_text()
 
     def message(self) -> str:
@@ -453,6 +489,176 @@ class FeatureMapPane(QWidget):
     def graphicsView(self) -> pg.GraphicsView:
         return self._view
 
+    # ----------------------------------------------------------------------------- zoom and pan
+
+    def setWheelZoomNeedsCtrl(self, needs: bool) -> None:
+        """In a scrolling grid the wheel scrolls: there Ctrl+wheel zooms a fitted pane (a
+        zoomed-in pane takes the wheel itself)."""
+        self._wheel_needs_ctrl = bool(needs)
+
+    def isZoomed(self) -> bool:
+        """True when zoomed in past the fit."""
+        return self._zoomed
+
+    def zoomScale(self) -> float:
+        """Screen pixels per full-resolution map pixel, as shown now."""
+        rect = self._vb.viewRect()
+        return self._vb.width() / rect.width() if rect.width() > 0 else 0.0
+
+    def fitView(self) -> None:
+        """Show the whole map (what the pane shows before any zoom)."""
+        self._zoomed = False
+        height, width = self._full_shape() or (1, 1)
+        self._vb.setRange(QRectF(0, 0, width, height), padding=0)
+
+    def zoomBy(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom by ``factor`` (> 1 in), keeping the map point ``anchor`` (full-resolution
+        pixels; the view's centre when None) where it is on screen. Never out past the fit."""
+        rect = self._vb.viewRect()
+        if self._full is None or rect.width() <= 0:
+            return
+        if anchor is None:
+            anchor = rect.center()
+        scale = self.zoomScale()
+        new = self._clamped_scale(scale * factor)
+        if new is None:
+            self.fitView()
+            return
+        k = scale / new
+        self._set_view(
+            QRectF(
+                anchor.x() - (anchor.x() - rect.left()) * k,
+                anchor.y() - (anchor.y() - rect.top()) * k,
+                rect.width() * k,
+                rect.height() * k,
+            )
+        )
+
+    def zoomTo(self, scale: float, centre: QPointF) -> None:
+        """Show ``scale`` screen pixels per map pixel around map point ``centre``."""
+        if self._full is None or self._vb.width() <= 0:
+            return
+        new = self._clamped_scale(scale)
+        if new is None:
+            self.fitView()
+            return
+        width, height = self._vb.width() / new, self._vb.height() / new
+        self._set_view(QRectF(centre.x() - width / 2, centre.y() - height / 2, width, height))
+
+    def _fit_scale(self) -> float:
+        height, width = self._full_shape() or (1, 1)
+        return min(self._vb.width() / width, self._vb.height() / height)
+
+    def _clamped_scale(self, scale: float) -> float | None:
+        """``scale`` within the zoom's limits; None at (or below) the fit."""
+        fit = self._fit_scale()
+        scale = min(scale, max(fit, _MAX_CELL_PX))
+        return None if scale <= fit * 1.0001 else scale
+
+    def _set_view(self, rect: QRectF) -> None:
+        """Show ``rect`` (map pixels, the view's aspect), its centre kept on the map."""
+        height, width = self._full_shape() or (1, 1)
+        centre = rect.center()
+        dx = min(max(centre.x(), 0.0), float(width)) - centre.x()
+        dy = min(max(centre.y(), 0.0), float(height)) - centre.y()
+        self._zoomed = True
+        self._vb.setRange(rect.translated(dx, dy), padding=0)
+
+    def _view_point(self, pos: QPoint) -> QPointF:
+        return self._vb.mapSceneToView(self._view.mapToScene(pos))
+
+    def _on_wheel(self, event: QEvent) -> bool:
+        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)  # type: ignore[attr-defined]
+        if (
+            self._full is None
+            or self._message
+            or (self._wheel_needs_ctrl and not ctrl and not self._zoomed)
+        ):
+            return False  # the grid scrolls
+        steps = event.angleDelta().y() / 120.0  # type: ignore[attr-defined]
+        if steps:
+            pos = event.position().toPoint()  # type: ignore[attr-defined]
+            self.zoomBy(_WHEEL_STEP**steps, self._view_point(pos))
+        event.accept()
+        return True
+
+    def _drag_to(self, pos: QPoint) -> None:
+        assert self._press is not None
+        delta = pos - self._press
+        if not self._dragged:
+            if delta.manhattanLength() < QGuiApplication.styleHints().startDragDistance():
+                return
+            self._dragged = True
+        scale = self.zoomScale()
+        self._set_view(self._press_rect.translated(-delta.x() / scale, -delta.y() / scale))
+
+    def _on_view_changed(self, *_args: object) -> None:
+        """The view moved, zoomed or was resized: pick what the image item shows (the reduced
+        map, or the visible part of the full map) and whether numbers fit in the cells."""
+        if self._full is None or self._display is None or self._message:
+            return
+        crop = self._wanted_crop()
+        if crop != self._crop:
+            self._crop = crop
+            if crop is None:
+                height, width = self._full_shape()
+                self._item.setImage(
+                    self._display, autoLevels=False, levels=None if self._is_rgb else self._levels
+                )
+                self._item.setRect(0, 0, width, height)
+            else:
+                self._show_crop()
+        shows_numbers = self.zoomScale() >= MIN_CELL_PX
+        if shows_numbers:
+            if self._numbers is None:
+                self._numbers = CellNumbers()
+                self._vb.addItem(self._numbers)
+            self._numbers.show()
+            self._update_numbers()
+        elif self._numbers is not None:
+            self._numbers.hide()
+
+    def _wanted_crop(self) -> tuple[int, int, int, int] | None:
+        """The full-resolution region to show instead of the reduced map, or None."""
+        assert self._full is not None and self._display is not None
+        if not self._zoomed or self._display.shape[:2] == self._full.shape[:2]:
+            return None  # the reduced map is the full map: nothing sharper to show
+        height, width = self._full.shape[:2]
+        rect = self._vb.viewRect()
+        # One pixel beyond the view on each side: the item's outline stays off screen.
+        x0, y0 = max(0, math.floor(rect.left()) - 1), max(0, math.floor(rect.top()) - 1)
+        x1, y1 = min(width, math.ceil(rect.right()) + 1), min(height, math.ceil(rect.bottom()) + 1)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        budget = _CROP_BUDGET * max(1.0, self._vb.width() * self._vb.height())
+        return (x0, y0, x1, y1) if (x1 - x0) * (y1 - y0) <= budget else None
+
+    def _show_crop(self) -> None:
+        """Show the crop region of the full map at full resolution (a copy bounded by the
+        pane's size: `_wanted_crop`)."""
+        assert self._crop is not None and self._full is not None
+        x0, y0, x1, y1 = self._crop
+        if self._is_rgb:
+            region = np.ascontiguousarray(self._full[y0:y1, x0:x1])
+            self._item.setImage(region, autoLevels=False, levels=None)
+        else:
+            region = np.ascontiguousarray(self._full[y0:y1, x0:x1], dtype=np.float32)
+            self._item.setImage(region, autoLevels=False, levels=self._levels)
+        self._item.setRect(x0, y0, x1 - x0, y1 - y0)
+
+    def _update_numbers(self) -> None:
+        assert self._numbers is not None and self._full is not None
+        self._numbers.setValues(
+            self._full,
+            self._levels,
+            diverging=self._cmap == "diverging" and not self._is_rgb,
+            floor=self._floor,
+        )
+
+    def numbersShown(self) -> bool:
+        """True when cells are drawn large enough to carry their values."""
+        return self._numbers is not None and self._numbers.isVisible()
+
     # ------------------------------------------------------------------------------ Qt overrides
 
     def hasHeightForWidth(self) -> bool:
@@ -468,20 +674,39 @@ class FeatureMapPane(QWidget):
         if watched is self._view.viewport():
             kind = event.type()
             if kind == QEvent.Type.MouseMove:
-                self._hover_at(event.position().toPoint())  # type: ignore[attr-defined]
+                pos = event.position().toPoint()  # type: ignore[attr-defined]
+                if self._press is not None and self._zoomed:
+                    self._drag_to(pos)
+                self._hover_at(pos)
+            elif kind == QEvent.Type.Wheel:
+                return self._on_wheel(event)  # type: ignore[arg-type]
             elif kind in (
                 QEvent.Type.MouseButtonPress,
                 QEvent.Type.MouseButtonDblClick,
                 QEvent.Type.MouseButtonRelease,
             ):
                 if event.button() == Qt.MouseButton.LeftButton:  # type: ignore[attr-defined]
+                    pos = event.position().toPoint()  # type: ignore[attr-defined]
                     if kind == QEvent.Type.MouseButtonPress:
                         self.clicked.emit()
-                        pixel = self._pixel_at(event.position().toPoint())  # type: ignore[attr-defined]
-                        if pixel is not None:
-                            self.pixelClicked.emit(*pixel)
-                    # Consumed: the scene has nothing to do with a left click (no pan, no zoom),
-                    # and an unaccepted press would bubble up to this pane and emit twice.
+                        self._press, self._dragged = pos, False
+                        self._press_rect = self._vb.viewRect()
+                    elif kind == QEvent.Type.MouseButtonDblClick:
+                        self._press = None
+                        if self._zoomed:
+                            self.fitView()
+                        else:
+                            self.zoomBy(4.0, self._view_point(pos))
+                    else:
+                        # A click probes where it was pressed; a drag panned instead.
+                        if self._press is not None and not self._dragged:
+                            pixel = self._pixel_at(self._press)
+                            if pixel is not None:
+                                self.pixelClicked.emit(*pixel)
+                        self._press = None
+                    # Consumed: the scene has nothing to do with a left click (the pane pans
+                    # and zooms itself), and an unaccepted press would bubble up to this pane
+                    # and emit twice.
                     event.accept()
                     return True
             elif kind == QEvent.Type.Leave:
@@ -575,18 +800,30 @@ class FeatureMapPane(QWidget):
         self._levels = levels_for(self._levels_mode, self._fixed, *self._stats)
         self._clipped = clipped_fraction(self._display, self._levels_mode, self._levels)
         self._item.setLevels(self._levels)
+        if self._numbers is not None and self._numbers.isVisible():
+            self._update_numbers()
         self._update_text()
+
+    def _full_shape(self) -> tuple[int, ...]:
+        return () if self._full is None else self._full.shape[:2]
 
     def _update_geometry_for(self, display: np.ndarray, full: np.ndarray) -> None:
         key = (display.shape[:2], full.shape[:2])
         if key == self._shape_key:
             return
+        new_size = self._shape_key is None or self._shape_key[1] != key[1]
         self._shape_key = key
         height, width = full.shape[:2]
         # After setImage: setRect scales by the size of the image the item holds now. Only when a
-        # shape changes: a new transform makes the view recompute its bounds.
-        self._item.setRect(0, 0, width, height)
-        self._vb.setRange(QRectF(0, 0, width, height), padding=0)
+        # shape changes: a new transform makes the view recompute its bounds. A crop places
+        # itself.
+        if self._crop is None:
+            self._item.setRect(0, 0, width, height)
+        if new_size:
+            # A map of another size starts fitted; a new display size (the window was resized)
+            # keeps the zoom.
+            self._zoomed = False
+            self._vb.setRange(QRectF(0, 0, width, height), padding=0)
         aspect = height / width
         if aspect != self._aspect:
             self._aspect = aspect
@@ -739,6 +976,10 @@ class FeatureMapPane(QWidget):
         self._auto_action = menu.addAction("Automatic colours (from the map's sign)")
         self._auto_action.setCheckable(True)
         self._auto_action.triggered.connect(self.setAutoStyle)
+        menu.addSection("View")
+        menu.addAction("Zoom in (wheel)").triggered.connect(lambda: self.zoomBy(2.0))
+        menu.addAction("Zoom out").triggered.connect(lambda: self.zoomBy(0.5))
+        menu.addAction("Fit to pane (double-click)").triggered.connect(self.fitView)
         menu.addSeparator()
         self._copy_action = menu.addAction("Copy value readout")
         self._copy_action.triggered.connect(self._on_copy_action_triggered)

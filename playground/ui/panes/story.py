@@ -1,5 +1,7 @@
 """`ChannelStory`: how one filter is built: its partial maps (one per input channel) summed, plus
-the bias, through the activation.
+the bias, through the activation; and, for a filter on the RGB image, its partial maps kept
+apart as the three colours of one picture: what an image editor shows for the same kernels
+(a depthwise conv), beside the CNN's one grey map.
 
 Everything runs on the GUI thread.
 """
@@ -33,6 +35,31 @@ from playground.ui.style import short_number
 # ChannelStory shows every partial map up to this many channels, else the first _STORY_SHOWN ones.
 _STORY_MAX_CHANNELS = 6
 _STORY_SHOWN = 5
+
+
+_COLOUR_TIP = (
+    "Each kernel applied to its own colour and the three results kept as one colour picture "
+    "(a depthwise conv), as an image editor filters; the CNN filter adds them into one grey "
+    "map instead. Its coordinates are the picture's own (display-size) pixels."
+)
+
+
+def depthwise_colour(partials: Sequence[ShownMap]) -> tuple[np.ndarray, tuple[float, float]]:
+    """Three partial maps' display copies as the red, green and blue of one uint8 picture,
+    and the levels used: 0 … the largest value when none is negative (an image editor's
+    picture, brightened to full scale), else -m … m around mid-grey. Works on display-size
+    arrays only (GUI thread)."""
+    lo = min(p.value_range[0] for p in partials)
+    hi = max(p.value_range[1] for p in partials)
+    stack = np.stack([np.asarray(p.display, np.float32) for p in partials], axis=-1)
+    if lo >= 0.0:
+        levels = (0.0, hi if hi > 0 else 1.0)
+        rgb = stack * (255.0 / levels[1])
+    else:
+        m = max(-lo, hi)
+        levels = (-m, m)
+        rgb = 127.5 + stack * (127.5 / m)
+    return np.ascontiguousarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8)), levels
 
 
 class ChannelStory(QWidget):
@@ -79,6 +106,10 @@ class ChannelStory(QWidget):
         self._sum_pane = self._story_pane("sum")
         self._bias_pane = self._story_pane("+ bias")
         self._act_pane = self._story_pane("activation")
+        self._colour_pane = self._story_pane("image editor")
+        self._colour_pane.setAutoStyle(False)
+        self._colour_pane.setToolTip(_COLOUR_TIP)
+        self._colour = False
         # Sum and partials: fixed shared levels (set per frame), diverging colours.
         self._sum_pane.setColorMap("diverging")
         self._rebuild_row(0, 0)
@@ -90,10 +121,13 @@ class ChannelStory(QWidget):
         bias: float,
         activation: str,
         kernels: np.ndarray | None = None,
+        colour: bool = False,
     ) -> None:
         """Describe the filter: its name, the input channel names, its bias and activation, and
         optionally its (C_in, kh, kw) kernels, drawn before each partial map's title on one
-        shared colour scale (the kernel times the channel is that partial map).
+        shared colour scale (the kernel times the channel is that partial map). ``colour``:
+        the filter reads the RGB image, so its three partial maps are also shown as one
+        colour picture (`depthwise_colour`).
 
         Panes are created only when the number of shown channels changes. Over 6 channels, the
         first 5 partial maps are shown, followed by "… N more".
@@ -103,6 +137,9 @@ class ChannelStory(QWidget):
         if shown != len(self._partial_panes) or count != self._channel_count:
             self._rebuild_row(shown, count - shown)
         self._channel_count = count
+        self._colour = colour and count == 3
+        self._colour_pane.setVisible(self._colour)
+        self._colour_operator.setVisible(self._colour)
         scale = float(np.abs(kernels).max()) if kernels is not None else 0.0
         for c, (pane, name) in enumerate(zip(self._partial_panes, channel_names)):
             # With its kernel drawn in front, the channel's name is title enough in a narrow pane.
@@ -153,6 +190,18 @@ class ChannelStory(QWidget):
             pane.setMap(shown)
         self._bias_pane.setMap(biased)
         self._act_pane.setMap(activated)
+        if self._colour and all(p.display is not None for p in partials):
+            # Display-size arrays only: the worker reduced the partials already.
+            rgb, (lo, hi) = depthwise_colour(partials)
+            self._colour_pane.setMap(ShownMap(rgb, rgb, (0.0, 255.0)))
+            self._colour_pane.setTitle("image editor")
+            self._colour_pane.setToolTip(
+                f"{_COLOUR_TIP} Levels {short_number(lo)} … {short_number(hi)}."
+            )
+
+    def colourPane(self) -> FeatureMapPane:
+        """The partial maps as one colour picture (shown for a filter on the RGB image)."""
+        return self._colour_pane
 
     def panes(self) -> list[FeatureMapPane]:
         """In layout order: the shown partials, the sum, the +bias and the activation panes."""
@@ -225,3 +274,8 @@ class ChannelStory(QWidget):
                 self._row.addWidget(self._operator(op))
             self._row.addWidget(pane, 1)
             pane.show()
+        self._colour_operator = self._operator("vs")
+        self._row.addWidget(self._colour_operator)
+        self._row.addWidget(self._colour_pane, 1)
+        self._colour_operator.setVisible(self._colour)
+        self._colour_pane.setVisible(self._colour)
