@@ -61,6 +61,9 @@ DEB_DEPENDS = [
     "libxcb-xkb1",
 ]
 
+# The menu entry as installed (resources/ holds it, so the metainfo and the tests read it too).
+DESKTOP_ENTRY = (ROOT / "resources" / f"{PACKAGE}.desktop").read_text(encoding="utf-8")
+
 LAUNCHER = """#!/bin/sh
 exec /opt/filter-playground/filter-playground "$@"
 """
@@ -235,8 +238,9 @@ def build_deb() -> Path:
     launcher.write_text(LAUNCHER, encoding="utf-8")
     launcher.chmod(0o755)
     share = stage / "usr" / "share"
+    (share / "applications").mkdir(parents=True)
+    (share / "applications" / f"{PACKAGE}.desktop").write_text(DESKTOP_ENTRY, encoding="utf-8")
     for source, target in (
-        (f"{PACKAGE}.desktop", f"applications/{PACKAGE}.desktop"),
         (f"{APP_ID}.metainfo.xml", f"metainfo/{APP_ID}.metainfo.xml"),
         ("icons/filter-playground.png", "icons/hicolor/256x256/apps/filter-playground.png"),
         ("icons/filter-playground.svg", "icons/hicolor/scalable/apps/filter-playground.svg"),
