@@ -35,11 +35,12 @@ awk '/^#/ {reason = 1; next} /^[[:space:]]*$/ {reason = 0; next}
     "$tree/usr/share/lintian/overrides/filter-playground"
 report="$tree.lintian"
 trap 'rm -rf "$tree" "$report"' EXIT
-status=0
-# --fail-on error: a warning is reported but does not fail the build; overridden tags never do.
-lintian --tag-display-limit 0 --show-overrides --fail-on error "$deb" >"$report" 2>&1 || status=$?
+# One run shows both: what is left as E: and W:, and what the package overrides as O:.
+# (--fail-on would count the shown overrides as errors too, so the verdict is taken here.)
+lintian --tag-display-limit 0 --show-overrides --fail-on none "$deb" >"$report" 2>&1
 grep -E '^[EW]: ' "$report" || true
-printf 'lintian: %d errors, %d warnings, %d overridden\n' \
-    "$(grep -c '^E: ' "$report" || true)" "$(grep -c '^W: ' "$report" || true)" \
-    "$(grep -c '^O: ' "$report" || true)"
-exit "$status"
+errors=$(grep -c '^E: ' "$report" || true)
+printf 'lintian: %d errors, %d warnings, %d overridden\n' "$errors" \
+    "$(grep -c '^W: ' "$report" || true)" "$(grep -c '^O: ' "$report" || true)"
+# A warning is reported but does not fail the build; an error not overridden does.
+[ "$errors" -eq 0 ]
