@@ -49,15 +49,23 @@ step "self-test, Xvfb with the xcb platform"
 in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xvfb xauth >/dev/null
 in_root env QT_QPA_PLATFORM=xcb xvfb-run -a filter-playground --self-test
 
-step "desktop entry and icon"
+step "desktop entry, icon and AppStream metainfo"
 test -x "$root/usr/bin/filter-playground"
 grep -q '^Exec=filter-playground' "$root/usr/share/applications/filter-playground.desktop"
 test -f "$root/usr/share/icons/hicolor/256x256/apps/filter-playground.png"
+test -f "$root/usr/share/metainfo/org.filterplayground.FilterPlayground.metainfo.xml"
+
+step "manual page, changelog and copyright"
+test -f "$root/usr/share/man/man1/filter-playground.1.gz"
+test -f "$root/usr/share/doc/filter-playground/changelog.gz"
+grep -q "^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/" "$root/usr/share/doc/filter-playground/copyright"
+test -f "$root/opt/filter-playground/_internal/licenses/README.txt"
 
 step "apt-get purge filter-playground"
 in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq filter-playground >/dev/null
 left=$(find "$root/opt" "$root/usr/share/applications" "$root/usr/bin" "$root/usr/share/icons" \
-    -name 'filter-playground*' 2>/dev/null || true)
+    "$root/usr/share/metainfo" "$root/usr/share/man" "$root/usr/share/doc" "$root/usr/share/lintian" \
+    \( -name 'filter-playground*' -o -name 'org.filterplayground.*' \) 2>/dev/null || true)
 if [ -n "$left" ]; then
     echo "left behind after purge:" >&2
     echo "$left" >&2
