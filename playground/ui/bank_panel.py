@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -74,14 +75,23 @@ class _Spins(QWidget):
     (object name suffix, prefix shown in the box, what it counts for the tooltip)."""
 
     def __init__(
-        self, name: str, low: int, high: int, tip: str, parts: tuple[tuple[str, str, str], ...]
+        self,
+        name: str,
+        low: int,
+        high: int,
+        tip: str,
+        parts: tuple[tuple[str, str, str], ...],
+        columns: int = 0,
     ) -> None:
         super().__init__()
-        layout = QHBoxLayout(self)
+        # ``columns``: boxes per row (all in one row by default). Four sides of padding go in
+        # two rows: in one they widened the bank dock and squeezed the source pane.
+        layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
+        columns = columns or len(parts)
         self.spins: list[QSpinBox] = []
-        for suffix, prefix, counts in parts:
+        for i, (suffix, prefix, counts) in enumerate(parts):
             spin = QSpinBox()
             spin.setObjectName(f"{name}{suffix}")
             spin.setRange(low, high)
@@ -90,7 +100,7 @@ class _Spins(QWidget):
             # Typing "12" must land as one edit, not as 1 then 12.
             spin.setKeyboardTracking(False)
             spin.setAlignment(Qt.AlignmentFlag.AlignRight)
-            layout.addWidget(spin, 1)
+            layout.addWidget(spin, i // columns, i % columns)
             self.spins.append(spin)
         self._range = (low, high)
 
@@ -345,7 +355,7 @@ class BankPanel(QWidget):
             "explicit: pad the given rows above and below, columns left and right"
         )
         self._padding.currentIndexChanged.connect(lambda _i: self._on_setting("padding"))
-        self._pad = _Spins("pad", *PAD_RANGE, "Pixels of padding", PAD_SIDES)
+        self._pad = _Spins("pad", *PAD_RANGE, "Pixels of padding", PAD_SIDES, columns=2)
         for spin in self._pad.spins:
             spin.valueChanged.connect(lambda _v: self._on_setting("padding"))
         # The mode, and under it the four sides (too wide for one row in a narrow dock).

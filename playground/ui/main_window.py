@@ -696,6 +696,7 @@ class MainWindow(QMainWindow):
         spec = run.bank.layers[layer]
         assert isinstance(spec, ConvLayer)
         layer_input = run.inputs if layer == 0 else run.outputs[layer - 1]
+        assert isinstance(layer_input, np.ndarray)  # only the last layer's may be a MapStack
         count = layer_input.shape[0]
         frame = slide_frame(
             probe,
