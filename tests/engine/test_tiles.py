@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import itertools
 
+import dask.array as dask_array
 import numpy as np
 import pytest
 
 from playground.engine import tiles
 from playground.engine.bank import Bank, ConvLayer, Filter, PoolLayer
 from tests.engine import reference
-
-dask_array = pytest.importorskip("dask.array", reason="the scale extra (dask) is in the test extra")
 
 BORDERS = ("zero", "reflect", "replicate", "wrap")
 PADDINGS = ("same", 2, "valid")
