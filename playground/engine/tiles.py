@@ -207,7 +207,7 @@ def apply_bands(
     files: Sequence[MapFile],
     watch: Callable[[int, np.ndarray, int], None] | None = None,
     progress: Callable[[int, int], None] | None = None,
-    budget: int = BAND_BYTES,
+    budget: int | None = None,
 ) -> None:
     """Run ``bank`` on an image of ``height`` x ``width`` pixels, band by band and layer by
     layer, never holding a whole map: layer n's maps go into ``files[n]``.
@@ -215,8 +215,8 @@ def apply_bands(
     ``read_input`` gives the first layer's input rows (`Bank.input_planes` of those image
     rows); layer n's input is read back from ``files[n - 1]``. ``watch(layer, rows, start)``
     sees each band of maps (0-based layer; for the montage's reduced data), ``progress(done,
-    total)`` counts the bands. Runs on the caller's thread (the engine fans each band out to
-    its pool).
+    total)`` counts the bands; ``budget`` is the bytes a band takes (BAND_BYTES). Runs on the
+    caller's thread (the engine fans each band out to its pool).
     """
     geometries = []
     h, w = height, width
@@ -224,7 +224,8 @@ def apply_bands(
         geometries.append(LayerRows.of(layer, h, w))
         h, w = geometries[-1].out_height, geometries[-1].out_width
     counts = bank.channels()
-    per_band = [band_rows(g, counts[n], counts[n + 1], budget) for n, g in enumerate(geometries)]
+    size = BAND_BYTES if budget is None else budget
+    per_band = [band_rows(g, counts[n], counts[n + 1], size) for n, g in enumerate(geometries)]
     total = sum(-(-g.out_height // r) for g, r in zip(geometries, per_band))
     done = 0
     read = read_input
