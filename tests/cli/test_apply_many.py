@@ -288,7 +288,7 @@ def test_a_loopback_cluster_with_two_worker_processes_gives_bank_apply_s_maps(tm
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # no fixed port: another cluster may hold 8787
     ) as cluster:
         results = batch.apply_many(
             bank,
