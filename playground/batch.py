@@ -236,15 +236,13 @@ def _run_image(bank: Bank, job: Job, progress: Callable[[float], None] | None) -
             "try a smaller image or a bank with fewer filters"
         ) from None
     folder = _folder(job.out)
-    written = []
     with _Staging() as staging:
         for n, (maps, names) in enumerate(zip(outputs, _names(bank)), 1):
             npy = staging.path(folder / f"layer{n}.npy")
             _write(npy, functools.partial(np.save, arr=maps, allow_pickle=False))
             png = staging.path(folder / f"layer{n}.png")
             _write_png(png, montage(maps, names))
-        written = staging.commit()
-    return written
+        return staging.commit()
 
 
 def _run_banded(

@@ -311,3 +311,24 @@ def test_without_dask_workers_say_how_to_install_it(capsys, tmp_path, bank_file,
     assert stderr.strip() == (
         'filter-playground: dask is not installed: pip install "filter-playground[scale]"'
     )
+
+
+def test_a_failed_input_leaves_the_files_it_would_replace_as_they_were(
+    tmp_path, monkeypatch, bank_file
+):
+    image = write_png(tmp_path / "x.png", make_rgb())
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "layer1.npy").write_bytes(b"the user's own file")
+    real = batch._write_png
+
+    def full_disk_at_layer_2(path: Path, rgb: np.ndarray) -> None:
+        if "layer2" in path.name:
+            raise batch.JobError(f"cannot write {path.name}: No space left on device")
+        real(path, rgb)
+
+    monkeypatch.setattr(batch, "_write_png", full_disk_at_layer_2)
+    results = batch.apply_many(playground.load_bank(bank_file), [image], out)
+    assert results[0].error is not None and "No space left" in results[0].error
+    assert (out / "layer1.npy").read_bytes() == b"the user's own file"
+    assert sorted(p.name for p in out.iterdir()) == ["layer1.npy"]
