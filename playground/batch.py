@@ -17,6 +17,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -302,37 +303,57 @@ def _run_video(
 ) -> list[Path]:
     """Every frame through the bank: a video per layer of its montage per frame (MJPG .avi at
     the input's frame rate, one frame per input frame); with ``npy``, each layer's maps of all
-    frames as one (frames, C, H', W') .npy too."""
+    frames as one (frames, C, H', W') .npy too.
+
+    A pipeline of three frames: while the engine computes frame i on the caller's thread (and
+    its pool), one helper thread decodes frame i + 1 and another draws and encodes frame i - 1
+    (OpenCV and numpy release the GIL there), in order, one frame at a time each.
+    """
     frames = VideoFrames(job.source)
     names = _names(bank)
     writers: list[cv2.VideoWriter] = []
     raw: list[_GrowingNpy] = []
+
+    def write(outputs: list[np.ndarray]) -> None:
+        """Draw and encode one frame's montages. Runs on the job's encoding thread."""
+        for n, (maps, name) in enumerate(zip(outputs, names)):
+            picture = _even(montage(maps, name))
+            writers[n].write(cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+            if npy:
+                raw[n].append(maps)
+
     count = 0
     try:
-        with _Staging() as staging:
+        with _Staging() as staging, ThreadPoolExecutor(2, "apply-video") as helpers:
             try:
-                for frame in frames:
+                decoded = iter(frames)
+                coming = helpers.submit(next, decoded, None)
+                written: Future[None] | None = None
+                while (frame := coming.result()) is not None:
+                    coming = helpers.submit(next, decoded, None)
                     outputs = bank.apply(frame)
-                    pictures = [_even(montage(m, n)) for m, n in zip(outputs, names)]
                     if not writers:
                         folder = _folder(job.out)
-                        for n, (maps, picture) in enumerate(zip(outputs, pictures), 1):
+                        for n, (maps, name) in enumerate(zip(outputs, names), 1):
                             path = staging.path(folder / f"layer{n}.avi")
+                            picture = _even(montage(maps, name))
                             writers.append(_video_writer(path, picture, frames.fps))
                             if npy:
-                                raw.append(
-                                    _GrowingNpy(staging.path(folder / f"layer{n}.npy"), maps.shape)
-                                )
-                    for n, (maps, picture) in enumerate(zip(outputs, pictures)):
-                        writers[n].write(cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
-                        if npy:
-                            raw[n].append(maps)
+                                path = staging.path(folder / f"layer{n}.npy")
+                                raw.append(_GrowingNpy(path, maps.shape))
+                    if written is not None:
+                        written.result()
+                    written = helpers.submit(write, outputs)
                     count += 1
                     if progress is not None:
                         progress(min(count / frames.frame_count, 1.0))
+                if written is not None:
+                    written.result()
                 for growing in raw:
                     growing.close(count)
             finally:
+                # The helpers first: a frame may still be encoding into the writers.
+                helpers.shutdown(wait=True)
                 # Before the staging's clean-up: an open file cannot be removed on Windows.
                 for writer in writers:
                     writer.release()
