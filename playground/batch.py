@@ -497,7 +497,8 @@ def apply_many(
     """Run ``bank`` on every input (image files, folders, glob patterns, videos); see `plan`
     for where the outputs go and `run_job` for what each writes.
 
-    ``workers``: run on Dask's local scheduler with that many worker processes. ``scheduler``:
+    ``workers``: run on Dask's local scheduler with that many worker processes (they import
+    the calling script anew: call this under ``if __name__ == "__main__":``). ``scheduler``:
     the address of a running dask.distributed scheduler (``tcp://host:8786``); its workers
     read the inputs and write the outputs by path, so they must see the same files at the same
     paths (a shared file system). Neither: in this process, one input after another.
