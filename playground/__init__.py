@@ -5,16 +5,20 @@ The scripting surface (no Qt is imported)::
     import playground
     bank = playground.load_bank("edges.json")
     maps = bank.apply(image)            # one (C_out, H', W') float32 array per layer
+    playground.apply_many(bank, ["scans/", "clip.mp4"], "out", workers=2)   # files, on Dask
+    lazy = playground.apply_dask(bank, dask_image)   # a dask array per layer (map_overlap)
 """
 
 from __future__ import annotations
 
+from playground.batch import apply_many
 from playground.engine import presets
 from playground.engine.bank import Bank, ConvLayer, Filter, Layer, PoolLayer
 from playground.engine.bankfile import dumps_bank, load_bank, parse_bank, save_bank
 from playground.engine.errors import BankError
 from playground.engine.model_import import ModelImport, import_model, read_model
 from playground.engine.onnx_export import export_onnx
+from playground.engine.tiles import apply_dask, receptive_field
 from playground.engine.weights import export_npy, export_snippet, import_weights
 
 __version__ = "0.1.0"
@@ -27,6 +31,8 @@ __all__ = [
     "Layer",
     "ModelImport",
     "PoolLayer",
+    "apply_dask",
+    "apply_many",
     "dumps_bank",
     "export_npy",
     "export_onnx",
@@ -37,5 +43,6 @@ __all__ = [
     "parse_bank",
     "presets",
     "read_model",
+    "receptive_field",
     "save_bank",
 ]

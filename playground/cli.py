@@ -14,8 +14,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 EXIT_USAGE = 2
 COMMANDS = ("apply", "presets", "bench")
 
@@ -46,19 +44,6 @@ class CommandError(Exception):
     """A failure the user can fix; printed as one line."""
 
 
-def _write_png(path: Path, rgb: np.ndarray) -> None:
-    import cv2
-
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise CommandError(f"cannot encode {path.name}")
-    try:
-        # tofile (not imwrite) so non-ASCII folders work on every platform.
-        buf.tofile(path)
-    except OSError as e:
-        raise CommandError(f"cannot write {path}: {e.strerror or e}") from None
-
-
 def bundled_banks() -> dict[str, Path]:
     """The ready banks shipped with the app, by name (``edges-rgb``: resources/banks/...)."""
     from playground.assets import resource_path
@@ -74,45 +59,46 @@ def bank_file(name_or_path: str) -> Path:
     return bundled_banks().get(name_or_path, path)
 
 
-def apply_command(bank_path: str, image_path: str, out_dir: str) -> list[Path]:
-    """Run a bank on an image; write layerN.npy and layerN.png per layer into ``out_dir``.
+def apply_command(
+    bank_path: str,
+    inputs: Sequence[str],
+    out_dir: str,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    npy: bool = False,
+    quiet: bool = False,
+) -> int:
+    """Run a bank on every input (see `playground.batch`); print each file written, one line on
+    stderr per input that failed, a progress bar on stderr when it is a terminal (not with
+    ``quiet``). Returns the exit status: 0, or EXIT_USAGE when any input failed.
 
     ``bank_path`` is a bank file or the name of a bundled bank (``edges-rgb``)."""
-    from playground.engine.bank import ConvLayer
+    from playground import batch
     from playground.engine.bankfile import load_bank
-    from playground.engine.montage import montage
-    from playground.sources.image import read_image
 
     bank = load_bank(bank_file(bank_path))
-    image = read_image(image_path)
+    bar = batch.ProgressBar(sys.stderr, enabled=False if quiet else None)
+    several = len(inputs) > 1 or not Path(inputs[0]).is_file()
+
+    def report(result: batch.Result) -> None:
+        bar.clear()
+        if result.error is None:
+            print("\n".join(result.written), flush=True)
+            return
+        message = result.error
+        if several and result.source not in message:
+            message = f"{result.source}: {message}"
+        print(f"filter-playground: {message}", file=sys.stderr, flush=True)
+
     try:
-        outputs = bank.apply(image)
-    except MemoryError:
-        h, w = image.shape[:2]
-        raise CommandError(
-            f"not enough memory to run {bank_path} on {image_path} ({w}x{h}); "
-            "try a smaller image or a bank with fewer filters"
-        ) from None
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CommandError(f"cannot create {out}: {e.strerror or e}") from None
-    written = []
-    for n, (layer, maps) in enumerate(zip(bank.layers, outputs), 1):
-        npy = out / f"layer{n}.npy"
-        try:
-            np.save(npy, maps, allow_pickle=False)
-        except OSError as e:
-            raise CommandError(f"cannot write {npy}: {e.strerror or e}") from None
-        if isinstance(layer, ConvLayer):
-            names = [f.name or f"filter {i}" for i, f in enumerate(layer.filters, 1)]
-        else:
-            names = [f"{layer.op}pool {i}" for i in range(1, maps.shape[0] + 1)]
-        png = out / f"layer{n}.png"
-        _write_png(png, montage(maps, names))
-        written += [npy, png]
-    return written
+        results = batch.apply_many(
+            bank, inputs, out_dir, workers, scheduler, npy, on_result=report, progress=bar
+        )
+    except batch.JobError as e:
+        raise CommandError(str(e)) from None
+    finally:
+        bar.clear()
+    return EXIT_USAGE if batch.failed(results) else 0
 
 
 def presets_command() -> str:
@@ -160,6 +146,15 @@ def _sizes(text: str) -> list[tuple[int, int]]:
             raise argparse.ArgumentTypeError(f"expected sizes like 1280x720, got {item!r}")
         sizes.append((int(h), int(w)))
     return sizes
+
+
+def _workers(text: str) -> int:
+    """--workers: 1 to 256 processes."""
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of workers from 1 to 256, got {text!r}"
+        )
+    return int(text)
 
 
 def _minutes(text: str) -> float:
@@ -248,10 +243,41 @@ def _parser() -> argparse.ArgumentParser:
     )
     # prog: subcommands name themselves "filter-playground bench", not after the custom usage.
     sub = parser.add_subparsers(dest="command", prog="filter-playground")
-    p = sub.add_parser("apply", help="run a bank on an image; write layerN.npy and layerN.png")
+    p = sub.add_parser(
+        "apply",
+        help="run a bank on images, folders, globs or videos; write layerN.npy and layerN.png",
+    )
     p.add_argument("bank", help="bank file (JSON), or a bundled bank's name such as edges-rgb")
-    p.add_argument("image", help="image file (PNG, JPEG, ...)")
-    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="image file (PNG, JPEG, ...), folder of images and videos, quoted glob pattern "
+        "('scans/**/*.png'), or video file",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder (created if missing); with more than one image, a folder per input",
+    )
+    p.add_argument(
+        "--npy", action="store_true", help="for videos, write the raw maps (layerN.npy) too"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="run N inputs at a time on Dask's local scheduler (needs the scale extra)",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a dask.distributed cluster (tcp://host:8786); its workers read and write "
+        "the files by path, so they need the same paths (a shared file system)",
+    )
     sub.add_parser("presets", help="list the preset kernels and the bundled banks")
     b = sub.add_parser("bench", help="time the engine against reference implementations")
     b.add_argument(
@@ -320,8 +346,9 @@ def _main(argv: Sequence[str]) -> int:
         parser.error("--self-test opens its own test pattern; it takes no PATH")
     try:
         if args.command == "apply":
-            for written in apply_command(args.bank, args.image, args.out):
-                print(written)
+            return apply_command(
+                args.bank, args.inputs, args.out, args.workers, args.scheduler, args.npy, args.quiet
+            )
         elif args.command == "presets":
             print(presets_command())
         elif args.command == "bench":

@@ -77,6 +77,22 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
+def read_image_bytes(path: Path) -> bytes:
+    """An image file's bytes, at most MAX_FILE_BYTES of them; SourceError naming the file if it
+    is not a regular file, cannot be read, is empty or is larger."""
+    check_regular(path, "image")
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise SourceError(f"cannot read image {path}: {e.strerror or e}") from None
+    if not raw:
+        raise SourceError(f"cannot read image {path}: the file is empty")
+    if len(raw) > MAX_FILE_BYTES:
+        raise SourceError(f"image {path} is larger than {MAX_FILE_BYTES // 2**20} MB; too large")
+    return raw
+
+
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an image file as an RGB uint8 HxWx3 C-contiguous array.
 
@@ -86,16 +102,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     failure.
     """
     p = Path(path)
-    check_regular(p, "image")
-    try:
-        with p.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise SourceError(f"cannot read image {p}: {e.strerror or e}") from None
-    if not raw:
-        raise SourceError(f"cannot read image {p}: the file is empty")
-    if len(raw) > MAX_FILE_BYTES:
-        raise SourceError(f"image {p} is larger than {MAX_FILE_BYTES // 2**20} MB; too large")
+    raw = read_image_bytes(p)
     size = declared_size(raw)
     if size is not None and size[0] * size[1] > MAX_PIXELS:
         raise SourceError(f"image {p} is {size[0]}x{size[1]}; too large")
