@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from playground.engine import convolve
+from playground.engine import convolve, direct
 from playground.engine.errors import BankError
 
 if TYPE_CHECKING:
@@ -120,8 +120,8 @@ def estimate(
 
 def _padded_bytes(layer: object, c_in: int, h: int, w: int) -> int:
     """The padded input copies a conv layer makes (see `convolve.run_conv`): filter2D pads by
-    itself while the padding is smaller than the kernel; wider padding, and a wrap border,
-    copy the input once per distinct padding."""
+    itself while the padding is smaller than the kernel; wider padding, a wrap border and the
+    compiled loops of small kernels copy the input once per distinct padding."""
     from playground.engine.bank import ConvLayer
 
     assert isinstance(layer, ConvLayer)
@@ -140,7 +140,9 @@ def _padded_bytes(layer: object, c_in: int, h: int, w: int) -> int:
         else:
             top, bottom, left, right = layer.padding
             pad_y, pad_x = top + bottom, left + right
-        copies = layer.border == "wrap" or pad_y >= span_y or pad_x >= span_x
+        # The compiled loops of small kernels read planes padded once, whatever the padding.
+        compiled = direct.eligible(*f.size, layer.stride[1]) and (pad_y or pad_x)
+        copies = compiled or layer.border == "wrap" or pad_y >= span_y or pad_x >= span_x
         if copies and (pad_y, pad_x) not in seen:
             seen.add((pad_y, pad_x))
             total += c_in * (h + pad_y) * (w + pad_x) * _FLOAT32

@@ -1,10 +1,12 @@
 """Convolution and pooling of planar float32 maps: the engine's hot path.
 
-A layer's input is a (C, H, W) float32 array of C-contiguous planes. Each filter is compiled once
-per bank into calls of ``cv2.filter2D`` / ``cv2.sepFilter2D`` (cross-correlation, GIL released)
-or, for large kernels, products of spectra. A layer runs in pieces on a small thread pool: bands
-of output rows for the direct filters (every filter and channel of a band before the next
-band), blocks of about 256 pixels a side for the DFT filters.
+A layer's input is a (C, H, W) float32 array of C-contiguous planes. Filters of small kernels
+(up to 5x5) run through loops compiled for their size (`playground.engine.direct`), all the
+filters of a band in one pass; the others are compiled once per bank into calls of
+``cv2.filter2D`` / ``cv2.sepFilter2D`` (cross-correlation, GIL released) or, for large kernels,
+products of spectra. A layer runs in pieces on a small thread pool: bands of output rows for the
+direct filters (every filter and channel of a band before the next band), blocks of about 256
+pixels a side for the DFT filters.
 
 Everything that depends only on the bank (flipped, dilated, float32 kernels; separable factors;
 channels that share a kernel; kernel spectra per block size) is prepared once per bank, never
@@ -24,12 +26,14 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+from playground.engine import direct
 
 if TYPE_CHECKING:
     from playground.engine.bank import ConvLayer, PoolLayer
@@ -208,6 +212,21 @@ class _FilterPlan:
 
 
 @dataclass(frozen=True)
+class _Pack:
+    """Filters of one kernel size and input channels that `direct` correlates in one pass."""
+
+    filters: np.ndarray  # (F,) int64: the layer's filter indices, in order
+    weights: np.ndarray  # (F, channels, kh, kw) float32, flipped for true convolution
+    bias: np.ndarray  # (F,) float32
+    first: int  # the input channel of each filter's kernel 0
+
+    def without(self, o: int) -> _Pack:
+        """This pack less filter ``o`` (the story filter, whose partial maps are wanted)."""
+        keep = self.filters != o
+        return _Pack(self.filters[keep], self.weights[keep], self.bias[keep], self.first)
+
+
+@dataclass(frozen=True)
 class ConvPlan:
     """A conv layer compiled once per bank; see :func:`compile_conv`."""
 
@@ -218,10 +237,34 @@ class ConvPlan:
     activation: str
     in_channels: int
     slope: float = 0.0  # leaky-relu's
+    packs: tuple[_Pack, ...] = ()
+    dilation: tuple[int, int] = (1, 1)
+
+    def packed(self, o: int) -> bool:
+        """Whether filter ``o`` runs through `direct` (in a pack) rather than OpenCV."""
+        return any(o in p.filters for p in self.packs)
+
+    def subset(self, filters: list[int]) -> ConvPlan:
+        """The plan of only ``filters`` (indices into this one's), in that order."""
+        index = {o: n for n, o in enumerate(filters)}
+        packs = []
+        for p in self.packs:
+            keep = np.array([int(o) in index for o in p.filters], bool)
+            if keep.any():
+                packs.append(
+                    _Pack(
+                        np.array([index[int(o)] for o in p.filters[keep]], np.int64),
+                        p.weights[keep],
+                        p.bias[keep],
+                        p.first,
+                    )
+                )
+        return replace(self, filters=tuple(self.filters[o] for o in filters), packs=tuple(packs))
 
 
 def compile_conv(layer: ConvLayer) -> ConvPlan:
     plans = []
+    packs: dict[tuple[int, int, int, int], list[int]] = {}
     for o, f in enumerate(layer.filters):
         kernels = tuple(
             None if not np.any(k) else _Kernel.prepare(k, layer.flip, layer.dilation)
@@ -235,6 +278,8 @@ def compile_conv(layer: ConvLayer) -> ConvPlan:
                 key = np.ascontiguousarray(k).tobytes()
                 groups.setdefault(key, ([], prepared))[0].append(first + c)
         kh, kw = f.kernels.shape[1:]
+        if direct.eligible(kh, kw, layer.stride[1]):
+            packs.setdefault((first, len(f.kernels), kh, kw), []).append(o)
         plans.append(
             _FilterPlan(
                 kernels=kernels,
@@ -245,6 +290,18 @@ def compile_conv(layer: ConvLayer) -> ConvPlan:
                 first=first,
             )
         )
+
+    def pack(first: int, filters: list[int]) -> _Pack:
+        weights = np.stack([layer.filters[o].kernels for o in filters]).astype(np.float32)
+        if layer.flip:
+            weights = weights[:, :, ::-1, ::-1]
+        return _Pack(
+            np.array(filters, np.int64),
+            np.ascontiguousarray(weights),
+            np.array([layer.filters[o].bias for o in filters], np.float32),
+            first,
+        )
+
     return ConvPlan(
         filters=tuple(plans),
         stride=layer.stride,
@@ -253,6 +310,8 @@ def compile_conv(layer: ConvLayer) -> ConvPlan:
         activation=layer.activation,
         slope=layer.slope,
         in_channels=layer.in_channels,
+        packs=tuple(pack(key[0], filters) for key, filters in packs.items()),
+        dilation=layer.dilation,
     )
 
 
@@ -384,11 +443,17 @@ def run_conv(
         np.empty((len(fp.kernels) + 2 * (o == story), out_h, out_w), np.float32) if want else None
         for o, (fp, want) in enumerate(zip(plan.filters, wanted))
     ]
+    # Filters with partial maps wanted take OpenCV's per-channel path; the rest of a pack runs
+    # compiled.
+    packs = [] if partials else [p.without(story) if story is not None else p for p in plan.packs]
+    packs = [p for p in packs if len(p.filters)]
+    packed = {int(o) for p in packs for o in p.filters}
     by_dft = [
         not want
+        and o not in packed
         and all(k is None or k.by_dft for k in fp.kernels)
         and any(k is not None for k in fp.kernels)
-        for fp, want in zip(plan.filters, wanted)
+        for o, (fp, want) in enumerate(zip(plan.filters, wanted))
     ]
 
     # filter2D pads by itself when the padding fits inside the kernel (the anchor moves); wider
@@ -396,6 +461,33 @@ def run_conv(
     # here instead. Those are only read inside the crop, so the border filter2D applies to them
     # is moot: constant is the one it accepts for every border the user picked.
     padded: dict[tuple[int, int, int, int] | None, np.ndarray] = {None: x}
+
+    def pad_planes(pad: tuple[int, int, int, int]) -> None:
+        if pad not in padded:
+            top, bottom, left, right = pad
+            planes = np.empty((len(x), h + top + bottom, w + left + right), np.float32)
+            # Each plane straight into its place: stacking them after was a second copy.
+            _map(
+                lambda c: cv2.copyMakeBorder(
+                    x[c], top, bottom, left, right, border, dst=planes[c], value=0
+                ),
+                list(range(len(x))),
+                parallel,
+            )
+            padded[pad] = planes
+
+    # The compiled loops read planes padded once for the whole layer (by the user's border) and
+    # C-contiguous, so that output pixel (oy, ox) reads from row oy * sy, column ox * sx on.
+    pack_planes: list[tuple[_Pack, tuple[int, int, int, int] | None]] = []
+    for pack in packs:
+        pad = pads[int(pack.filters[0])]
+        if any(pad):
+            pad_planes(pad)
+            pack_planes.append((pack, pad))
+        else:
+            if not x.flags.c_contiguous:
+                padded[None] = x = np.ascontiguousarray(x)
+            pack_planes.append((pack, None))
     geometry = []
     for fp, pad, dft in zip(plan.filters, pads, by_dft):
         direct = (
@@ -407,20 +499,12 @@ def run_conv(
         if direct:
             geometry.append(_Geometry(None, (pad[2], pad[0]), border))
             continue
-        if pad not in padded:
-            planes = _map(
-                lambda p, pad=pad: cv2.copyMakeBorder(
-                    p, pad[0], pad[1], pad[2], pad[3], border, value=0
-                ),
-                list(x),
-                parallel,
-            )
-            padded[pad] = np.stack(planes)
+        pad_planes(pad)
         geometry.append(_Geometry(pad, (0, 0), zero))
 
-    direct_filters = [o for o, dft in enumerate(by_dft) if not dft]
+    direct_filters = [o for o, dft in enumerate(by_dft) if not dft and o not in packed]
     tasks: list[Callable[[], None]] = []
-    if direct_filters:
+    if direct_filters or pack_planes:
         rows = _band_rows(plan, w + left + right, out_h, workers, align)
         for oy0 in range(0, out_h, rows):
             oy1 = min(out_h, oy0 + rows)
@@ -437,6 +521,7 @@ def run_conv(
                     oy1,
                     cols,
                     rows_done,
+                    pack_planes,
                 )
             )
     for key, filters in _dft_groups(plan, geometry, by_dft).items():
@@ -456,9 +541,19 @@ def _direct_band(
     oy1: int,
     cols: slice,
     rows_done: RowsDone | None = None,
+    packs: list[tuple[_Pack, tuple[int, int, int, int] | None]] | None = None,
 ) -> None:
-    """Output rows [oy0, oy1) of the direct (non-DFT) filters. Runs on an engine pool thread."""
-    sy = plan.stride[0]
+    """Output rows [oy0, oy1) of the direct (non-DFT) filters: the packs' compiled, then the
+    others' through OpenCV. Runs on an engine pool thread."""
+    sy, (dy, dx) = plan.stride[0], plan.dilation
+    for pack, key in packs or ():
+        correlate = direct.correlator(*pack.weights.shape[1:], sy, dy, dx)
+        x = padded[key]
+        correlate(x, pack.first, pack.weights, pack.bias, out, pack.filters, oy0, oy1)
+        for o in pack.filters:
+            activate(out[o, oy0:oy1], plan.activation, plan.slope)
+            if rows_done is not None:
+                rows_done(int(o), None, out[o], oy0, oy1)
     sums: dict[tuple, np.ndarray] = {}
     for o in filters:
         fp, geo = plan.filters[o], geometry[o]

@@ -1,0 +1,122 @@
+"""The compiled loops (engine/direct.py) that run every small kernel: sums, borders, strides,
+dilation, groups and the story filter, against the float64 reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playground import Bank
+from playground.engine import convolve, direct
+from playground.engine.bank import ConvLayer, image_planes
+from tests.engine import reference
+from tests.engine.test_apply import bank_dict, conv_layer
+
+RNG = np.random.default_rng(7)
+IMAGE = RNG.integers(0, 256, (37, 53, 3), dtype=np.uint8)  # odd sizes: a short last band
+
+
+def random_filters(n, channels, kh, kw, rng):
+    return [
+        {
+            "kernels": rng.standard_normal((channels, kh, kw)).round(3).tolist(),
+            "bias": round(float(rng.standard_normal()), 3),
+        }
+        for _ in range(n)
+    ]
+
+
+def assert_compiled_matches_reference(d, image=IMAGE):
+    bank = Bank.from_dict(d)
+    for layer in bank.layers:
+        if isinstance(layer, ConvLayer):
+            plan = convolve.compile_conv(layer)
+            # The point of this file: these filters do run through the compiled loops.
+            assert all(plan.packed(o) for o in range(len(layer.filters)))
+    expected = reference.run(d, image)
+    assert expected is not None
+    outputs = bank.apply(image)[-1]
+    for got, want in zip(outputs, expected[0][-1], strict=True):
+        scale = max(1.0, float(np.abs(want).max()))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5 * scale)
+
+
+@pytest.mark.parametrize(
+    "channels, kh, kw",
+    [(3, 3, 3), (1, 5, 5), (3, 1, 1), (2, 3, 4), (3, 5, 5), (8, 3, 3), (4, 1, 5), (3, 2, 2)],
+)
+@pytest.mark.parametrize("border", ["zero", "reflect", "replicate", "wrap"])
+def test_small_kernels_sum_every_channel_and_tap(channels, kh, kw, border):
+    rng = np.random.default_rng(channels * 100 + kh * 10 + kw)
+    first = conv_layer(random_filters(channels, 3, 3, 3, rng), padding="same")
+    layer = conv_layer(
+        random_filters(5, channels, kh, kw, rng), padding="same", border=border, activation="relu"
+    )
+    layers = [layer] if channels == 3 else [first, layer]
+    assert_compiled_matches_reference(bank_dict(layers))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"stride": [2, 1], "padding": "same"},
+        {"stride": [3, 1], "padding": "valid"},
+        {"dilation": [2, 3], "padding": "same"},
+        {"dilation": 2, "stride": [2, 1], "padding": [3, 0, 1, 4], "border": "reflect"},
+        {"padding": [0, 2, 2, 0], "flip": True},
+        {"padding": [4, 4, 5, 5]},  # wider than the kernel
+    ],
+)
+@pytest.mark.parametrize("channels, k", [(3, 3), (3, 5)])
+def test_row_strides_dilation_padding_and_flip(settings, channels, k):
+    rng = np.random.default_rng(k)
+    layer = conv_layer(random_filters(4, channels, k, k, rng), **settings)
+    assert_compiled_matches_reference(bank_dict([layer]))
+
+
+def test_groups_read_their_own_channels():
+    rng = np.random.default_rng(3)
+    first = conv_layer(random_filters(6, 3, 3, 3, rng), padding="same")
+    grouped = conv_layer(random_filters(4, 3, 3, 3, rng), padding="same", groups=2)
+    assert_compiled_matches_reference(bank_dict([first, grouped]))
+
+
+def test_gray_input():
+    rng = np.random.default_rng(4)
+    layer = conv_layer(random_filters(3, 1, 5, 5, rng), padding="same")
+    assert_compiled_matches_reference(bank_dict([layer], input_mode="gray"))
+
+
+def test_a_column_stride_keeps_the_opencv_path_and_the_same_numbers():
+    rng = np.random.default_rng(5)
+    d = bank_dict([conv_layer(random_filters(3, 3, 3, 3, rng), stride=2, padding="same")])
+    bank = Bank.from_dict(d)
+    assert not convolve.compile_conv(bank.layers[0]).packed(0)
+    want = reference.run(d, IMAGE)[0][-1]
+    np.testing.assert_allclose(bank.apply(IMAGE)[-1], want, rtol=1e-4, atol=2e-5)
+
+
+def test_the_story_filter_leaves_its_pack_and_every_map_stays_right():
+    rng = np.random.default_rng(6)
+    d = bank_dict([conv_layer(random_filters(6, 3, 3, 3, rng), padding="same")])
+    bank = Bank.from_dict(d)
+    expected_maps, expected_partials = reference.run(d, IMAGE)
+    run = bank.run(IMAGE, (0, 2))
+    for got, want in zip(run.outputs[-1], expected_maps[-1]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5)
+    for got, want in zip(run.partials, expected_partials[0][2]):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5)
+
+
+def test_a_camera_frame_converts_to_planes_in_one_pass():
+    frame = RNG.integers(0, 256, (31, 47, 3), dtype=np.uint8)
+    planes = image_planes(frame, "rgb")
+    want = reference.input_planes(frame, "rgb")
+    assert planes.dtype == np.float32 and planes.shape == (3, 31, 47)
+    np.testing.assert_allclose(planes, want, rtol=1e-7, atol=0)
+    assert planes[:, 0, 0].tolist() == pytest.approx((frame[0, 0] / 255).tolist(), rel=1e-7)
+
+
+def test_large_kernels_are_not_compiled():
+    assert direct.eligible(5, 5, 1) and direct.eligible(1, 25, 1)
+    assert not direct.eligible(7, 7, 1) and not direct.eligible(3, 3, 2)
