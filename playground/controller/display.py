@@ -7,14 +7,16 @@ A shown map travels as one `ShownMap`, never as parallel lists unpacked by index
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from playground.engine import direct
 from playground.engine.bank import Bank, ConvLayer, Run
 
 LEVELS_MODES = ("auto", "symmetric", "fixed")
@@ -125,14 +127,31 @@ def _measure_rows(
     if display is not None:
         first, last = start // factor, min(len(display), stop // factor)
         if last > first:
-            cols = display.shape[1]
-            cv2.resize(
-                piece[: (last - first) * factor, : cols * factor],
-                (cols, last - first),
-                dst=display[first:last],
-                interpolation=cv2.INTER_AREA,
-            )
+            _block_means(factor)(piece, display[first:last])
     return lo, hi
+
+
+@functools.cache
+def _block_means(factor: int) -> Callable[[np.ndarray, np.ndarray], None]:
+    """The compiled mean of each ``factor`` x ``factor`` block of the top left of ``piece`` into
+    ``display``: what ``cv2.resize(..., INTER_AREA)`` gives for a whole factor, 6x faster
+    (1280x720 by 3: 0.18 against 1.1 ms a map; the panes of 8 maps took 9 ms of the worker's
+    frame). The factor is compiled in: read at run time, the block loops ran 4x slower.
+    Runs on an engine pool thread, lock released."""
+
+    def block_means(piece, display):
+        rows, cols = display.shape
+        scale = np.float32(1.0 / (factor * factor))
+        for r in range(rows):
+            out = display[r]
+            for j in range(cols):
+                s = np.float32(0.0)
+                for i in range(factor):
+                    for k in range(factor):
+                        s += piece[r * factor + i, j * factor + k]
+                out[j] = s * scale
+
+    return direct.compile_loop(block_means)
 
 
 def _checked_range(values: np.ndarray, lo: float, hi: float) -> tuple[float, float]:

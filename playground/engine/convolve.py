@@ -63,6 +63,9 @@ _BAND_BYTES = 1024 * 1024
 # its halo rows and every filter2D call sets up anew, so fewer bands are cheaper while the cores
 # stay busy (640x480, 8 filters 3x3x3: 1, 2, 4 bands per thread took 4.8, 6.9, 8.2 ms).
 _BANDS_PER_WORKER = 1
+# The compiled loops make this many bytes of maps at a time (all the filters of a pack): they are
+# activated and told of (rows_done) while still in L2.
+_CHUNK_BYTES = 1024 * 1024
 # DFT blocks are about this many pixels a side (more for kernels over half of it); see
 # _dft_tasks for why they are blocks at all. 128 cost 1.6x 256 in calls and overlap; 512 was
 # slower than 256 too (out of L2).
@@ -220,10 +223,15 @@ class _Pack:
     bias: np.ndarray  # (F,) float32
     first: int  # the input channel of each filter's kernel 0
 
-    def without(self, o: int) -> _Pack:
-        """This pack less filter ``o`` (the story filter, whose partial maps are wanted)."""
-        keep = self.filters != o
-        return _Pack(self.filters[keep], self.weights[keep], self.bias[keep], self.first)
+    def split(self, o: int) -> tuple[_Pack, _Pack]:
+        """(filter ``o`` alone, the others): the story filter, whose partial maps are wanted,
+        runs channel by channel."""
+        one = self.filters == o
+        rest = ~one
+        return (
+            _Pack(self.filters[one], self.weights[one], self.bias[one], self.first),
+            _Pack(self.filters[rest], self.weights[rest], self.bias[rest], self.first),
+        )
 
 
 @dataclass(frozen=True)
@@ -443,11 +451,13 @@ def run_conv(
         np.empty((len(fp.kernels) + 2 * (o == story), out_h, out_w), np.float32) if want else None
         for o, (fp, want) in enumerate(zip(plan.filters, wanted))
     ]
-    # Filters with partial maps wanted take OpenCV's per-channel path; the rest of a pack runs
-    # compiled.
-    packs = [] if partials else [p.without(story) if story is not None else p for p in plan.packs]
-    packs = [p for p in packs if len(p.filters)]
-    packed = {int(o) for p in packs for o in p.filters}
+    # With every filter's partial maps wanted, all take OpenCV's per-channel path. The story
+    # filter of a pack runs compiled too, channel by channel: (pack, is it the story's).
+    packs: list[tuple[_Pack, bool]] = []
+    for p in [] if partials else plan.packs:
+        alone, rest = p.split(story) if story is not None else (None, p)
+        packs += [(q, q is alone) for q in (alone, rest) if q is not None and len(q.filters)]
+    packed = {int(o) for p, _ in packs for o in p.filters}
     by_dft = [
         not want
         and o not in packed
@@ -478,16 +488,16 @@ def run_conv(
 
     # The compiled loops read planes padded once for the whole layer (by the user's border) and
     # C-contiguous, so that output pixel (oy, ox) reads from row oy * sy, column ox * sx on.
-    pack_planes: list[tuple[_Pack, tuple[int, int, int, int] | None]] = []
-    for pack in packs:
+    pack_planes: list[tuple[_Pack, tuple[int, int, int, int] | None, bool]] = []
+    for pack, alone in packs:
         pad = pads[int(pack.filters[0])]
         if any(pad):
             pad_planes(pad)
-            pack_planes.append((pack, pad))
+            pack_planes.append((pack, pad, alone))
         else:
             if not x.flags.c_contiguous:
                 padded[None] = x = np.ascontiguousarray(x)
-            pack_planes.append((pack, None))
+            pack_planes.append((pack, None, alone))
     geometry = []
     for fp, pad, dft in zip(plan.filters, pads, by_dft):
         direct = (
@@ -522,6 +532,7 @@ def run_conv(
                     cols,
                     rows_done,
                     pack_planes,
+                    align,
                 )
             )
     for key, filters in _dft_groups(plan, geometry, by_dft).items():
@@ -541,19 +552,28 @@ def _direct_band(
     oy1: int,
     cols: slice,
     rows_done: RowsDone | None = None,
-    packs: list[tuple[_Pack, tuple[int, int, int, int] | None]] | None = None,
+    packs: list[tuple[_Pack, tuple[int, int, int, int] | None, bool]] | None = None,
+    align: int = 1,
 ) -> None:
     """Output rows [oy0, oy1) of the direct (non-DFT) filters: the packs' compiled, then the
     others' through OpenCV. Runs on an engine pool thread."""
-    sy, (dy, dx) = plan.stride[0], plan.dilation
-    for pack, key in packs or ():
-        correlate = direct.correlator(*pack.weights.shape[1:], sy, dy, dx)
+    for pack, key, alone in packs or ():
+        if alone:
+            _story_rows(plan, padded[key], pack, out, maps, oy0, oy1, rows_done, align)
+            continue
+        correlate = direct.correlator(*pack.weights.shape[1:], *_loop_steps(plan))
         x = padded[key]
-        correlate(x, pack.first, pack.weights, pack.bias, out, pack.filters, oy0, oy1)
-        for o in pack.filters:
-            activate(out[o, oy0:oy1], plan.activation, plan.slope)
-            if rows_done is not None:
-                rows_done(int(o), None, out[o], oy0, oy1)
+        # A few rows of every map at a time, so that their activation and the live view's
+        # reductions (rows_done) read them from cache: a whole band of 8 maps at 720p is 15 MB.
+        step = _chunk_rows(out.shape[2], len(pack.filters), align)
+        for c0 in range(oy0, oy1, step):
+            c1 = min(oy1, c0 + step)
+            correlate(x, pack.first, pack.weights, pack.bias, out, pack.filters, c0, c1)
+            for o in pack.filters:
+                activate(out[o, c0:c1], plan.activation, plan.slope)
+                if rows_done is not None:
+                    rows_done(int(o), None, out[o], c0, c1)
+    sy = plan.stride[0]
     sums: dict[tuple, np.ndarray] = {}
     for o in filters:
         fp, geo = plan.filters[o], geometry[o]
@@ -632,6 +652,56 @@ def _direct_band(
                 for c in range(min(len(one), nk + 1)):
                     rows_done(o, c, one[c], oy0, oy1)
             rows_done(o, None, out[o], oy0, oy1)
+
+
+def _loop_steps(plan: ConvPlan) -> tuple[int, int, int]:
+    """(row stride, row dilation, column dilation): what a compiled loop is compiled for."""
+    return plan.stride[0], *plan.dilation
+
+
+def _chunk_rows(width: int, maps: int, align: int) -> int:
+    """Rows of ``maps`` maps of ``width`` that fill about _CHUNK_BYTES, a multiple of
+    ``align``."""
+    step = max(1, _CHUNK_BYTES // (4 * width * maps))
+    return -(-step // align) * align
+
+
+def _story_rows(
+    plan: ConvPlan,
+    x: np.ndarray,
+    pack: _Pack,
+    out: np.ndarray,
+    maps: list[np.ndarray | None],
+    oy0: int,
+    oy1: int,
+    rows_done: RowsDone | None,
+    align: int,
+) -> None:
+    """Rows [oy0, oy1) of the story filter (``pack`` holds it alone): each partial map, their
+    sum, the biased sum and the feature map, compiled, a few rows at a time (see
+    `run_conv`). Runs on an engine pool thread."""
+    o = int(pack.filters[0])
+    one = maps[o]
+    assert one is not None  # run_conv makes the story filter's array
+    nk = pack.weights.shape[1]
+    correlate = direct.correlator(1, *pack.weights.shape[2:], *_loop_steps(plan))
+    kernels = [np.ascontiguousarray(pack.weights[:, c : c + 1]) for c in range(nk)]
+    zero = np.zeros(1, np.float32)
+    planes = [np.array([c], np.int64) for c in range(nk)]
+    step = _chunk_rows(out.shape[2], nk + 3, align)
+    for c0 in range(oy0, oy1, step):
+        c1 = min(oy1, c0 + step)
+        for c in range(nk):
+            correlate(x, pack.first + c, kernels[c], zero, one, planes[c], c0, c1)
+        total, biased, target = one[nk, c0:c1], one[nk + 1, c0:c1], out[o, c0:c1]
+        np.sum(one[:nk, c0:c1], axis=0, out=total)
+        np.add(total, pack.bias[0], out=biased)
+        target[...] = biased
+        activate(target, plan.activation, plan.slope)
+        if rows_done is not None:
+            for c in range(nk + 1):  # the partial maps and their sum
+                rows_done(o, c, one[c], c0, c1)
+            rows_done(o, None, out[o], c0, c1)
 
 
 def _high_range(region: np.ndarray) -> bool:

@@ -62,10 +62,10 @@ def correlator(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int) -> Co
     return _by_channel(kh, kw, sy, dy, dx)
 
 
-def _compile(loop: Callable[..., None]) -> Correlate:
-    """``loop`` compiled on first call, kept in Numba's cache on disk where one can be written:
-    beside this file, or in the user's cache folder when it is read-only (an installed or
-    frozen app); with neither, Numba refuses to cache, and the loop compiles on each start."""
+def compile_loop(loop: Callable[..., None]) -> Correlate:
+    """``loop`` compiled on first call (nogil), kept in Numba's cache on disk where one can be
+    written: beside its file, or in the user's cache folder when that is read-only (an installed
+    or frozen app); with neither, Numba refuses to cache, and the loop compiles on each start."""
     import numba
 
     options = dict(nogil=True, boundscheck=False, fastmath={"contract"})
@@ -96,7 +96,7 @@ def _fused(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int) -> Correl
                                 )
                     row[ox] = s
 
-    return _compile(fused)
+    return compile_loop(fused)
 
 
 @functools.cache
@@ -138,7 +138,7 @@ def _by_channel(kh: int, kw: int, sy: int, dy: int, dx: int) -> Correlate:
                             top[ox] = s0
                 oy += 2 if pair else 1
 
-    return _compile(by_channel)
+    return compile_loop(by_channel)
 
 
 @functools.cache
@@ -153,7 +153,7 @@ def _rgb_planes() -> Callable[..., None]:
                 g[x] = line[x, 1] * scale
                 b[x] = line[x, 2] * scale
 
-    return _compile(rgb_planes)
+    return compile_loop(rgb_planes)
 
 
 def rgb_planes(image: np.ndarray, scale: float, planes: np.ndarray) -> None:

@@ -158,3 +158,27 @@ def test_engine_bands_come_aligned_and_cover_every_row_once():
         assert all(start % 7 == 0 for start, _ in bands)
     # The story filter's partial maps are told of too, one per input channel, then their sum.
     assert {channel for _, filt, channel, _, _ in told if filt == 0} == {None, 0, 1, 2, 3}
+
+
+def test_maps_told_of_band_by_band_reduce_to_the_block_means_of_the_whole_map():
+    # The live view reduces each band of rows as the engine makes it (BandMeasure); bands of
+    # a multiple of the factor, an odd last one, and columns past the last whole block.
+    from playground.controller.display import BandMeasure
+
+    rng = np.random.default_rng(8)
+    for factor, (h, w) in ((2, (41, 67)), (3, (60, 100)), (5, (37, 53))):
+        full = rng.standard_normal((h, w)).astype(np.float32)
+        size = (w // factor, h // factor)
+        measure = BandMeasure(size, {(0, 0)}, set())
+        for start in range(0, h, 2 * factor):
+            measure.rows_done(0, 0, None, full, start, min(h, start + 2 * factor))
+        result = measure.result(0, 0, None, full)
+        assert result is not None
+        shown, value_range = result
+        assert shown.shape == (h // factor, w // factor)
+        want = np.zeros(shown.shape)
+        for y, x in itertools.product(range(shown.shape[0]), range(shown.shape[1])):
+            block = full[y * factor : (y + 1) * factor, x * factor : (x + 1) * factor]
+            want[y, x] = sum(float(v) for v in block.ravel()) / factor**2
+        np.testing.assert_allclose(shown, want, rtol=0, atol=1e-6)
+        assert value_range == (float(full.min()), float(full.max()))
