@@ -63,9 +63,11 @@ _BAND_BYTES = 1024 * 1024
 # its halo rows and every filter2D call sets up anew, so fewer bands are cheaper while the cores
 # stay busy (640x480, 8 filters 3x3x3: 1, 2, 4 bands per thread took 4.8, 6.9, 8.2 ms).
 _BANDS_PER_WORKER = 1
-# The compiled loops make this many bytes of maps at a time (all the filters of a pack): they are
-# activated and told of (rows_done) while still in L2.
-_CHUNK_BYTES = 1024 * 1024
+# The compiled loops make this many bytes of maps at a time (all the filters of a pack), then
+# activate them and tell of them (rows_done) while they are in cache. Smaller chunks cost more
+# in Python calls than they save in cache misses (the live view's worker, 720p, 8 filters
+# 3x3x3 and the story: 256 KB 51 ms, 1 MB 28 ms, 4 MB 24 ms, whole bands 24 ms).
+_CHUNK_BYTES = 4 * 1024 * 1024
 # DFT blocks are about this many pixels a side (more for kernels over half of it); see
 # _dft_tasks for why they are blocks at all. 128 cost 1.6x 256 in calls and overlap; 512 was
 # slower than 256 too (out of L2).
@@ -561,16 +563,18 @@ def _direct_band(
         if alone:
             _story_rows(plan, padded[key], pack, out, maps, oy0, oy1, rows_done, align)
             continue
-        correlate = direct.correlator(*pack.weights.shape[1:], *_loop_steps(plan))
+        relu = plan.activation == "relu"
+        correlate = direct.correlator(*pack.weights.shape[1:], *_loop_steps(plan), relu)
         x = padded[key]
-        # A few rows of every map at a time, so that their activation and the live view's
-        # reductions (rows_done) read them from cache: a whole band of 8 maps at 720p is 15 MB.
+        # Some rows of every map at a time, so that their activation and the live view's
+        # reductions (rows_done) read them from cache.
         step = _chunk_rows(out.shape[2], len(pack.filters), align)
         for c0 in range(oy0, oy1, step):
             c1 = min(oy1, c0 + step)
             correlate(x, pack.first, pack.weights, pack.bias, out, pack.filters, c0, c1)
             for o in pack.filters:
-                activate(out[o, c0:c1], plan.activation, plan.slope)
+                if not relu:
+                    activate(out[o, c0:c1], plan.activation, plan.slope)
                 if rows_done is not None:
                     rows_done(int(o), None, out[o], c0, c1)
     sy = plan.stride[0]

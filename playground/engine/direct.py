@@ -41,7 +41,9 @@ def eligible(kh: int, kw: int, stride_x: int) -> bool:
     return kh * kw <= MAX_TAPS and stride_x == 1
 
 
-def correlator(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int) -> Correlate:
+def correlator(
+    channels: int, kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool = False
+) -> Correlate:
     """The compiled loop for filters of ``channels`` kernels of kh x kw taps.
 
     The kernel's size, the row stride ``sy`` and the dilation (``dy``, ``dx``) are compiled in:
@@ -54,12 +56,12 @@ def correlator(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int) -> Co
     `eligible`); ``first``, the channel of x that kernel 0 reads; ``weights`` (F, channels,
     kh, kw) float32, already flipped for true convolution; ``bias`` (F,); ``out`` (C_out, H',
     W') float32; ``filters`` (F,) int64, the map of ``out`` each filter writes; rows
-    [oy0, oy1) of those maps are written. It runs on the calling thread (an engine pool
-    thread) with the interpreter lock released.
+    [oy0, oy1) of those maps are written, through a ReLU with ``relu``. It runs on the
+    calling thread (an engine pool thread) with the interpreter lock released.
     """
     if channels * kh * kw <= FUSED_MAX_TAPS:
-        return _fused(channels, kh, kw, sy, dy, dx)
-    return _by_channel(kh, kw, sy, dy, dx)
+        return _fused(channels, kh, kw, sy, dy, dx, relu)
+    return _by_channel(kh, kw, sy, dy, dx, relu)
 
 
 def compile_loop(loop: Callable[..., None]) -> Correlate:
@@ -76,7 +78,7 @@ def compile_loop(loop: Callable[..., None]) -> Correlate:
 
 
 @functools.cache
-def _fused(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int) -> Correlate:
+def _fused(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Correlate:
     """Every channel's taps of a pixel summed in one register."""
 
     def fused(x, first, weights, bias, out, filters, oy0, oy1):
@@ -94,13 +96,14 @@ def _fused(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int) -> Correl
                                     weights[f, c, i, j]
                                     * x[first + c, oy * sy + i * dy, ox + j * dx]
                                 )
-                    row[ox] = s
+                    # ReLU as it is written (NaN stays NaN, as with np.maximum).
+                    row[ox] = 0 if relu and s < 0 else s
 
     return compile_loop(fused)
 
 
 @functools.cache
-def _by_channel(kh: int, kw: int, sy: int, dy: int, dx: int) -> Correlate:
+def _by_channel(kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Correlate:
     """Channel by channel, each one's taps summed into the output rows, two rows at a time."""
 
     def by_channel(x, first, weights, bias, out, filters, oy0, oy1):
@@ -136,6 +139,12 @@ def _by_channel(kh: int, kw: int, sy: int, dy: int, dx: int) -> Correlate:
                                 for j in range(kw):
                                     s0 += weights[f, c, i, j] * plane[oy * sy + i * dy, ox + j * dx]
                             top[ox] = s0
+                if relu:
+                    for ox in range(width):
+                        if top[ox] < 0:
+                            top[ox] = 0
+                        if bottom[ox] < 0:
+                            bottom[ox] = 0
                 oy += 2 if pair else 1
 
     return compile_loop(by_channel)

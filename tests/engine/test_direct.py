@@ -59,9 +59,9 @@ def test_small_kernels_sum_every_channel_and_tap(channels, kh, kw, border):
 @pytest.mark.parametrize(
     "settings",
     [
-        {"stride": [2, 1], "padding": "same"},
+        {"stride": [2, 1], "padding": "same", "activation": "relu"},
         {"stride": [3, 1], "padding": "valid"},
-        {"dilation": [2, 3], "padding": "same"},
+        {"dilation": [2, 3], "padding": "same", "activation": "tanh"},
         {"dilation": 2, "stride": [2, 1], "padding": [3, 0, 1, 4], "border": "reflect"},
         {"padding": [0, 2, 2, 0], "flip": True},
         {"padding": [4, 4, 5, 5]},  # wider than the kernel
