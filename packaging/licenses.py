@@ -44,6 +44,13 @@ BUNDLED_PART_LICENSE = {
     # Only its runtime hooks go into a bundle, and those are Apache-2.0 (its LICENSE says so).
     "pyinstaller-hooks-contrib": "Apache-2.0",
 }
+# Distributions whose metadata names less than their licence files say, read off those files.
+LICENSE_FROM_TEXTS = {
+    # Metadata "BSD". LICENSE is BSD-2-Clause; LICENSES.third-party adds the code it took from
+    # appdirs (MIT), NetworkX (BSD-3-Clause) and CPython (PSF-2.0), and JavaScript of its docs,
+    # which the wheel does not carry.
+    "numba": "BSD-2-Clause AND BSD-3-Clause AND MIT AND PSF-2.0",
+}
 LICENSE_FILE = re.compile(r"(licen[cs]e|copying|notice|copyright)", re.IGNORECASE)
 # Full texts that Debian keeps once in /usr/share/common-licenses; a copyright file must point
 # there rather than repeat them (lintian: copyright-file-contains-full-gpl-license and kin).
@@ -103,6 +110,8 @@ def _distribution_license(dist: metadata.Distribution) -> str:
     name = _normalized(dist.metadata["Name"])
     if name in BUNDLED_PART_LICENSE:
         return BUNDLED_PART_LICENSE[name]
+    if name in LICENSE_FROM_TEXTS:
+        return LICENSE_FROM_TEXTS[name]
     expression = dist.metadata.get("License-Expression")
     if expression:
         return expression

@@ -343,3 +343,13 @@ def test_every_lintian_override_says_why():
     assert "filter-playground: dir-or-file-in-opt" in text
     assert "filter-playground: embedded-library" in text
     assert overrides >= 2
+
+
+def test_numbas_bare_bsd_is_read_as_the_licences_its_texts_give(tmp_path):
+    # Numba's metadata says only "BSD"; a DEP-5 copyright needs SPDX names.
+    numba = importlib.util.find_spec("numba").origin
+    entries = [("numba/__init__.py", numba, "DATA")]
+    found = {c.name: c for c in licenses.find_components(entries, ROOT, tmp_path, "_internal")}
+    assert found["numba"].license.startswith("BSD-2-Clause AND ")
+    assert "PSF-2.0" in found["numba"].license
+    assert any("Anaconda" in text for text in found["numba"].texts.values())
