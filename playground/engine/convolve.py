@@ -491,15 +491,15 @@ def run_conv(
     # The compiled loops read planes padded once for the whole layer (by the user's border) and
     # C-contiguous, so that output pixel (oy, ox) reads from row oy * sy, column ox * sx on.
     pack_planes: list[tuple[_Pack, tuple[int, int, int, int] | None, bool]] = []
-    for pack, alone in packs:
+    for pack, is_story in packs:
         pad = pads[int(pack.filters[0])]
         if any(pad):
             pad_planes(pad)
-            pack_planes.append((pack, pad, alone))
+            pack_planes.append((pack, pad, is_story))
         else:
             if not x.flags.c_contiguous:
                 padded[None] = x = np.ascontiguousarray(x)
-            pack_planes.append((pack, None, alone))
+            pack_planes.append((pack, None, is_story))
     geometry = []
     for fp, pad, dft in zip(plan.filters, pads, by_dft):
         direct = (
@@ -559,13 +559,14 @@ def _direct_band(
 ) -> None:
     """Output rows [oy0, oy1) of the direct (non-DFT) filters: the packs' compiled, then the
     others' through OpenCV. Runs on an engine pool thread."""
-    for pack, key, alone in packs or ():
-        if alone:
-            _story_rows(plan, padded[key], pack, out, maps, oy0, oy1, rows_done, align)
+    for pack, source, is_story in packs or ():
+        if is_story:
+            _story_rows(plan, padded[source], pack, out, maps, oy0, oy1, rows_done, align)
             continue
         relu = plan.activation == "relu"
-        correlate = direct.correlator(*pack.weights.shape[1:], *_loop_steps(plan), relu)
-        x = padded[key]
+        _, channels, kh, kw = pack.weights.shape
+        correlate = direct.correlator(channels, kh, kw, *_loop_steps(plan), relu)
+        x = padded[source]
         # Some rows of every map at a time, so that their activation and the live view's
         # reductions (rows_done) read them from cache.
         step = _chunk_rows(out.shape[2], len(pack.filters), align)
@@ -688,7 +689,8 @@ def _story_rows(
     one = maps[o]
     assert one is not None  # run_conv makes the story filter's array
     nk = pack.weights.shape[1]
-    correlate = direct.correlator(1, *pack.weights.shape[2:], *_loop_steps(plan))
+    _, _, kh, kw = pack.weights.shape
+    correlate = direct.correlator(1, kh, kw, *_loop_steps(plan))
     kernels = [np.ascontiguousarray(pack.weights[:, c : c + 1]) for c in range(nk)]
     zero = np.zeros(1, np.float32)
     planes = [np.array([c], np.int64) for c in range(nk)]

@@ -70,11 +70,10 @@ def compile_loop(loop: Callable[..., None]) -> Correlate:
     or frozen app); with neither, Numba refuses to cache, and the loop compiles on each start."""
     import numba
 
-    options = dict(nogil=True, boundscheck=False, fastmath={"contract"})
     try:
-        return numba.njit(cache=True, **options)(loop)
+        return numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"contract"})(loop)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(**options)(loop)
+        return numba.njit(nogil=True, boundscheck=False, fastmath={"contract"})(loop)
 
 
 @functools.cache
