@@ -357,16 +357,28 @@ def live_table(seconds: float = 4.0, out: TextIO | None = None) -> dict[str, flo
         latencies = []
         for i in range(20):
             generation = c.generation
+            # Waits in the event loop until the panes show the edit. Performance trap: a loop
+            # of processEvents(..., 5) returns at once when no event is pending, so it spun and
+            # held the interpreter lock the worker needs, adding a third to the latency.
+            waiting = QEventLoop()
+
+            def done(generation: int = generation) -> bool:
+                result = c.last_result
+                return result is not None and generation < result.generation == c.generation
+
+            def shown(done=done, waiting: QEventLoop = waiting) -> None:
+                if done():
+                    waiting.quit()
+
+            c.resultDisplayed.connect(shown)
             clock = QElapsedTimer()
             clock.start()
             model.setData(model.index(1, 1), 0.1 * i + 0.05, Qt.ItemDataRole.EditRole)
-            while not (
-                c.last_result is not None
-                and c.last_result.generation > generation
-                and c.last_result.generation == c.generation
-            ):
-                app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
+            if not done():
+                QTimer.singleShot(10_000, waiting.quit)  # a lost edit ends the wait, not the run
+                waiting.exec()
             latencies.append(clock.nsecsElapsed() / 1e6)
+            c.resultDisplayed.disconnect(shown)
             run_loop(60)
         # The peer: the engine alone running the whole bank once on the same still, same run.
         full_ms = time_call(lambda: bank.run(still, (0, 1))) * 1000
