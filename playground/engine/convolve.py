@@ -225,15 +225,20 @@ class _Pack:
     bias: np.ndarray  # (F,) float32
     first: int  # the input channel of each filter's kernel 0
 
+    def kept(self, keep: np.ndarray, filters: np.ndarray | None = None) -> _Pack:
+        """The filters where ``keep`` is true, known by ``filters`` (default: their indices)."""
+        return _Pack(
+            self.filters[keep] if filters is None else filters,
+            self.weights[keep],
+            self.bias[keep],
+            self.first,
+        )
+
     def split(self, o: int) -> tuple[_Pack, _Pack]:
         """(filter ``o`` alone, the others): the story filter, whose partial maps are wanted,
         runs channel by channel."""
         one = self.filters == o
-        rest = ~one
-        return (
-            _Pack(self.filters[one], self.weights[one], self.bias[one], self.first),
-            _Pack(self.filters[rest], self.weights[rest], self.bias[rest], self.first),
-        )
+        return self.kept(one), self.kept(~one)
 
 
 @dataclass(frozen=True)
@@ -261,14 +266,8 @@ class ConvPlan:
         for p in self.packs:
             keep = np.array([int(o) in index for o in p.filters], bool)
             if keep.any():
-                packs.append(
-                    _Pack(
-                        np.array([index[int(o)] for o in p.filters[keep]], np.int64),
-                        p.weights[keep],
-                        p.bias[keep],
-                        p.first,
-                    )
-                )
+                renamed = np.array([index[int(o)] for o in p.filters[keep]], np.int64)
+                packs.append(p.kept(keep, renamed))
         return replace(self, filters=tuple(self.filters[o] for o in filters), packs=tuple(packs))
 
 

@@ -28,7 +28,7 @@ FUSED_MAX_TAPS = 27
 # Kernels up to this many taps run here; larger ones through filter2D or the DFT.
 MAX_TAPS = 25
 
-# correlate(x, first, weights, bias, out, filters, oy0, oy1): see `correlate`.
+# correlate(x, first, weights, bias, out, filters, oy0, oy1): see `correlator`.
 Correlate = Callable[..., None]
 
 
