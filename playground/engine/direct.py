@@ -78,24 +78,56 @@ def compile_loop(loop: Callable[..., None]) -> Correlate:
 
 @functools.cache
 def _fused(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Correlate:
-    """Every channel's taps of a pixel summed in one register."""
+    """Every channel's taps of a pixel summed in registers, two output rows at a time.
+
+    Two rows share the input rows they both read, and each channel's taps are summed apart
+    before the channels are: the two rows' and the channels' sums are independent chains of
+    multiply-adds the core overlaps. One chain of all 27 taps of a pixel waited on each
+    multiply-add's latency (720p, 8 filters 3x3x3, one thread: 10.1 -> 7.7 ms).
+
+    Pairs of rows only where they share input rows (row stride and row dilation 1, kernels of
+    two rows or more): with a row stride of 2 LLVM left the pair loop scalar (37 against 7 ms).
+    """
+    pairs = sy == 1 and dy == 1 and kh > 1
 
     def fused(x, first, weights, bias, out, filters, oy0, oy1):
         width = out.shape[2]
-        for oy in range(oy0, oy1):
+        oy = oy0
+        while pairs and oy + 1 < oy1:
             for f in range(weights.shape[0]):
-                row = out[filters[f], oy]
+                top = out[filters[f], oy]
+                bottom = out[filters[f], oy + 1]
+                b = bias[f]
+                for ox in range(width):
+                    s0 = b
+                    s1 = b
+                    for c in range(channels):
+                        t0 = np.float32(0)
+                        t1 = np.float32(0)
+                        for i in range(kh):
+                            for j in range(kw):
+                                w = weights[f, c, i, j]
+                                t0 += w * x[first + c, oy * sy + i * dy, ox + j * dx]
+                                t1 += w * x[first + c, (oy + 1) * sy + i * dy, ox + j * dx]
+                        s0 += t0
+                        s1 += t1
+                    # ReLU as they are written (NaN stays NaN, as with np.maximum).
+                    top[ox] = 0 if relu and s0 < 0 else s0
+                    bottom[ox] = 0 if relu and s1 < 0 else s1
+            oy += 2
+        for y in range(oy, oy1):  # every row without pairs, else a last odd one
+            for f in range(weights.shape[0]):
+                row = out[filters[f], y]
                 b = bias[f]
                 for ox in range(width):
                     s = b
                     for c in range(channels):
+                        t = np.float32(0)
                         for i in range(kh):
                             for j in range(kw):
-                                s += (
-                                    weights[f, c, i, j]
-                                    * x[first + c, oy * sy + i * dy, ox + j * dx]
-                                )
-                    # ReLU as it is written (NaN stays NaN, as with np.maximum).
+                                w = weights[f, c, i, j]
+                                t += w * x[first + c, y * sy + i * dy, ox + j * dx]
+                        s += t
                     row[ox] = 0 if relu and s < 0 else s
 
     return compile_loop(fused)
