@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 
-from playground.engine import budget, convolve, direct
+from playground.engine import budget, convolve
 from playground.engine.errors import BankError
 from playground.engine.probe import Probe, probe_conv, probe_pool
 
@@ -640,7 +640,7 @@ def image_planes(image: Any, mode: str, dtype: type = np.float32) -> np.ndarray:
     planes: np.ndarray = np.empty((3, img.shape[0], img.shape[1]), dtype)
     if img.ndim == 3 and img.dtype == np.uint8 and img.flags.c_contiguous and dtype == np.float32:
         # Every camera frame comes this way: one compiled pass.
-        direct.rgb_planes(img, scale, planes)
+        convolve.frame_planes(img, scale, planes)
         return planes
     for c in range(3):
         source = img if img.ndim == 2 else img[:, :, c]

@@ -102,6 +102,22 @@ def _map(fn, items: list, parallel: bool = True) -> list:
     return list(_executor().map(quiet, items))
 
 
+def frame_planes(image: np.ndarray, scale: float, planes: np.ndarray) -> None:
+    """A C-contiguous uint8 RGB frame (H, W, 3), times ``scale``, into float32 ``planes``
+    (3, H, W), in bands of rows on the engine's pool (the compiled pass is memory-bound: on 2
+    cores a 1280x720 frame took 1.6 ms on one thread, 0.8 on two). Runs on the caller's thread
+    and the pool's."""
+    height, width = image.shape[:2]
+    if height * width < _PARALLEL_MIN_PIXELS:
+        direct.rgb_planes(image, scale, planes)
+        return
+    step = -(-height // (os.cpu_count() or 2))
+    _map(
+        lambda y: direct.rgb_planes(image[y : y + step], scale, planes[:, y : y + step]),
+        list(range(0, height, step)),
+    )
+
+
 # --- geometry --------------------------------------------------------------------------------
 
 

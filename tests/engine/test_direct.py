@@ -108,11 +108,12 @@ def test_the_story_filter_leaves_its_pack_and_every_map_stays_right():
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5)
 
 
-def test_a_camera_frame_converts_to_planes_in_one_pass():
-    frame = RNG.integers(0, 256, (31, 47, 3), dtype=np.uint8)
+@pytest.mark.parametrize("size", [(31, 47), (131, 67)])  # one band; bands on the pool
+def test_a_camera_frame_converts_to_planes_in_one_pass(size):
+    frame = RNG.integers(0, 256, (*size, 3), dtype=np.uint8)
     planes = image_planes(frame, "rgb")
     want = reference.input_planes(frame, "rgb")
-    assert planes.dtype == np.float32 and planes.shape == (3, 31, 47)
+    assert planes.dtype == np.float32 and planes.shape == (3, *size)
     np.testing.assert_allclose(planes, want, rtol=1e-7, atol=0)
     assert planes[:, 0, 0].tolist() == pytest.approx((frame[0, 0] / 255).tolist(), rel=1e-7)
 
