@@ -154,6 +154,42 @@ def _block_means(factor: int) -> Callable[[np.ndarray, np.ndarray], None]:
     return direct.compile_loop(block_means)
 
 
+def packed_colours(
+    image: np.ndarray, levels: tuple[float, float], lut: np.ndarray
+) -> np.ndarray | None:
+    """A display-size float32 map as the 32-bit pixels Qt draws: each value to its level's
+    index (``levels`` to 0..255, clipped, as pyqtgraph scales them), then that entry of
+    ``lut`` (256 packed 0xffRRGGBB words). None when the map holds NaN, which the caller draws
+    its own way. One compiled pass with the interpreter lock released, where five numpy passes
+    held it on the GUI thread (15 panes a frame; runs on the GUI thread, on display-size maps
+    only)."""
+    lo, hi = levels
+    scale = 255.0 / (hi - lo if hi != lo else 1.0)
+    out = np.empty(image.shape, np.uint32)
+    if _packed_colours()(image, np.float32(lo), np.float32(scale), lut, out):
+        return None
+    return out
+
+
+@functools.cache
+def _packed_colours() -> Callable[..., bool]:
+    def packed_colours(image, lo, scale, lut, out):
+        rows, cols = image.shape
+        nan = False
+        for r in range(rows):
+            line, dst = image[r], out[r]
+            for c in range(cols):
+                v = line[c]
+                nan |= v != v
+                s = (v - lo) * scale
+                # Clipped as np.clip does (an infinity to an end); NaN is reported instead.
+                s = np.float32(0) if not s > 0 else (np.float32(255) if s > 255 else s)
+                dst[c] = lut[np.uint8(s)]
+        return nan
+
+    return direct.compile_loop(packed_colours)
+
+
 def _checked_range(values: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
     """The bands' min and max, or `finite_range` of the map where they are not finite."""
     return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else finite_range(values)

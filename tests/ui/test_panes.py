@@ -173,6 +173,24 @@ def test_a_map_is_drawn_in_the_colour_its_value_and_levels_give(pane, cmap):
     np.testing.assert_array_equal(_drawn(item), lut[index])
 
 
+def test_nan_pixels_are_drawn_transparent_and_the_others_in_their_colour(pane):
+    full = _positive_map(30, 40)
+    full[3, 4] = np.nan
+    pane.setColorMap("gray")
+    pane.setLevelsMode("fixed", (0.0, 1.0))
+    pane.setMap(_shown(full))
+    QApplication.processEvents()
+    image = pane.imageItem().qimage.convertToFormat(pane.imageItem().qimage.Format.Format_ARGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint32).reshape(30, 40)
+    alpha, grey = pixels >> 24, pixels & 0xFF
+    assert alpha[3, 4] == 0
+    assert np.all(np.delete(alpha.ravel(), 3 * 40 + 4) == 255)
+    # pyqtgraph's own path (maps with NaN) rounds a level where the packed path truncates.
+    want = np.clip(np.nan_to_num(full.astype(np.float64)) * 255, 0, 255)
+    got = np.delete(grey.ravel(), 3 * 40 + 4).astype(np.float64)
+    np.testing.assert_allclose(got, np.delete(want, 3 * 40 + 4), atol=1.0)
+
+
 def test_the_source_frame_is_drawn_in_its_own_colours(pane):
     frame = np.random.default_rng(3).integers(0, 256, (30, 50, 3), dtype=np.uint8)
     pane.setMap(_shown(frame))
