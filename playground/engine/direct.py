@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -30,6 +31,7 @@ MAX_TAPS = 25
 
 # correlate(x, first, weights, bias, out, filters, oy0, oy1): see `correlator`.
 Correlate = Callable[..., None]
+Loop = TypeVar("Loop", bound=Callable[..., object])
 
 
 def eligible(kh: int, kw: int, stride_x: int) -> bool:
@@ -64,16 +66,18 @@ def correlator(
     return _by_channel(kh, kw, sy, dy, dx, relu)
 
 
-def compile_loop(loop: Callable[..., None]) -> Correlate:
+def compile_loop(loop: Loop) -> Loop:
     """``loop`` compiled on first call (nogil), kept in Numba's cache on disk where one can be
     written: beside its file, or in the user's cache folder when that is read-only (an installed
     or frozen app); with neither, Numba refuses to cache, and the loop compiles on each start."""
     import numba
 
     try:
-        return numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"contract"})(loop)
+        compiled = numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"contract"})
+        # A dispatcher is called as the loop is: same arguments, same result.
+        return cast(Loop, compiled(loop))
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(nogil=True, boundscheck=False, fastmath={"contract"})(loop)
+        return cast(Loop, numba.njit(nogil=True, boundscheck=False, fastmath={"contract"})(loop))
 
 
 @functools.cache
