@@ -290,8 +290,7 @@ def round_off_floors(
     plus the bias, and it carries the round-off of its inputs through the same weights. Pools
     pass their inputs' round-off on. Values within it are indistinguishable from zero.
     """
-    # One pass per plane (two for numpy's min and max): this runs on every frame.
-    magnitude = [max(map(abs, cv2.minMaxLoc(p)[:2])) for p in run.inputs]
+    magnitude = list(run.with_input_peaks().input_peaks or ())
     floor = [_EPS32 * m for m in magnitude]
     floors: list[list[float]] = []
     for layer, layer_ranges in zip(bank.layers, ranges):

@@ -310,6 +310,7 @@ def compute(
             displays[n].append(None)
             # Measured when the next layer's round-off floors need it.
             ranges[n].append(finite_range(m) if n < last else (0.0, 0.0))
+    run = run.with_input_peaks()  # carried over from an earlier run on the same image
     floors = round_off_floors(job.bank, run, ranges)
     maps = [
         [ShownMap(*shown) for shown in zip(layer_displays, out, layer_ranges, layer_floors)]

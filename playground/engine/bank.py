@@ -19,10 +19,11 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any, Literal, Protocol, cast
 
+import cv2
 import numpy as np
 
 from playground.engine import budget, convolve
@@ -489,6 +490,20 @@ class Run:
     # With ``partials``: (2, H', W'), their sum and the sum plus the bias (before the
     # activation), made with them, so the story's last panes cost no pass of their own.
     story_sums: np.ndarray | None = None
+    # The first layer's input padded (`convolve.run_conv`'s paddings), for the next run on the
+    # same image; empty past PADDINGS_KEPT_BYTES.
+    paddings: convolve.Paddings = field(default_factory=dict, compare=False, repr=False)
+    # The largest magnitude in each input plane, once measured (see `with_input_peaks`).
+    input_peaks: tuple[float, ...] | None = None
+
+    def with_input_peaks(self) -> Run:
+        """This run with `input_peaks` measured (one pass over each input plane), or itself
+        when they are. A later run on the same image carries them over. Runs on the caller's
+        thread (the compute worker)."""
+        if self.input_peaks is not None:
+            return self
+        peaks = tuple(max(abs(v) for v in cv2.minMaxLoc(p)[:2]) for p in self.inputs)
+        return replace(self, input_peaks=peaks)
 
 
 class MapWatcher(Protocol):
@@ -524,16 +539,20 @@ def _run_conv_checked(
     cancelled: Callable[[], bool] | None,
     rows_done: convolve.RowsDone | None = None,
     align: int = 1,
+    paddings: convolve.Paddings | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """`convolve.run_conv` with ``story``, checking ``cancelled`` between chunks of filters in a
     heavy layer. Returns (out, the story filter's partial maps or None). ``rows_done`` is
-    told of the bands of a layer run in one piece; chunks are not watched."""
+    told of the bands of a layer run in one piece; chunks are not watched. ``paddings``: see
+    `convolve.run_conv`."""
     count = len(plan.filters)
     first = os.cpu_count() or 2
     taps = sum(fp.height * fp.width * len(fp.groups) for fp in plan.filters)
     pixels = x.shape[1] * x.shape[2] / (plan.stride[0] * plan.stride[1])
     if cancelled is None or count <= first or taps * pixels < _CANCEL_CHUNK_TAPS:
-        out, maps = convolve.run_conv(plan, x, story=story, rows_done=rows_done, align=align)
+        out, maps = convolve.run_conv(
+            plan, x, story=story, rows_done=rows_done, align=align, paddings=paddings
+        )
         return out, None if story is None else _story_maps(maps, story)
     result: np.ndarray | None = None
     story_maps = None
@@ -544,7 +563,8 @@ def _run_conv_checked(
         stop = min(count, start + size)
         local = story - start if story is not None and start <= story < stop else None
         began = time.perf_counter()
-        out, maps = convolve.run_conv(plan.subset(list(range(start, stop))), x, story=local)
+        sub = plan.subset(list(range(start, stop)))
+        out, maps = convolve.run_conv(sub, x, story=local, paddings=paddings)
         per_filter = (time.perf_counter() - began) / (stop - start)
         if result is None:
             result = np.empty((count, *out.shape[1:]), np.float32)
@@ -653,6 +673,9 @@ def image_planes(image: Any, mode: str, dtype: type = np.float32) -> np.ndarray:
 # banks, and plans kept alive through all of them grew memory with every edit. Undo to an older
 # bank compiles it again, in milliseconds.
 PLANS_KEPT = 4
+# A run keeps its padded input planes for the next run on the same image up to this size: a
+# 1920x1080 frame's three (25 MB), not a 9000x6000 photo's.
+PADDINGS_KEPT_BYTES = 64 * 2**20
 _PLANS: OrderedDict[int, tuple[weakref.ref[Bank], list[convolve.ConvPlan | None]]] = OrderedDict()
 _PLANS_LOCK = threading.Lock()
 
@@ -779,11 +802,14 @@ class Bank:
         watcher finds them in the returned run.
         """
         earlier = reuse.bank if reuse is not None else None
+        peaks = None
         if reuse is not None and earlier is not None and earlier.input == self.input:
             x = reuse.inputs
+            paddings, peaks = reuse.paddings, reuse.input_peaks
         else:
             earlier = None
             x = self.input_planes(image)
+            paddings = {}
         # Refused before any map is made: a small bank can ask for gigabytes or hours.
         budget.estimate(
             self, x.shape[1], x.shape[2], story=None if selected is None else selected[0]
@@ -794,6 +820,7 @@ class Bank:
             if cancelled is not None and cancelled():
                 raise RunCancelled(f"cancelled before layer {n + 1}")
             story = selected[1] if selected is not None and selected[0] == n else None
+            pads = paddings if n == 0 else None  # only the first layer's input is the image's
             before = earlier.layers[n] if earlier is not None and n < len(earlier.layers) else None
             if before is not None and _same_maps(layer, before):
                 assert reuse is not None  # `before` came from reuse.bank
@@ -803,7 +830,7 @@ class Bank:
                 reused.update((n, o) for o in range(len(out)))
                 if story is not None and plan is not None:  # a pool's channels have no story
                     one = plan.subset([story])
-                    partials = _story_maps(convolve.run_conv(one, x, story=0)[1], 0)
+                    partials = _story_maps(convolve.run_conv(one, x, story=0, paddings=pads)[1], 0)
             else:
                 if isinstance(layer, PoolLayer):
                     out = convolve.run_pool(layer, x)
@@ -822,6 +849,7 @@ class Bank:
                             cancelled,
                             watcher,
                             n == len(self.layers) - 1,
+                            pads,
                         )
                         reused.update((n, o) for o in kept)
                         partials = partials if maps is None else maps
@@ -831,7 +859,13 @@ class Bank:
                             rows_done = partial(watcher.rows_done, n)
                             align = watcher.alignment(n, *layer.output_size(*x.shape[1:]))
                         out, story_maps = _run_conv_checked(
-                            plan, x, story, cancelled, rows_done, align
+                            plan,
+                            x,
+                            story,
+                            cancelled,
+                            rows_done,
+                            align,
+                            paddings if n == 0 else None,
                         )
                         if story is not None:
                             partials = story_maps
@@ -844,7 +878,10 @@ class Bank:
         # The story filter's maps end with their sum and the biased sum (`convolve.run_conv`).
         sums = None if partials is None else partials[-2:]
         partials = None if partials is None else partials[:-2]
-        return Run(inputs, outputs, partials, self, frozenset(reused), sums)
+        # Kept for a later run on the same image (an edit on a still) up to a 1080p frame's.
+        if sum(p.nbytes for p in paddings.values()) > PADDINGS_KEPT_BYTES:
+            paddings = {}
+        return Run(inputs, outputs, partials, self, frozenset(reused), sums, paddings, peaks)
 
     @staticmethod
     def _rerun_changed(
@@ -858,6 +895,7 @@ class Bank:
         cancelled: Callable[[], bool] | None = None,
         watcher: MapWatcher | None = None,
         last: bool = False,
+        paddings: convolve.Paddings | None = None,
     ) -> tuple[LayerMaps, np.ndarray | None, list[int]]:
         """A conv layer with the settings and input it had in ``reuse``: recompute only the
         filters that changed, and the story filter for its partial maps.
@@ -895,7 +933,9 @@ class Bank:
                     watcher.rows_done(n, todo[o], c, values, start, stop)
 
                 align = watcher.alignment(n, *shape)
-            fresh, partials = _run_conv_checked(sub, x, story_index, cancelled, rows_done, align)
+            fresh, partials = _run_conv_checked(
+                sub, x, story_index, cancelled, rows_done, align, paddings
+            )
         maps = dict(zip(todo, fresh if fresh is not None else ()))
         maps.update((o, earlier[o]) for o in kept)
         if last:

@@ -407,6 +407,9 @@ def _band_rows(plan: ConvPlan, width: int, out_h: int, workers: int, align: int 
     return -(-rows // align) * align
 
 
+# Input planes padded for a layer, by (border, (top, bottom, left, right)): see run_conv.
+Paddings = dict[tuple[str, tuple[int, int, int, int]], np.ndarray]
+
 # Told of each band of a layer's maps once it is final: (filter, channel or None for the
 # filter's own map, the whole map, first row, row past the last). See run_conv.
 RowsDone = Callable[[int, "int | None", np.ndarray, int, int], None]
@@ -419,6 +422,7 @@ def run_conv(
     story: int | None = None,
     rows_done: RowsDone | None = None,
     align: int = 1,
+    paddings: Paddings | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray | None] | None]:
     """Run a compiled conv layer on planar input ``x`` (C_in, H, W) float32.
 
@@ -440,6 +444,10 @@ def run_conv(
     measures maps there instead of reading them back from memory. Bands are ``align`` rows or
     a multiple (but the last). DFT filters make no such calls: their maps are done in blocks,
     not bands.
+
+    ``paddings``: copies of ``x`` padded by an earlier run on it, by (border, padding); used,
+    and added to. A weight edit on a still reruns a filter on the same input: padding 1920x1080
+    planes again took 3.5 ms of its 20.
 
     Returns
     -------
@@ -488,6 +496,8 @@ def run_conv(
     # here instead. Those are only read inside the crop, so the border filter2D applies to them
     # is moot: constant is the one it accepts for every border the user picked.
     padded: dict[tuple[int, int, int, int] | None, np.ndarray] = {None: x}
+    if paddings is not None:
+        padded.update((pad, p) for (name, pad), p in paddings.items() if name == plan.border)
 
     def pad_planes(pad: tuple[int, int, int, int]) -> None:
         if pad not in padded:
@@ -502,6 +512,8 @@ def run_conv(
                 parallel,
             )
             padded[pad] = planes
+            if paddings is not None:
+                paddings[plan.border, pad] = planes
 
     # The compiled loops read planes padded once for the whole layer (by the user's border) and
     # C-contiguous, so that output pixel (oy, ox) reads from row oy * sy, column ox * sx on.
