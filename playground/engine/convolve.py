@@ -717,7 +717,9 @@ def _story_rows(
     assert one is not None  # run_conv makes the story filter's array
     nk = pack.weights.shape[1]
     _, _, kh, kw = pack.weights.shape
+    relu = plan.activation == "relu"
     correlate = direct.correlator(1, kh, kw, *_loop_steps(plan))
+    sums = direct.story_sums(relu)
     kernels = [np.ascontiguousarray(pack.weights[:, c : c + 1]) for c in range(nk)]
     zero = np.zeros(1, np.float32)
     planes = [np.array([c], np.int64) for c in range(nk)]
@@ -726,11 +728,9 @@ def _story_rows(
         c1 = min(oy1, c0 + step)
         for c in range(nk):
             correlate(x, pack.first + c, kernels[c], zero, one, planes[c], c0, c1)
-        total, biased, target = one[nk, c0:c1], one[nk + 1, c0:c1], out[o, c0:c1]
-        np.sum(one[:nk, c0:c1], axis=0, out=total)
-        np.add(total, pack.bias[0], out=biased)
-        target[...] = biased
-        activate(target, plan.activation, plan.slope)
+        sums(one, pack.bias, out, o, c0, c1)
+        if not relu:
+            activate(out[o, c0:c1], plan.activation, plan.slope)
         if rows_done is not None:
             for c in range(nk + 1):  # the partial maps and their sum
                 rows_done(o, c, one[c], c0, c1)

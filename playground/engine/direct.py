@@ -185,6 +185,45 @@ def _by_channel(kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Corr
     return compile_loop(by_channel)
 
 
+def story_sums(relu: bool = False) -> Callable[..., None]:
+    """The compiled last steps of the channel story's filter, for rows [oy0, oy1): the sum of
+    its partial maps, the sum plus the bias, and the feature map.
+
+    Its arguments: ``maps`` (C + 2, H', W'): the partial maps (made by `correlator`'s loop for
+    one channel), then the sum and the biased sum it writes; ``bias`` (1,) float32; ``out``
+    (C_out, H', W') and ``o``, the map the biased sum goes to (through a ReLU with ``relu``);
+    ``oy0``, ``oy1``. One pass where three numpy passes and a copy each took the interpreter
+    lock, which the live view's GUI thread holds while it paints. Runs on the calling thread
+    (an engine pool thread) with the lock released.
+    """
+    return _story_sums(relu)
+
+
+@functools.cache
+def _story_sums(relu: bool) -> Callable[..., None]:
+    # Performance trap: a compiled loop that calls another one captured from its closure is
+    # not found in Numba's cache again, and recompiled on every start (5 s here).
+    def story_sums(maps, bias, out, o, oy0, oy1):
+        channels = maps.shape[0] - 2
+        width = out.shape[2]
+        b = bias[0]
+        for y in range(oy0, oy1):
+            total = maps[channels, y]
+            total[:] = maps[0, y]
+            for c in range(1, channels):
+                partial = maps[c, y]
+                for ox in range(width):
+                    total[ox] += partial[ox]
+            biased = maps[channels + 1, y]
+            target = out[o, y]
+            for ox in range(width):
+                s = total[ox] + b
+                biased[ox] = s
+                target[ox] = 0 if relu and s < 0 else s
+
+    return compile_loop(story_sums)
+
+
 @functools.cache
 def _rgb_planes() -> Callable[..., None]:
     def rgb_planes(image, scale, planes):

@@ -96,16 +96,36 @@ def test_a_column_stride_keeps_the_opencv_path_and_the_same_numbers():
     np.testing.assert_allclose(bank.apply(IMAGE)[-1], want, rtol=1e-4, atol=2e-5)
 
 
-def test_the_story_filter_leaves_its_pack_and_every_map_stays_right():
+@pytest.mark.parametrize(
+    "channels, k, activation, stride",
+    [(3, 3, "none", 1), (3, 3, "relu", 1), (3, 5, "tanh", 1), (3, 3, "relu", 2), (1, 3, "abs", 1)],
+)
+def test_the_story_filter_leaves_its_pack_and_every_map_stays_right(
+    channels, k, activation, stride
+):
     rng = np.random.default_rng(6)
-    d = bank_dict([conv_layer(random_filters(6, 3, 3, 3, rng), padding="same")])
+    layer = conv_layer(
+        random_filters(6, channels, k, k, rng),
+        padding="same",
+        activation=activation,
+        stride=[stride, 1],
+    )
+    mode = "rgb" if channels == 3 else "gray"
+    d = bank_dict([layer], mode)
     bank = Bank.from_dict(d)
+    plan = bank._compiled[0]
+    assert plan.packed(2)
+    out, maps = convolve.run_conv(plan, image_planes(IMAGE, mode), story=2)
     expected_maps, expected_partials = reference.run(d, IMAGE)
-    run = bank.run(IMAGE, (0, 2))
-    for got, want in zip(run.outputs[-1], expected_maps[-1]):
+    for got, want in zip(out, expected_maps[-1]):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5)
-    for got, want in zip(run.partials, expected_partials[0][2]):
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5)
+    partials = expected_partials[0][2]
+    bias = bank.layers[0].filters[2].bias
+    story = maps[2]
+    assert story is not None and len(story) == channels + 2
+    np.testing.assert_allclose(story[:channels], partials, rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(story[channels], partials.sum(axis=0), rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(story[channels + 1], partials.sum(axis=0) + bias, atol=2e-5)
 
 
 @pytest.mark.parametrize("size", [(31, 47), (131, 67)])  # one band; bands on the pool
