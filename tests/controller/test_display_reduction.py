@@ -102,6 +102,17 @@ def test_a_map_is_reduced_and_measured_in_one_banded_pass():
     np.testing.assert_allclose(display[mask], means[mask], atol=1e-5)
 
 
+def test_the_range_counts_the_rows_and_columns_no_display_block_holds():
+    # 67 x 66 by 8: the last 3 rows and 2 columns fill no block of the pane, but they are
+    # values of the map, and the hover readout and the levels must count them.
+    full = np.random.default_rng(3).random((67, 66)).astype(np.float32)
+    full[66, 10], full[5, 65] = -7.0, 9.0
+    display, value_range = reduce_and_measure(full, (8, 8))
+    means, expected_range = _block_means_and_range(full, 8)
+    assert value_range == expected_range == (-7.0, 9.0)
+    np.testing.assert_allclose(display, means, atol=1e-6)
+
+
 def test_an_infinity_leaves_the_measured_range_finite():
     full = np.zeros((64, 64), np.float32)
     full[3, 3], full[10, 10] = np.inf, 2.5
