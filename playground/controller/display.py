@@ -127,7 +127,31 @@ def _measure_rows(
         blocks = display[start // factor : min(len(display), stop // factor)]
     # NaN is passed over (a band of nothing else gives infinities, and `_checked_range` then
     # sends the map to finite_range); an infinity is taken as a value, and sends it there too.
-    lo, hi = _block_stats(factor)(piece, blocks)
+    # Never waited for: display only, the numpy passes give it to float32 round-off.
+    stats = direct.compiled(_block_stats, factor, wait=False) if _typed(piece) else None
+    if stats is None:
+        lo, hi = _numpy_block_stats(piece, blocks, factor)
+    else:
+        lo, hi = stats(piece, blocks)
+    return float(lo), float(hi)
+
+
+def _typed(array: np.ndarray) -> bool:
+    """Whether ``array`` is C-contiguous and writable, the type the compiled passes are
+    compiled for: another type would compile them again, on the calling thread."""
+    return bool(array.flags.c_contiguous and array.flags.writeable)
+
+
+def _numpy_block_stats(piece: np.ndarray, blocks: np.ndarray, factor: int) -> tuple[float, float]:
+    """What `_block_stats` gives, in numpy passes: while it compiles, or for a map of another
+    type. Runs on an engine pool thread."""
+    rows, cols = blocks.shape
+    if rows and cols:
+        corner = piece[: rows * factor, : cols * factor]
+        blocks[...] = corner.reshape(rows, factor, cols, factor).mean(axis=(1, 3))
+    # fmin and fmax pass over NaN, as the compiled pass does.
+    lo = np.fmin.reduce(piece, axis=None, initial=np.inf)
+    hi = np.fmax.reduce(piece, axis=None, initial=-np.inf)
     return float(lo), float(hi)
 
 
@@ -139,7 +163,8 @@ def _block_stats(factor: int) -> Callable[[np.ndarray, np.ndarray], tuple[float,
     the interpreter lock, not two; ``cv2.resize(..., INTER_AREA)`` was 6x slower than that
     block mean). The min and max are kept per column, so the pixel loops vectorize where a
     running min would not; the factor is compiled in (read at run time, the block loops ran 4x
-    slower). Runs on an engine pool thread, lock released."""
+    slower). Built on the compiler thread (`direct.compiled`); runs on an engine pool thread,
+    lock released."""
 
     def block_stats(piece, blocks):
         height, width = piece.shape
@@ -172,7 +197,7 @@ def _block_stats(factor: int) -> Callable[[np.ndarray, np.ndarray], tuple[float,
             hi = high[x] if high[x] > hi else hi
         return lo, hi
 
-    return direct.compile_loop(block_stats)
+    return direct.compile_loop(block_stats, [(direct.f32(0, 1), direct.f32(0, 1))])
 
 
 def packed_colours(
@@ -180,20 +205,27 @@ def packed_colours(
 ) -> np.ndarray | None:
     """A display-size float32 map as the 32-bit pixels Qt draws: each value to its level's
     index (``levels`` to 0..255, clipped, as pyqtgraph scales them), then that entry of
-    ``lut`` (256 packed 0xffRRGGBB words). None when the map holds NaN, which the caller draws
-    its own way. One compiled pass with the interpreter lock released, where five numpy passes
-    held it on the GUI thread (15 panes a frame; runs on the GUI thread, on display-size maps
-    only)."""
+    ``lut`` (256 packed 0xffRRGGBB words). One compiled pass with the interpreter lock
+    released, where five numpy passes held it on the GUI thread (15 panes a frame; runs on the
+    GUI thread, on display-size maps only). None when the map holds NaN, which the caller
+    draws its own way, and while the pass compiles, or for a map of another type than it is
+    compiled for (C-contiguous, writable): the caller's way is pyqtgraph's, as fast as numpy
+    makes it."""
+    loop = direct.compiled(_packed_colours, wait=False) if _typed(image) else None
+    if loop is None:
+        return None
     lo, hi = levels
     scale = 255.0 / (hi - lo if hi != lo else 1.0)
     out = np.empty(image.shape, np.uint32)
-    if _packed_colours()(image, np.float32(lo), np.float32(scale), lut, out):
+    if loop(image, np.float32(lo), np.float32(scale), lut, out):
         return None
     return out
 
 
 @functools.cache
 def _packed_colours() -> Callable[..., bool]:
+    """Built on the compiler thread (`direct.compiled`)."""
+
     def packed_colours(image, lo, scale, lut, out):
         rows, cols = image.shape
         nan = False
@@ -208,7 +240,9 @@ def _packed_colours() -> Callable[..., bool]:
                 dst[c] = lut[np.uint8(s)]
         return nan
 
-    return direct.compile_loop(packed_colours)
+    one = np.float32(1)
+    sample = (direct.f32(0, 1), one, one, np.zeros(256, np.uint32), np.zeros((0, 1), np.uint32))
+    return direct.compile_loop(packed_colours, [sample])
 
 
 def _checked_range(values: np.ndarray, lo: float, hi: float) -> tuple[float, float]:

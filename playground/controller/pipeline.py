@@ -29,6 +29,7 @@ from playground.controller.display import (
     shown_counts,
 )
 from playground.controller.heap import keep_frame_buffers
+from playground.engine import direct
 from playground.engine.bank import Bank, ConvLayer, LayerMaps, Run, RunCancelled
 from playground.engine.errors import BankError
 from playground.sources.base import GrabbingSource, Source
@@ -662,9 +663,11 @@ class Worker:
         self._thread.join(timeout=5.0)
 
     def _supervised(self) -> None:
-        # Runs on the compute thread: whatever escapes the loop is recorded, never silent.
+        # Runs on the compute thread: whatever escapes the loop is recorded, never silent. The
+        # live view goes on while a loop compiles (seconds, on a machine's first start).
         try:
-            self._run()
+            with direct.without_waiting():
+                self._run()
         except BaseException as e:
             traceback.print_exc()
             with self._cond:

@@ -477,11 +477,14 @@ def run_conv(
         for o, (fp, want) in enumerate(zip(plan.filters, wanted))
     ]
     # With every filter's partial maps wanted, all take OpenCV's per-channel path. The story
-    # filter of a pack runs compiled too, channel by channel: (pack, is it the story's).
+    # filter of a pack runs compiled too, channel by channel: (pack, is it the story's). A pack
+    # whose loops are still compiling takes OpenCV's path meanwhile.
     packs: list[tuple[_Pack, bool]] = []
     for p in [] if partials else plan.packs:
         alone, rest = p.split(story) if story is not None else (None, p)
-        packs += [(q, q is alone) for q in (alone, rest) if q is not None and len(q.filters)]
+        for q, is_story in ((alone, True), (rest, False)):
+            if q is not None and len(q.filters) and _compiled(plan, q, is_story):
+                packs.append((q, is_story))
     packed = {int(o) for p, _ in packs for o in p.filters}
     by_dft = [
         not want
@@ -593,6 +596,7 @@ def _direct_band(
         relu = plan.activation == "relu"
         _, channels, kh, kw = pack.weights.shape
         correlate = direct.correlator(channels, kh, kw, *_loop_steps(plan), relu)
+        assert correlate is not None  # run_conv packs compiled loops only
         x = padded[source]
         # Some rows of every map at a time, so that their activation and the live view's
         # reductions (rows_done) read them from cache.
@@ -686,6 +690,17 @@ def _direct_band(
             rows_done(o, None, out[o], oy0, oy1)
 
 
+def _compiled(plan: ConvPlan, pack: _Pack, is_story: bool) -> bool:
+    """Whether the loops ``pack`` runs through are compiled (asking for them if not)."""
+    _, channels, kh, kw = pack.weights.shape
+    relu = plan.activation == "relu"
+    if is_story:
+        # Both asked for at once, so that both compile.
+        loops = [direct.correlator(1, kh, kw, *_loop_steps(plan)), direct.story_sums(relu)]
+        return all(loop is not None for loop in loops)
+    return direct.correlator(channels, kh, kw, *_loop_steps(plan), relu) is not None
+
+
 def _loop_steps(plan: ConvPlan) -> tuple[int, int, int]:
     """(row stride, row dilation, column dilation): what a compiled loop is compiled for."""
     return plan.stride[0], *plan.dilation
@@ -720,6 +735,7 @@ def _story_rows(
     relu = plan.activation == "relu"
     correlate = direct.correlator(1, kh, kw, *_loop_steps(plan))
     sums = direct.story_sums(relu)
+    assert correlate is not None and sums is not None  # run_conv packs compiled loops only
     kernels = [np.ascontiguousarray(pack.weights[:, c : c + 1]) for c in range(nk)]
     zero = np.zeros(1, np.float32)
     planes = [np.array([c], np.int64) for c in range(nk)]

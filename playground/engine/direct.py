@@ -6,8 +6,11 @@ sum it. The loops here, compiled by Numba (LLVM) for the kernel's exact size, st
 dilation, sum every tap of a pixel in a register and write each feature map once. On 2 cores,
 8 filters 3x3x3 at 1280x720 took 6 ms against 15 ms for the ``filter2D`` passes.
 
-A kernel loop is compiled once per shape (half a second, the first time on a machine) and
-kept in Numba's on-disk cache, so a later start loads it in milliseconds.
+A kernel loop is compiled once per shape and kept in Numba's on-disk cache, so a later start
+loads it in milliseconds. The first compile on a machine takes 0.3 to 3 s a loop, on a thread of
+its own (`compiled`): callers run their uncompiled path (OpenCV, numpy) until it is done. Waited
+for, the live view's first frame on a fresh machine came after 5 to 10 s of them, and a pane
+pass compiled on the GUI thread froze the window.
 
 Performance trap: LLVM vectorizes the pixel loop only while the tap loops inside it unroll into
 a short straight line. Summing every channel's taps in one pixel loop is fastest up to 27
@@ -18,8 +21,12 @@ each input row loaded serves both; from 49 taps a channel, ``filter2D`` is faste
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+import logging
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent import futures
 from typing import TypeVar, cast
 
 import numpy as np
@@ -45,39 +52,137 @@ def eligible(kh: int, kw: int, stride_x: int) -> bool:
 
 def correlator(
     channels: int, kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool = False
-) -> Correlate:
-    """The compiled loop for filters of ``channels`` kernels of kh x kw taps.
+) -> Correlate | None:
+    """The compiled loop for filters of ``channels`` kernels of kh x kw taps, or None while it
+    compiles (see `compiled`).
 
     The kernel's size, the row stride ``sy`` and the dilation (``dy``, ``dx``) are compiled in:
     the tap loops unroll, and LLVM vectorizes the pixel loop only when it can tell the taps'
     loads apart (with ``dx`` read at run time the fused loop ran 3.6x slower, with ``sy`` and
     ``dy`` the channel loop 7x). Each new shape costs one compile, kept on disk.
 
-    Its arguments: ``x`` (C, H, W) float32, C-contiguous, padded so that output pixel (oy, ox)
-    reads rows oy * sy + i * dy and columns ox + j * dx (the layer's column stride is 1, see
+    Its arguments: ``x`` (C, H, W) float32, padded so that output pixel (oy, ox) reads rows
+    oy * sy + i * dy and columns ox + j * dx (the layer's column stride is 1, see
     `eligible`); ``first``, the channel of x that kernel 0 reads; ``weights`` (F, channels,
     kh, kw) float32, already flipped for true convolution; ``bias`` (F,); ``out`` (C_out, H',
     W') float32; ``filters`` (F,) int64, the map of ``out`` each filter writes; rows
-    [oy0, oy1) of those maps are written, through a ReLU with ``relu``. It runs on the
-    calling thread (an engine pool thread) with the interpreter lock released.
+    [oy0, oy1) of those maps are written, through a ReLU with ``relu``. Every array is
+    C-contiguous and writable (the loop is compiled for those types). It runs on the calling
+    thread (an engine pool thread) with the interpreter lock released.
     """
     if channels * kh * kw <= FUSED_MAX_TAPS:
-        return _fused(channels, kh, kw, sy, dy, dx, relu)
-    return _by_channel(kh, kw, sy, dy, dx, relu)
+        return compiled(_fused, channels, kh, kw, sy, dy, dx, relu)
+    return compiled(_by_channel, kh, kw, sy, dy, dx, relu)
 
 
-def compile_loop(loop: Loop) -> Loop:
-    """``loop`` compiled on first call (nogil), kept in Numba's cache on disk where one can be
-    written: beside its file, or in the user's cache folder when that is read-only (an installed
-    or frozen app); with neither, Numba refuses to cache, and the loop compiles on each start."""
+def f32(*shape: int) -> np.ndarray:
+    """Zeros of ``shape``, float32: the arrays of the samples a loop is compiled on."""
+    return np.zeros(shape, np.float32)
+
+
+# A correlator call that writes no row (oy0 == oy1), with the argument types of every real one.
+_CORRELATE_SAMPLE = (
+    f32(1, 1, 1),
+    0,
+    f32(1, 1, 1, 1),
+    f32(1),
+    f32(1, 1, 1),
+    np.zeros(1, np.int64),
+    0,
+    0,
+)
+
+_log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_compiler: futures.ThreadPoolExecutor | None = None
+_asked: dict[tuple, futures.Future] = {}
+_ready: dict[tuple, Callable] = {}
+_background = True
+_thread = threading.local()
+
+
+@contextlib.contextmanager
+def without_waiting() -> Iterator[None]:
+    """Inside, this thread's runs do not wait for a loop that is compiling: its filters take
+    OpenCV's path meanwhile, the same maps to float32 round-off but not bit for bit. The live
+    view's compute thread runs so; a batch, a script and the command line wait, so that the
+    same bank and image always give the same bytes."""
+    before = getattr(_thread, "go_on", False)
+    _thread.go_on = True
+    try:
+        yield
+    finally:
+        _thread.go_on = before
+
+
+def compile_in_background(enabled: bool) -> None:
+    """False: every caller waits for the loops it asks for, `without_waiting` or not. The
+    tests run so: they check the compiled loops from their first call, with no compile
+    running beside them."""
+    global _background
+    _background = enabled
+
+
+def compiled(build: Callable[..., Loop], *args: Hashable, wait: bool | None = None) -> Loop | None:
+    """The loop ``build(*args)`` returns (made by `compile_loop`), compiled.
+
+    Loops compile on the compiler thread, one at a time in the order they were asked for.
+    With ``wait``, the caller blocks until its loop is compiled; without, it gets None until
+    then and takes its uncompiled path. ``wait`` None: wait unless this thread is inside
+    `without_waiting`. A loop that fails to compile is logged once, and is None for good.
+    Any thread may ask.
+    """
+    key = (build, *args)
+    done = _ready.get(key)
+    if done is not None:
+        return cast(Loop, done)
+    global _compiler
+    with _lock:
+        asked = _asked.get(key)
+        if asked is None:
+            if _compiler is None:
+                _compiler = futures.ThreadPoolExecutor(1, thread_name_prefix="loop compiler")
+            asked = _asked[key] = _compiler.submit(_compile, key, build, args)
+    if wait is None:
+        wait = not getattr(_thread, "go_on", False)
+    if wait or not _background:
+        asked.result()
+    return cast("Loop | None", _ready.get(key))
+
+
+def _compile(key: tuple, build: Callable[..., Callable], args: tuple) -> None:
+    """Runs on the compiler thread."""
+    try:
+        _ready[key] = build(*args)
+    except Exception:  # Numba or LLVM refused it: the uncompiled path stays
+        _log.exception("the compiled loop %s%s could not be built", build.__name__, args)
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Block until every loop asked for so far is compiled (or has failed); False if
+    ``timeout`` seconds passed first. The live benchmarks wait, to time the compiled engine."""
+    with _lock:
+        pending = list(_asked.values())
+    return not futures.wait(pending, timeout).not_done
+
+
+def compile_loop(loop: Loop, samples: Iterable[tuple]) -> Loop:
+    """``loop`` compiled (nogil) for the argument types of each of ``samples``, calls that do
+    no work. Kept in Numba's cache on disk where one can be written: beside its file, or in the
+    user's cache folder when that is read-only (an installed or frozen app); with neither,
+    Numba refuses to cache, and the loop compiles on each start. Runs on the compiler thread
+    (see `compiled`)."""
     import numba
 
+    jit = functools.partial(numba.njit, nogil=True, boundscheck=False, fastmath={"contract"})
     try:
-        compiled = numba.njit(cache=True, nogil=True, boundscheck=False, fastmath={"contract"})
-        # A dispatcher is called as the loop is: same arguments, same result.
-        return cast(Loop, compiled(loop))
+        jitted = jit(cache=True)(loop)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return cast(Loop, numba.njit(nogil=True, boundscheck=False, fastmath={"contract"})(loop))
+        jitted = jit()(loop)
+    for sample in samples:
+        jitted(*sample)
+    # A dispatcher is called as the loop is: same arguments, same result.
+    return cast(Loop, jitted)
 
 
 @functools.cache
@@ -134,7 +239,7 @@ def _fused(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int, relu: boo
                         s += t
                     row[ox] = 0 if relu and s < 0 else s
 
-    return compile_loop(fused)
+    return compile_loop(fused, [_CORRELATE_SAMPLE])
 
 
 @functools.cache
@@ -182,34 +287,38 @@ def _by_channel(kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Corr
                             bottom[ox] = 0
                 oy += 2 if pair else 1
 
-    return compile_loop(by_channel)
+    return compile_loop(by_channel, [_CORRELATE_SAMPLE])
 
 
-def story_sums(relu: bool = False) -> Callable[..., None]:
+def story_sums(relu: bool = False) -> Callable[..., None] | None:
     """The compiled last steps of the channel story's filter, for rows [oy0, oy1): the sum of
-    its partial maps, the sum plus the bias, and the feature map.
+    its partial maps, the sum plus the bias, and the feature map; None while it compiles (see
+    `compiled`).
 
     Its arguments: ``maps`` (C + 2, H', W'): the partial maps (made by `correlator`'s loop for
     one channel), then the sum and the biased sum it writes; ``bias`` (1,) float32; ``out``
     (C_out, H', W') and ``o``, the map the biased sum goes to (through a ReLU with ``relu``);
-    ``oy0``, ``oy1``. One pass where three numpy passes and a copy each took the interpreter
-    lock, which the live view's GUI thread holds while it paints. Runs on the calling thread
-    (an engine pool thread) with the lock released.
+    ``oy0``, ``oy1``. Arrays C-contiguous and writable. One pass where three numpy passes and a
+    copy each took the interpreter lock, which the live view's GUI thread holds while it paints.
+    Runs on the calling thread (an engine pool thread) with the lock released.
     """
-    return _story_sums(relu)
+    return compiled(_story_sums, relu)
 
 
 @functools.cache
 def _story_sums(relu: bool) -> Callable[..., None]:
     # Performance trap: a compiled loop that calls another one captured from its closure is
-    # not found in Numba's cache again, and recompiled on every start (5 s here).
+    # not found in Numba's cache again, and recompiled on every start (5 s here). And a slice
+    # assignment (total[:] = ...) took 2 s of compiling more than the loop that replaces it.
     def story_sums(maps, bias, out, o, oy0, oy1):
         channels = maps.shape[0] - 2
         width = out.shape[2]
         b = bias[0]
         for y in range(oy0, oy1):
             total = maps[channels, y]
-            total[:] = maps[0, y]
+            first = maps[0, y]
+            for ox in range(width):
+                total[ox] = first[ox]
             for c in range(1, channels):
                 partial = maps[c, y]
                 for ox in range(width):
@@ -221,7 +330,7 @@ def _story_sums(relu: bool) -> Callable[..., None]:
                 biased[ox] = s
                 target[ox] = 0 if relu and s < 0 else s
 
-    return compile_loop(story_sums)
+    return compile_loop(story_sums, [(f32(3, 1, 1), f32(1), f32(1, 1, 1), 0, 0, 0)])
 
 
 @functools.cache
@@ -236,11 +345,20 @@ def _rgb_planes() -> Callable[..., None]:
                 g[x] = line[x, 1] * scale
                 b[x] = line[x, 2] * scale
 
-    return compile_loop(rgb_planes)
+    frame, scale = np.zeros((0, 1, 3), np.uint8), np.float32(1)
+    # A band of the planes (frame_planes) is not C-contiguous: a type of its own.
+    return compile_loop(
+        rgb_planes, [(frame, scale, f32(3, 1, 1)), (frame, scale, f32(3, 2, 1)[:, :1])]
+    )
 
 
 def rgb_planes(image: np.ndarray, scale: float, planes: np.ndarray) -> None:
     """Write a C-contiguous uint8 RGB frame (H, W, 3), times ``scale``, into float32 ``planes``
-    (3, H, W): one pass over the frame, where splitting it and then scaling each plane took
-    two (1280x720: 1.2 ms against 4 ms). Runs on the calling thread, lock released."""
-    _rgb_planes()(image, np.float32(scale), planes)
+    (3, H, W), writable: one compiled pass over the frame, where splitting it and then scaling
+    each plane took two (1280x720: 1.2 ms against 4 ms); numpy's two while it compiles.
+    Runs on the calling thread, lock released."""
+    loop = compiled(_rgb_planes, wait=False)  # the numpy passes give the same bytes
+    if loop is None:
+        np.multiply(image.transpose(2, 0, 1), np.float32(scale), out=planes)
+    else:
+        loop(image, np.float32(scale), planes)

@@ -236,6 +236,25 @@ def test_the_story_of_the_selected_filter_sums_to_its_map(qtbot, controller):
     np.testing.assert_allclose(story.activated.full, np.maximum(story.biased.full, 0), atol=1e-5)
 
 
+def test_on_a_fresh_machine_the_live_view_runs_right_while_the_engine_compiles(
+    qtbot, controller, uncompiled
+):
+    frames = random_frames(3)
+    source = FakeSource(frames)
+    controller.open_source(source)
+    controller.select(0, 1, 0)
+    qtbot.waitUntil(lambda: source.reads > 6, timeout=WAIT_MS)  # frames keep coming
+    qtbot.waitUntil(
+        lambda: controller.last_result is not None and controller.last_result.story is not None,
+        timeout=WAIT_MS,
+    )
+    result = controller.last_result
+    expected, partials = reference.run(controller.bank.to_dict(), result.frame)
+    np.testing.assert_allclose(np.asarray(result.outputs[0]), expected[0], rtol=1e-4, atol=1e-4)
+    full = np.stack([p.full for p in result.story.partials])
+    np.testing.assert_allclose(full, partials[0][1], rtol=1e-4, atol=1e-4)
+
+
 def test_a_bank_that_shrinks_the_image_to_nothing_is_reported_not_raised(qtbot, controller):
     frame = np.zeros((4, 4, 3), np.uint8)
     controller.set_bank(Bank((ConvLayer((Filter(np.ones((3, 7, 7))),)),)), "7x7 valid")

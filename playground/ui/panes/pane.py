@@ -127,7 +127,7 @@ class _MapImage(pg.ImageItem):
             lo, hi = (float(v) for v in np.ravel(self.levels)[:2])
             lut = None if self.lut is None else np.ascontiguousarray(self.lut, np.uint8).tobytes()
             pixels = packed_colours(image, (lo, hi), _packed_lut(lut))
-            if pixels is None:  # the map has NaN
+            if pixels is None:  # the map has NaN, or the pass is still compiling
                 super().render()
             else:
                 self._show(pixels)
