@@ -24,7 +24,7 @@ from playground.controller.display import ShownMap
 from playground.controller.document import Document
 from playground.controller.map_export import write_map
 from playground.controller.pipeline import Capture, Job, LatestSlot, Pin, Result, Worker
-from playground.engine import budget, editing
+from playground.engine import budget, direct, editing
 from playground.engine.bank import Bank, ConvLayer
 from playground.engine.bankfile import load_bank, save_bank
 from playground.engine.errors import BankError
@@ -705,7 +705,9 @@ class Controller(QObject):
         self.statsChanged.emit(float(len(recent)), self._worker.last_compute_ms)
 
     def close(self) -> None:
-        """Stop the threads and release the source."""
+        """Stop the threads and release the source; drop the engine's loops still waiting to
+        compile."""
+        direct.stop_compiling()
         self._poll_timer.stop()
         self._push_timer.stop()
         self._stats_timer.stop()

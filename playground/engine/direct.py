@@ -146,7 +146,10 @@ def compiled(build: Callable[..., Loop], *args: Hashable, wait: bool | None = No
     if wait is None:
         wait = not getattr(_thread, "go_on", False)
     if wait or not _background:
-        asked.result()
+        try:
+            asked.result()
+        except futures.CancelledError:  # by `stop_compiling`: asked for anew
+            return compiled(build, *args, wait=wait)
     return cast("Loop | None", _ready.get(key))
 
 
@@ -156,6 +159,17 @@ def _compile(key: tuple, build: Callable[..., Callable], args: tuple) -> None:
         _ready[key] = build(*args)
     except Exception:  # Numba or LLVM refused it: the uncompiled path stays
         _log.exception("the compiled loop %s%s could not be built", build.__name__, args)
+
+
+def stop_compiling() -> None:
+    """Drop the loops still waiting to compile (the one compiling finishes), so that a process
+    whose window closed exits instead of compiling loops nobody will run: on a first start,
+    closing the window after 1.5 s left the process compiling for 5 s more. A later run asks
+    for them anew. Any thread."""
+    with _lock:
+        for key, asked in list(_asked.items()):
+            if asked.cancel():
+                del _asked[key]
 
 
 def wait(timeout: float | None = None) -> bool:

@@ -69,6 +69,29 @@ def test_a_script_waits_for_its_loop_and_gets_the_compiled_maps_every_time(backg
     assert np.array_equal(Bank.from_dict(d).apply(image)[-1], first)  # the same bytes
 
 
+def test_a_closed_window_leaves_the_loops_still_queued_uncompiled(background):
+    started, release = threading.Event(), threading.Event()
+    built = []
+
+    def build(n):
+        if n == 0:
+            started.set()
+            release.wait(10)
+        built.append(n)
+        return lambda: n
+
+    with direct.without_waiting():
+        for n in range(3):
+            assert direct.compiled(build, n) is None
+    assert started.wait(10)
+    direct.stop_compiling()  # as Controller.close does
+    release.set()
+    assert direct.wait(10)
+    assert built == [0]  # the one compiling finished; the queued ones were dropped
+    loop = direct.compiled(build, 2)  # asked for anew, by a script: compiled and waited for
+    assert loop is not None and loop() == 2 and built == [0, 2]
+
+
 def test_a_loop_that_cannot_compile_is_logged_once_and_its_callers_stay_uncompiled(
     background, caplog
 ):
