@@ -7,10 +7,11 @@ dilation, sum every tap of a pixel in a register and write each feature map once
 8 filters 3x3x3 at 1280x720 took 6 ms against 15 ms for the ``filter2D`` passes.
 
 A kernel loop is compiled once per shape and kept in Numba's on-disk cache, so a later start
-loads it in milliseconds. The first compile on a machine takes 0.3 to 3 s a loop, on a thread of
-its own (`compiled`): callers run their uncompiled path (OpenCV, numpy) until it is done. Waited
-for, the live view's first frame on a fresh machine came after 5 to 10 s of them, and a pane
-pass compiled on the GUI thread froze the window.
+loads it in milliseconds. The first compile on a machine takes 0.4 to 1.4 s a loop, in a child
+process that the compiler thread feeds (`compiled`, `_Child`): callers that do not wait run their
+uncompiled path (OpenCV, numpy) until it is done. Waited for, the live view's first frame on a
+fresh machine came after 10 s of them, and a pane pass compiled on the GUI thread froze the
+window.
 
 Performance trap: LLVM vectorizes the pixel loop only while the tap loops inside it unroll into
 a short straight line. Summing every channel's taps in one pixel loop is fastest up to 27
@@ -23,7 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
+import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent import futures
@@ -156,9 +161,115 @@ def compiled(build: Callable[..., Loop], *args: Hashable, wait: bool | None = No
 def _compile(key: tuple, build: Callable[..., Callable], args: tuple) -> None:
     """Runs on the compiler thread."""
     try:
+        _child_compiles(build, args)
         _ready[key] = build(*args)
     except Exception:  # Numba or LLVM refused it: the uncompiled path stays
         _log.exception("the compiled loop %s%s could not be built", build.__name__, args)
+
+
+# The flag that makes `python -m playground` (or the frozen app) a compiler child.
+CHILD_FLAG = "--compile-loops"
+# A loop compiles in 0.4 to 1.4 s here; a child that takes this long is stuck, and killed.
+CHILD_TIMEOUT_S = 120.0
+
+
+class _Child:
+    """A process of ours that compiles loops into Numba's cache on disk, so that this process
+    only loads them from there, in milliseconds.
+
+    Performance trap: Numba's compiler is Python, and holds the interpreter lock for most of
+    a compile. On the compiler thread it starved the GUI thread, which takes the lock back
+    after every Qt call: the live view's first start on a machine stalled the window for up
+    to half a second at a time, for the 10 s its loops took.
+    """
+
+    def __init__(self) -> None:
+        frozen = getattr(sys, "frozen", False)
+        command = (
+            [sys.executable, CHILD_FLAG]
+            if frozen
+            else [sys.executable, "-m", "playground", CHILD_FLAG]
+        )
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+        )
+        self._replies: queue.Queue[str | None] = queue.Queue()
+        # Reads the child's replies, so that a stuck child times out. Pure Python on a pipe: a
+        # daemon thread is safe to leave at exit.
+        threading.Thread(target=self._read, name="loop compiler child", daemon=True).start()
+
+    def _read(self) -> None:
+        """Runs on the child's reader thread."""
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self._replies.put(line.strip())
+        self._replies.put(None)
+
+    def compile(self, build: Callable, args: tuple) -> str | None:
+        """The child's reply ("cached", "uncached" or "failed"), or None if it died or took
+        too long (then it is killed). Runs on the compiler thread."""
+        assert self._process.stdin is not None
+        request = json.dumps([build.__module__, build.__qualname__, list(args)])
+        try:
+            self._process.stdin.write(request + "\n")
+            self._process.stdin.flush()
+            reply = self._replies.get(timeout=CHILD_TIMEOUT_S)
+        except (OSError, ValueError, queue.Empty):
+            reply = None
+        if reply is None:
+            self._process.kill()
+        return reply
+
+
+_child: _Child | None = None
+_child_used = True
+
+
+def _child_compiles(build: Callable, args: tuple) -> None:
+    """Have the child compile ``build(*args)`` into the cache; the build that follows here
+    loads it, or compiles it in this process after all if the child could not (no cache to
+    write, a child that cannot start). Runs on the compiler thread."""
+    global _child, _child_used
+    if not _child_used:
+        return
+    try:
+        if _child is None:
+            _child = _Child()
+        reply = _child.compile(build, args)
+    except OSError:
+        reply = None
+    if reply != "cached":
+        # Without a cache on disk (or a working child) it would compile everything twice.
+        _child_used = False
+        _log.info("loops compile in this process: the compiler child said %s", reply)
+
+
+def serve_compiles() -> int:
+    """The compiler child's loop (`CHILD_FLAG`): one request a line on stdin, a loop's builder
+    by module, name and arguments; one reply a line. Ends at the end of stdin."""
+    import importlib
+
+    for line in sys.stdin:
+        try:
+            module, name, args = json.loads(line)
+            if not module.startswith("playground."):  # our builders only
+                raise ValueError(module)
+            build = getattr(importlib.import_module(module), name)
+            loop = build(*args)
+            reply = (
+                "uncached"
+                if type(getattr(loop, "_cache", None)).__name__ == "NullCache"
+                else "cached"
+            )
+        except Exception:
+            reply = "failed"
+        print(reply, flush=True)
+    return 0
 
 
 def stop_compiling() -> None:

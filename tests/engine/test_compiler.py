@@ -3,7 +3,9 @@ with the same numbers, and a compiled loop is never compiled again for another a
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -209,3 +211,48 @@ def test_the_live_views_loops_are_compiled_once_for_the_types_they_are_called_wi
     names, recompiled = done.stdout.splitlines()
     assert names == str(["block_stats", "fused", "fused", "rgb_planes", "story_sums"])
     assert recompiled == "[]"  # none compiled again, on a calling thread, for another type
+
+
+CHILD_COMPILES = """
+from playground.engine import direct
+loop = direct.compiled(direct._fused, 2, 3, 3, 1, 1, 1, True)  # waits
+stats = loop.stats
+print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_a_fresh_machines_loops_compile_in_a_child_and_load_here_from_the_cache(tmp_path):
+    # The compiler's Python holds the interpreter lock; in a child it leaves it to the window.
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD_COMPILES],
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)},  # a cache as empty as a new one
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "0"]  # loaded from what the child wrote, not compiled
+    assert any(tmp_path.rglob("*.nbc"))
+
+
+def test_the_compiler_child_answers_each_request_on_its_line():
+    requests = [
+        json.dumps(["playground.engine.direct", "_story_sums", [True]]),
+        json.dumps(["playground.engine.direct", "no_such_builder", []]),
+        "not json",
+        json.dumps(["os", "system", ["true"]]),
+        json.dumps(["playground.controller.display", "_block_stats", [3]]),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-m", "playground", direct.CHILD_FLAG],
+        cwd=Path(__file__).parents[2],
+        input="\n".join(requests) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["cached", "failed", "failed", "failed", "cached"]
