@@ -803,17 +803,17 @@ class Bank:
         """
         earlier = reuse.bank if reuse is not None else None
         peaks = None
+        story_layer = None if selected is None else selected[0]
+        # Refused before any map is made: a small bank can ask for gigabytes or hours.
         if reuse is not None and earlier is not None and earlier.input == self.input:
             x = reuse.inputs
             paddings, peaks = reuse.paddings, reuse.input_peaks
+            budget.estimate(self, x.shape[1], x.shape[2], story=story_layer)
         else:
             earlier = None
-            x = self.input_planes(image)
-            paddings = {}
-        # Refused before any map is made: a small bank can ask for gigabytes or hours.
-        budget.estimate(
-            self, x.shape[1], x.shape[2], story=None if selected is None else selected[0]
-        )
+            x, paddings = self._first_input(
+                image, lambda h, w: budget.estimate(self, h, w, story=story_layer)
+            )
         inputs, outputs, partials = x, [], None
         reused: set[tuple[int, int]] = set()
         for n, (layer, plan) in enumerate(zip(self.layers, self._compiled)):
@@ -1000,17 +1000,19 @@ class Bank:
         Raises BankError, before any map is made, when the run would need more memory or work
         than `playground.engine.budget` allows.
         """
-        x = self.input_planes(image)
         # Refused before any map is made: a small bank can ask for gigabytes or hours.
-        budget.estimate(self, x.shape[1], x.shape[2], partials=partials)
+        x, paddings = self._first_input(
+            image, lambda h, w: budget.estimate(self, h, w, partials=partials)
+        )
         outputs: list[np.ndarray] = []
         all_partials: list[list[np.ndarray | None] | None] = []
-        for layer, plan in zip(self.layers, self._compiled):
+        for n, (layer, plan) in enumerate(zip(self.layers, self._compiled)):
             if isinstance(layer, PoolLayer):
                 x, maps = convolve.run_pool(layer, x), None
             else:
                 assert plan is not None  # every conv layer has one (see _compiled)
-                x, maps = convolve.run_conv(plan, x, partials)
+                pads = paddings if n == 0 else None  # only the first layer's input is the image's
+                x, maps = convolve.run_conv(plan, x, partials, paddings=pads)
             outputs.append(x)
             all_partials.append(maps)
         return (outputs, all_partials) if partials else outputs
@@ -1018,6 +1020,31 @@ class Bank:
     def input_planes(self, image: np.ndarray) -> np.ndarray:
         """The image as this bank's first-layer input: (C, H, W) float32 planes."""
         return image_planes(image, self.input)
+
+    def _first_input(
+        self, image: np.ndarray, check: Callable[[int, int], object]
+    ) -> tuple[np.ndarray, convolve.Paddings]:
+        """`input_planes`, and those planes padded for the first layer (`convolve.run_conv`'s
+        ``paddings``) when one pass makes both: a camera frame (C-contiguous uint8 RGB) before
+        a conv layer with zero padding (see `convolve.padded_frame_planes`); else none.
+
+        ``check(height, width)`` refuses a run on an image of that size (`budget.estimate`)
+        before anything is allocated or compiled for it: a hostile bank's padding alone can
+        ask for gigabytes. Runs on the caller's thread and the engine's pool."""
+        img = np.asarray(image)
+        frame = img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3 and img.size > 0
+        if frame and self.input == "rgb" and img.flags.c_contiguous:
+            height, width = img.shape[:2]
+            check(height, width)
+            plan = self._compiled[0]
+            pad = None if plan is None else convolve.input_padding(plan, height, width)
+            if plan is not None and pad is not None:
+                planes, padded = convolve.padded_frame_planes(img, 1.0 / 255.0, pad)
+                return planes, {(plan.border, pad): padded}
+            return self.input_planes(img), {}
+        x = self.input_planes(image)
+        check(x.shape[1], x.shape[2])
+        return x, {}
 
     # --- editing: each returns a new bank ------------------------------------------------------
 

@@ -138,6 +138,32 @@ def test_a_camera_frame_converts_to_planes_in_one_pass(size):
     assert planes[:, 0, 0].tolist() == pytest.approx((frame[0, 0] / 255).tolist(), rel=1e-7)
 
 
+@pytest.mark.parametrize(
+    "sizes, padding",
+    [
+        ([3], "same"),  # the frame converts into zero-bordered planes, on the pool
+        ([5], [0, 4, 3, 1]),  # a border of its own width on each side
+        ([3, 5], "same"),  # packs that pad apart: the planes are padded for each
+    ],
+)
+def test_a_camera_frame_padded_as_it_converts_gives_the_reference_maps_and_edits(sizes, padding):
+    rng = np.random.default_rng(12)
+    frame = rng.integers(0, 256, (97, 131, 3), dtype=np.uint8)
+    filters = [f for k in sizes for f in random_filters(3, 3, k, k, rng)]
+    d = bank_dict([conv_layer(filters, padding=padding, activation="relu")])
+    assert_compiled_matches_reference(d, frame)
+    # An edit reruns one filter on the planes of the run before, padded as they were.
+    bank = Bank.from_dict(d)
+    before = bank.run(frame, (0, 1))
+    filters[1]["kernels"] = rng.standard_normal(np.shape(filters[1]["kernels"])).tolist()
+    d = bank_dict([conv_layer(filters, padding=padding, activation="relu")])
+    run = Bank.from_dict(d).run(frame, (0, 1), reuse=before)
+    expected, partials = reference.run(d, frame)
+    assert (0, 1) not in run.reused
+    np.testing.assert_allclose(run.outputs[0], expected[0], rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(run.partials, partials[0][1], rtol=1e-4, atol=2e-5)
+
+
 def test_large_kernels_are_not_compiled():
     assert direct.eligible(5, 5, 1) and direct.eligible(1, 25, 1)
     assert not direct.eligible(7, 7, 1) and not direct.eligible(3, 3, 2)
