@@ -161,10 +161,52 @@ def compiled(build: Callable[..., Loop], *args: Hashable, wait: bool | None = No
 def _compile(key: tuple, build: Callable[..., Callable], args: tuple) -> None:
     """Runs on the compiler thread."""
     try:
+        try:
+            with _from_cache_only():
+                _ready[key] = build(*args)
+            return
+        except _NotCached:
+            pass
         _child_compiles(build, args)
         _ready[key] = build(*args)
     except Exception:  # Numba or LLVM refused it: the uncompiled path stays
         _log.exception("the compiled loop %s%s could not be built", build.__name__, args)
+
+
+class _NotCached(Exception):
+    """A loop asked for from Numba's cache only is not there (`_from_cache_only`)."""
+
+
+_cache_watch: list[object] = []  # the one Numba listener, once registered
+
+
+@contextlib.contextmanager
+def _from_cache_only() -> Iterator[None]:
+    """Inside, a loop that this thread builds loads from Numba's cache on disk, or raises
+    `_NotCached` where Numba would start compiling it (its "numba:compile" event comes after
+    the cache missed). Every loop is asked for there first, and the compiler child is started
+    only for a loop that is not: starting it on every run for nothing cost 1.5 s of a core
+    (importing Numba), beside the app's first frames and the engine's timings. Runs on the
+    compiler thread."""
+    from numba.core import event
+
+    if not _cache_watch:
+
+        class Refuse(event.Listener):
+            def on_start(self, event: object) -> None:
+                if getattr(_thread, "cache_only", False):
+                    raise _NotCached
+
+            def on_end(self, event: object) -> None:
+                pass
+
+        _cache_watch.append(Refuse())
+        event.register("numba:compile", _cache_watch[0])
+    _thread.cache_only = True
+    try:
+        yield
+    finally:
+        _thread.cache_only = False
 
 
 # The flag that makes `python -m playground` (or the frozen app) a compiler child.
