@@ -129,12 +129,14 @@ def padded_frame_planes(
     top, bottom, left, right = pad
     height, width = image.shape[:2]
     padded = np.empty((3, height + top + bottom, width + left + right), np.float32)
+    planes = padded[:, top : top + height, left : left + width]
+    # The conversion first: it touches the new pages on every core. Zeroing the border
+    # columns first faulted in each page on the caller's thread alone.
+    frame_planes(image, scale, planes)
     padded[:, :top] = 0
     padded[:, top + height :] = 0
     padded[:, top : top + height, :left] = 0
     padded[:, top : top + height, left + width :] = 0
-    planes = padded[:, top : top + height, left : left + width]
-    frame_planes(image, scale, planes)
     return planes, padded
 
 
