@@ -25,7 +25,7 @@ from typing import IO, Any
 import cv2
 import numpy as np
 
-from playground.engine import budget, tiles
+from playground.engine import budget, heap, tiles
 from playground.engine.bank import Bank, ConvLayer
 from playground.engine.bankfile import dumps_bank, parse_bank
 from playground.engine.errors import BankError
@@ -198,6 +198,8 @@ def run_job(
     ``progress`` is told the fraction of the job done. Runs on the caller's thread: a Dask
     worker, or the CLI's main thread.
     """
+    # A video's frames, a folder's images: each allocates the same maps as the one before.
+    heap.keep_frame_buffers()
     bank = _bank(bank_text)
     try:
         if job.kind == "video":

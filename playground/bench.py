@@ -23,9 +23,8 @@ from typing import Any, TextIO
 import numpy as np
 
 from playground.bench_peer import frame_for, time_call
-from playground.controller.heap import release_free_heap
 from playground.controller.pipeline import Frame, Job, compute
-from playground.engine import direct
+from playground.engine import direct, heap
 from playground.engine.bank import Bank, ConvLayer, Filter
 
 
@@ -67,6 +66,7 @@ class PeerProcess:
         try:
             self.process = subprocess.Popen(
                 [python, str(PEER_SCRIPT)],
+                env={**os.environ, **heap.FRAME_BUFFERS_ENV},
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -150,6 +150,8 @@ def engine_table(
     slows them all; each figure is the median of its rounds' medians. Prints a table
     (milliseconds) and returns its rows.
     """
+    # The engine runs as the app and the batch run it (and the peers with the same heap).
+    heap.keep_frame_buffers()
     peers = start_peers(peer_pythons)
     rows: list[dict[str, Any]] = []
     try:
@@ -548,7 +550,7 @@ def soak(minutes: float, out: TextIO | None = None) -> dict[str, float]:
                 run_loop(200)  # idle once no computation happened for 200 ms
             raw = rss_mb()[0]
             gc.collect()
-            trims[0] = release_free_heap()
+            trims[0] = heap.release_free_heap()
             trimmed = rss_mb()[0]
             c.set_paused(False)
             if editing:

@@ -28,10 +28,10 @@ from playground.controller.display import (
     round_off_floors,
     shown_counts,
 )
-from playground.controller.heap import keep_frame_buffers
 from playground.engine import direct
 from playground.engine.bank import Bank, ConvLayer, LayerMaps, Run, RunCancelled
 from playground.engine.errors import BankError
+from playground.engine.heap import keep_frame_buffers
 from playground.sources.base import GrabbingSource, Source
 from playground.sources.image import SourceError
 

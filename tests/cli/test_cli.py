@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 import playground
-from playground import cli
+from playground import bench, cli
 from playground.assets import resource_path
-from playground.engine import presets
+from playground.engine import heap, presets
 from playground.sources import read_image
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -460,6 +460,22 @@ def test_bench_names_a_peer_python_it_cannot_run(capsys, tmp_path):
     )
     assert code == 2
     assert missing in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for the peer Python")
+def test_bench_peers_run_with_the_heap_policy_the_engine_runs_with(tmp_path):
+    # The engine keeps frame-sized blocks in its heap (as the app does); a peer without the
+    # same policy would page-fault its outputs in afresh each run, and lose time for it.
+    seen = tmp_path / "env.txt"
+    python = tmp_path / "python"
+    python.write_text(f"#!/bin/sh\nenv > '{seen}'\necho '{{\"peers\": []}}'\n")
+    python.chmod(0o755)
+    peer = bench.PeerProcess(str(python))
+    peer.close()
+    env = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
+    assert env["MALLOC_MMAP_THRESHOLD_"] == str(heap.MMAP_THRESHOLD)
+    assert env["MALLOC_TRIM_THRESHOLD_"] == str(heap.TRIM_THRESHOLD)
+    assert env["MALLOC_ARENA_MAX"] == str(heap.ARENA_MAX)
 
 
 @pytest.mark.parametrize("sizes", ["abc", "64x", "x48", "0x48", "64x48x2", "64*48"])

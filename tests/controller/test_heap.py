@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from playground.controller.heap import keep_frame_buffers, release_free_heap
 from playground.controller.pipeline import LatestSlot, Worker
+from playground.engine.heap import keep_frame_buffers, release_free_heap
 
 glibc = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="mallopt is glibc's (Linux)"

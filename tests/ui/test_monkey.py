@@ -25,7 +25,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
 
 from playground.assets import resource_path
-from playground.controller.heap import release_free_heap
+from playground.engine.heap import release_free_heap
 from playground.ui import MainWindow
 
 ACTIONS = int(os.environ.get("FILTER_PLAYGROUND_MONKEY_ACTIONS", "300"))

@@ -1,4 +1,5 @@
-"""The C heap under the live pipeline (glibc's malloc, on Linux; elsewhere nothing to do).
+"""The C heap under the live pipeline and batch runs (glibc's malloc, on Linux; elsewhere
+nothing to do).
 
 Every live frame allocates its maps afresh: the input planes, one array per layer, the story's
 partial maps, each a few MB. With glibc's defaults, a block that size is an mmap of its own,
@@ -27,6 +28,13 @@ TRIM_THRESHOLD = 512 * 2**20
 # monkey run grew RSS by 58-62 MB with glibc's default, 38.5 MB with 2 (malloc_trim'ed both);
 # the pipeline's few large allocations never contend for an arena's lock.
 ARENA_MAX = 2
+# The same policy for a process started from this one (glibc reads these at its start): the
+# bench's peers get the heap the engine has.
+FRAME_BUFFERS_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD),
+    "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD),
+    "MALLOC_ARENA_MAX": str(ARENA_MAX),
+}
 
 _kept = False
 
@@ -45,7 +53,8 @@ def _libc() -> ctypes.CDLL | None:
 
 def keep_frame_buffers() -> bool:
     """Keep freed frame-sized blocks in the heap for the next frame (glibc only; once per
-    process, from whichever thread starts the live pipeline). True where it took effect."""
+    process, from whichever thread starts the live pipeline or a batch job). True where it
+    took effect."""
     global _kept
     if _kept:
         return True
