@@ -146,7 +146,17 @@ def test_a_camera_frame_converts_to_planes_in_one_pass(size):
         ([3, 5], "same"),  # packs that pad apart: the planes are padded for each
     ],
 )
-def test_a_camera_frame_padded_as_it_converts_gives_the_reference_maps_and_edits(sizes, padding):
+@pytest.mark.parametrize("conversion", ["compiled", "numpy while it compiles"])
+def test_a_camera_frame_padded_as_it_converts_gives_the_reference_maps_and_edits(
+    sizes, padding, conversion, monkeypatch
+):
+    if conversion != "compiled":
+        loop = direct.compiled
+
+        def compiling(build, *args, wait=None):
+            return None if build is direct._rgb_planes else loop(build, *args, wait=wait)
+
+        monkeypatch.setattr(direct, "compiled", compiling)
     rng = np.random.default_rng(12)
     frame = rng.integers(0, 256, (97, 131, 3), dtype=np.uint8)
     filters = [f for k in sizes for f in random_filters(3, 3, k, k, rng)]
