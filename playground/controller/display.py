@@ -238,19 +238,25 @@ def packed_colours(
 def _packed_colours() -> Callable[..., bool]:
     """Built on the compiler thread (`direct.compiled`)."""
 
+    # Performance trap: the lookup (a gather) in the levels loop kept that loop scalar; the
+    # levels to indices first, in a loop that vectorizes, then the lookups took 0.6 of the
+    # time (a 249 x 140 map: 83 -> 52 us).
     def packed_colours(image, lo, scale, lut, out):
         rows, cols = image.shape
-        nan = False
+        nan = 0
+        index = np.empty(cols, np.int32)
         for r in range(rows):
             line, dst = image[r], out[r]
             for c in range(cols):
                 v = line[c]
-                nan |= v != v
+                nan += v != v
                 s = (v - lo) * scale
                 # Clipped as np.clip does (an infinity to an end); NaN is reported instead.
                 s = np.float32(0) if not s > 0 else (np.float32(255) if s > 255 else s)
-                dst[c] = lut[np.uint8(s)]
-        return nan
+                index[c] = np.int32(s)
+            for c in range(cols):
+                dst[c] = lut[index[c]]
+        return nan > 0
 
     one = np.float32(1)
     sample = (direct.f32(0, 1), one, one, np.zeros(256, np.uint32), np.zeros((0, 1), np.uint32))
