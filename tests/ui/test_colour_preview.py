@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from playground import Bank, ConvLayer, Filter
+from playground.controller.display import ShownMap, colour_picture
+from playground.engine import direct
 from playground.sources.still import StillSource
+from playground.ui.panes.story import depthwise_colour
 from tests.engine import reference
 
 WAIT_MS = 15_000
@@ -83,3 +86,36 @@ def test_no_colour_picture_for_a_filter_on_the_grey_image(fresh_window, qtbot):
     )
     qtbot.waitUntil(lambda: window.story.headerText().startswith("filter 1"), timeout=WAIT_MS)
     assert not window.story.colourPane().isVisibleTo(window.story)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("signed", [True, False])
+def test_the_colour_picture_clips_each_level_and_draws_nan_black(monkeypatch, compiled, signed):
+    rng = np.random.default_rng(12)
+    maps = [
+        rng.uniform(-1.0 if signed else 0.0, 1.0, (30, 41)).astype(np.float32) for _ in range(3)
+    ]
+    ranges = [(float(m.min()), float(m.max())) for m in maps]
+    # Past the levels (a pane's levels come from the full map; its display may hold more).
+    maps[0][2, 3], maps[1][4, 5], maps[2][6, 7] = np.nan, 9.0, -9.0
+    partials = [ShownMap(m, m, r, 0.0) for m, r in zip(maps, ranges)]
+    if compiled:
+        colour_picture(maps, 0.0, 1.0)
+        assert direct.wait(120)
+    else:  # while its pass compiles
+        monkeypatch.setattr(direct, "compiled", lambda build, *args, wait=None: None)
+    picture, levels = depthwise_colour(partials)
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    m = max(-lo, hi)
+    assert levels == ((-m, m) if signed else (0.0, hi))
+    want = np.zeros((30, 41, 3))
+    for c, values in enumerate(maps):
+        for y in range(30):
+            for x in range(41):
+                v = float(values[y, x])
+                if v == v:
+                    level = 127.5 + v * 127.5 / m if signed else v * 255.0 / hi
+                    want[y, x, c] = min(255.0, max(0.0, round(level)))
+    assert picture.dtype == np.uint8 and picture.shape == (30, 41, 3)
+    assert np.abs(picture.astype(float) - want).max() <= 1.0
+    assert (picture[2, 3, 0], picture[4, 5, 1], picture[6, 7, 2]) == (0, 255, 0)

@@ -24,10 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from playground.controller.display import (
-    ShownMap,
-    shown_range,
-)
+from playground.controller.display import ShownMap, colour_picture, shown_range
 from playground.ui.kernel_editor import kernel_pixmap
 from playground.ui.panes.pane import FeatureMapPane
 from playground.ui.style import short_number
@@ -51,15 +48,20 @@ def depthwise_colour(partials: Sequence[ShownMap]) -> tuple[np.ndarray, tuple[fl
     arrays only (GUI thread)."""
     lo = min(p.value_range[0] for p in partials)
     hi = max(p.value_range[1] for p in partials)
-    stack = np.stack([np.asarray(p.display, np.float32) for p in partials], axis=-1)
     if lo >= 0.0:
         levels = (0.0, hi if hi > 0 else 1.0)
-        rgb = stack * (255.0 / levels[1])
+        offset, scale = 0.0, 255.0 / levels[1]
     else:
         m = max(-lo, hi)
         levels = (-m, m)
-        rgb = 127.5 + stack * (127.5 / m)
-    return np.ascontiguousarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8)), levels
+        offset, scale = 127.5, 127.5 / m
+    displays = [np.asarray(p.display) for p in partials]
+    picture = colour_picture(displays, offset, scale)
+    if picture is None:  # while its pass compiles
+        stack = np.stack([d.astype(np.float32, copy=False) for d in displays], axis=-1)
+        rgb = np.nan_to_num(np.rint(offset + stack * scale), nan=0.0)
+        picture = np.ascontiguousarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    return picture, levels
 
 
 class ChannelStory(QWidget):
