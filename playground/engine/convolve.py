@@ -47,6 +47,10 @@ BORDER_CODES = {
 
 # Below this many output pixels a thread hop costs more than the convolution it would spread.
 _PARALLEL_MIN_PIXELS = 64 * 64
+# A frame's conversion to planes is split over the pool from this many pixels: below, the
+# thread hop cost more than the half it saved (640x480: 0.39 ms on the caller alone, 0.51
+# split; 1280x720: 0.91 against 0.74).
+_PARALLEL_CONVERSION_PIXELS = 500_000
 # sepFilter2D beats filter2D from about 7x7 up (measured at 1280x720, float32).
 _SEPARABLE_MIN_AREA = 40
 # From 9x9 up, a non-separable kernel is cheaper as a product of spectra (one forward DFT per
@@ -119,7 +123,7 @@ def frame_planes(
     the engine's pool (the compiled pass is memory-bound: on 2 cores a 1280x720 frame took 1.6
     ms on one thread, 0.8 on two). Runs on the caller's thread and the pool's."""
     height, width = image.shape[:2]
-    if height * width < _PARALLEL_MIN_PIXELS:
+    if height * width < _PARALLEL_CONVERSION_PIXELS:
         direct.rgb_planes(image, scale, planes, top, left)
         return
     step = -(-height // (os.cpu_count() or 2))

@@ -141,16 +141,20 @@ def test_a_camera_frame_converts_to_planes_in_one_pass(size):
 @pytest.mark.parametrize(
     "sizes, padding",
     [
-        ([3], "same"),  # the frame converts into zero-bordered planes, on the pool
+        ([3], "same"),  # the frame converts into zero-bordered planes
         ([5], [0, 4, 3, 1]),  # a border of its own width on each side
         ([3, 5], "same"),  # packs that pad apart: the planes are padded for each
     ],
 )
-@pytest.mark.parametrize("conversion", ["compiled", "numpy while it compiles"])
+@pytest.mark.parametrize(
+    "conversion", ["compiled", "split over the pool", "numpy while it compiles"]
+)
 def test_a_camera_frame_padded_as_it_converts_gives_the_reference_maps_and_edits(
     sizes, padding, conversion, monkeypatch
 ):
-    if conversion != "compiled":
+    if conversion == "split over the pool":  # as a large frame is
+        monkeypatch.setattr(convolve, "_PARALLEL_CONVERSION_PIXELS", 0)
+    if conversion == "numpy while it compiles":
         loop = direct.compiled
 
         def compiling(build, *args, wait=None):
