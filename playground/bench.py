@@ -150,7 +150,7 @@ def engine_table(
     slows them all; each figure is the median of its rounds' medians. Prints a table
     (milliseconds) and returns its rows.
     """
-    # The engine runs as the app and the batch run it (and the peers with the same heap).
+    # The heap the app and batch runs give the engine; the peers get the same one.
     heap.keep_frame_buffers()
     peers = start_peers(peer_pythons)
     rows: list[dict[str, Any]] = []
