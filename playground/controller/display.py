@@ -144,7 +144,7 @@ def _typed(array: np.ndarray) -> bool:
 
 def _numpy_block_stats(piece: np.ndarray, blocks: np.ndarray, factor: int) -> tuple[float, float]:
     """What `_block_stats` gives, in numpy passes: while it compiles, or for a map of another
-    type. Runs on an engine pool thread."""
+    type. Runs on an engine pool thread or the compute worker."""
     rows, cols = blocks.shape
     if rows and cols:
         corner = piece[: rows * factor, : cols * factor]
@@ -163,7 +163,8 @@ def _block_stats(factor: int) -> Callable[[np.ndarray, np.ndarray], tuple[float,
     the interpreter lock, not two; ``cv2.resize(..., INTER_AREA)`` was 6x slower than that
     block mean). The min and max are kept per column, so the pixel loops vectorize where a
     running min would not; the factor is compiled in (read at run time, the block loops ran 4x
-    slower). Built on the compiler thread (`direct.compiled`); runs on an engine pool thread,
+    slower). Built on the compiler thread (`direct.compiled`); runs on an engine pool thread or the
+    compute worker,
     lock released."""
 
     def block_stats(piece, blocks):
@@ -337,7 +338,7 @@ class BandMeasure:
     def rows_done(
         self, layer: int, filt: int, channel: int | None, values: np.ndarray, start: int, stop: int
     ) -> None:
-        """Runs on an engine pool thread."""
+        """Runs on an engine pool thread or the compute worker (its share of the run)."""
         reduce = channel is not None or (layer, filt) in self._wanted
         if not reduce and layer not in self._measured:
             return

@@ -509,7 +509,8 @@ class Run:
 class MapWatcher(Protocol):
     """Told of each band of a run's maps as soon as it is final (see `Bank.run`).
 
-    Both methods run on the engine's pool threads, several at once for different bands.
+    Both methods run on the engine's pool threads and the thread that called the run (which
+    runs a share of each layer), several at once for different bands.
     """
 
     def alignment(self, layer: int, height: int, width: int) -> int:
@@ -797,8 +798,8 @@ class Bank:
         a slow bank never holds the next one's maps back for longer than a chunk.
 
         ``watcher``: told of the bands of the maps that conv layers make in bands (direct
-        filters of a layer run in one piece), on the pool threads, while each band is in
-        cache. Maps carried over, pooled, made by the DFT or in chunks are not told of: the
+        filters of a layer run in one piece), on the pool threads and this one, while each band
+        is in cache. Maps carried over, pooled, made by the DFT or in chunks are not told of: the
         watcher finds them in the returned run.
         """
         earlier = reuse.bank if reuse is not None else None

@@ -486,12 +486,12 @@ def run_conv(
     story); that filter alone takes the per-channel path, and its output is their sum, so the
     story costs no second pass.
 
-    ``rows_done``: called on the engine pool thread that made them, for each band of each
-    direct filter's map (and of the story filter's partial maps and their sum) as soon as the
-    band is final, activation included, while it is still in cache: the live view reduces and
-    measures maps there instead of reading them back from memory. Bands are ``align`` rows or
-    a multiple (but the last). DFT filters make no such calls: their maps are done in blocks,
-    not bands.
+    ``rows_done``: called on the thread that made them (a pool thread or the caller's), for each
+    band of each direct filter's map (and of the story filter's partial maps and their sum) as
+    soon as the band is final, activation included, while it is still in cache: the live view
+    reduces and measures maps there instead of reading them back from memory. Bands are
+    ``align`` rows or a multiple (but the last). DFT filters make no such calls: their maps are
+    done in blocks, not bands.
 
     ``paddings``: copies of ``x`` padded by an earlier run on it, by (border, padding); used,
     and added to. A weight edit on a still reruns a filter on the same input: padding 1920x1080
@@ -636,7 +636,7 @@ def _direct_band(
     align: int = 1,
 ) -> None:
     """Output rows [oy0, oy1) of the direct (non-DFT) filters: the packs' compiled, then the
-    others' through OpenCV. Runs on an engine pool thread."""
+    others' through OpenCV. Runs on an engine pool thread or the caller's (see `_map`)."""
     for pack, source, is_story in packs or ():
         if is_story:
             _story_rows(plan, padded[source], pack, out, maps, oy0, oy1, rows_done, align)
@@ -774,7 +774,7 @@ def _story_rows(
 ) -> None:
     """Rows [oy0, oy1) of the story filter (``pack`` holds it alone): each partial map, their
     sum, the biased sum and the feature map, compiled, a few rows at a time (see
-    `run_conv`). Runs on an engine pool thread."""
+    `run_conv`). Runs on an engine pool thread or the caller's (see `_map`)."""
     o = int(pack.filters[0])
     one = maps[o]
     assert one is not None  # run_conv makes the story filter's array
@@ -804,7 +804,7 @@ def _story_rows(
 def _high_range(region: np.ndarray) -> bool:
     """Whether a block of input planes (C, h, w) spans more than _DFT_RANGE in magnitude
     between its brightest pixel and its dimmest _DFT_CELL-sized cell (by that cell's brightest
-    pixel over all channels). Runs on an engine pool thread."""
+    pixel over all channels). Runs on an engine pool thread or the caller's (see `_map`)."""
     c, h, w = region.shape
     if h == 0 or w == 0:  # a block of padding only
         return False
@@ -867,7 +867,8 @@ def _dft_tasks(
                 k.spectrum((m, n))
 
     def block(y0: int, x0: int) -> None:
-        """One block of every filter of the group. Runs on an engine pool thread."""
+        """One block of every filter of the group. Runs on an engine pool thread or the
+        caller's (see `_map`)."""
         region = planes[:, y0 : y0 + m, x0 : x0 + n]
         spectra: dict[tuple[int, ...], np.ndarray] = {}
         # The range is read off the image's own pixels: zero padding is no dim region (a
