@@ -264,20 +264,19 @@ def _packed_colours() -> Callable[..., bool]:
     return direct.compile_loop(packed_colours, [sample])
 
 
-def colour_picture(
-    displays: Sequence[np.ndarray], offset: float, scale: float
-) -> np.ndarray | None:
-    """Three display-size float32 maps (C-contiguous, of one shape) as the red, green and blue
-    of one uint8 picture (h, w, 3): each value v to round(offset + v * scale) clipped to
-    0..255, NaN to 0. One compiled pass with the interpreter lock released, where six numpy
-    passes held it on the GUI thread (3 x 249 x 140: 0.93 ms a frame); None while it compiles,
-    or for maps of another type (the caller's way is numpy's). Display-size maps only; runs on
-    the GUI thread."""
-    if not all(_typed(d) and d.dtype == np.float32 for d in displays):
-        return None
-    loop = direct.compiled(_colour_picture, wait=False)
+def colour_picture(displays: Sequence[np.ndarray], offset: float, scale: float) -> np.ndarray:
+    """Three display-size maps of one shape as the red, green and blue of one uint8 picture
+    (h, w, 3): each value v to round(offset + v * scale) clipped to 0..255, NaN to 0. One
+    compiled pass with the interpreter lock released, where six numpy passes held it on the
+    GUI thread (3 x 249 x 140: 0.93 ms a frame); those passes while it compiles, or for maps
+    of another type than it is compiled for (float32, C-contiguous, writable). Display-size
+    maps only; runs on the GUI thread."""
+    typed = all(_typed(d) and d.dtype == np.float32 for d in displays)
+    loop = direct.compiled(_colour_picture, wait=False) if typed else None
     if loop is None:
-        return None
+        stack = np.stack([np.asarray(d, np.float32) for d in displays], axis=-1)
+        levels = np.nan_to_num(np.rint(offset + stack * np.float32(scale)), nan=0.0)
+        return np.ascontiguousarray(np.clip(levels, 0, 255).astype(np.uint8))
     red, green, blue = displays
     out = np.empty((*red.shape, 3), np.uint8)
     loop(red, green, blue, np.float32(offset), np.float32(scale), out)

@@ -55,13 +55,7 @@ def depthwise_colour(partials: Sequence[ShownMap]) -> tuple[np.ndarray, tuple[fl
         m = max(-lo, hi)
         levels = (-m, m)
         offset, scale = 127.5, 127.5 / m
-    displays = [np.asarray(p.display) for p in partials]
-    picture = colour_picture(displays, offset, scale)
-    if picture is None:  # while its pass compiles
-        stack = np.stack([d.astype(np.float32, copy=False) for d in displays], axis=-1)
-        rgb = np.nan_to_num(np.rint(offset + stack * scale), nan=0.0)
-        picture = np.ascontiguousarray(np.clip(rgb, 0, 255).astype(np.uint8))
-    return picture, levels
+    return colour_picture([np.asarray(p.display) for p in partials], offset, scale), levels
 
 
 class ChannelStory(QWidget):
