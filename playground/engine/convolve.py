@@ -1,12 +1,12 @@
 """Convolution and pooling of planar float32 maps: the engine's hot path.
 
-A layer's input is a (C, H, W) float32 array of C-contiguous planes. Filters of small kernels
-(up to 5x5) run through loops compiled for their size (`playground.engine.direct`), all the
-filters of a band in one pass; the others are compiled once per bank into calls of
-``cv2.filter2D`` / ``cv2.sepFilter2D`` (cross-correlation, GIL released) or, for large kernels,
-products of spectra. A layer runs in pieces on a small thread pool: bands of output rows for the
-direct filters (every filter and channel of a band before the next band), blocks of about 256
-pixels a side for the DFT filters.
+A layer's input is a (C, H, W) float32 array of C-contiguous planes. Filters of kernels up to
+13x13 run through loops compiled for their size (`playground.engine.direct`), all the filters
+of a band in one pass; the others (and large separable kernels, or kernels shared by channels)
+are compiled once per bank into calls of ``cv2.filter2D`` / ``cv2.sepFilter2D``
+(cross-correlation, GIL released) or, for large kernels, products of spectra. A layer runs in
+pieces on a small thread pool: bands of output rows for the direct filters (every filter and
+channel of a band before the next band), blocks of about 256 pixels a side for the DFT filters.
 
 Everything that depends only on the bank (flipped, dilated, float32 kernels; separable factors;
 channels that share a kernel; kernel spectra per block size) is prepared once per bank, never
@@ -54,7 +54,8 @@ _PARALLEL_CONVERSION_PIXELS = 500_000
 # sepFilter2D beats filter2D from about 7x7 up (measured at 1280x720, float32).
 _SEPARABLE_MIN_AREA = 40
 # From 9x9 up, a non-separable kernel is cheaper as a product of spectra (one forward DFT per
-# input block, shared by all filters, one inverse per filter) than as filter2D calls. Measured
+# input block, shared by all filters, one inverse per filter) than as filter2D calls; the
+# compiled loops are cheaper still up to 13x13 (direct.MAX_TAPS), once compiled. Measured
 # on 2 cores, 8 filters k x k x 3, banded direct vs 256-pixel DFT blocks, ms at 640x480 /
 # 1280x720 / 1920x1080: 7x7 11/28/85 vs 15/42/104, 9x9 15/42/120 vs 15/39/114,
 # 11x11 19/77/183 vs 13/48/114.
@@ -351,7 +352,14 @@ def compile_conv(layer: ConvLayer) -> ConvPlan:
                 key = np.ascontiguousarray(k).tobytes()
                 groups.setdefault(key, ([], prepared))[0].append(first + c)
         kh, kw = f.kernels.shape[1:]
-        if direct.eligible(kh, kw, layer.stride[1]):
+        used = [k for k in kernels if k is not None]
+        # A large kernel that is separable, or shared by channels (summed first, correlated
+        # once), costs OpenCV fewer multiply-adds than the compiled loop's every tap of every
+        # channel.
+        lean = kh * kw <= direct.CHANNEL_MAX_TAPS or (
+            len(groups) == len(used) and all(k.column is None for k in used)
+        )
+        if direct.eligible(kh, kw, layer.stride[1]) and lean:
             packs.setdefault((first, len(f.kernels), kh, kw), []).append(o)
         plans.append(
             _FilterPlan(

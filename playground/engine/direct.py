@@ -1,4 +1,5 @@
-"""Direct correlation of small kernels, compiled: every filter of a band of rows in one pass.
+"""Direct correlation of kernels up to 13x13, compiled: every filter of a band of rows in one
+pass.
 
 For kernels of up to 25 taps, ``cv2.filter2D`` per (filter, channel) spends more time moving
 maps than multiplying: each call writes a whole partial map that the next pass reads back to
@@ -17,7 +18,9 @@ Performance trap: LLVM vectorizes the pixel loop only while the tap loops inside
 a short straight line. Summing every channel's taps in one pixel loop is fastest up to 27
 taps (3x3x3); past that the unrolled body is too long and the loop runs scalar, 10x slower
 (7x7x3 here). Larger filters therefore sum channel by channel, two output rows at a time so
-each input row loaded serves both; from 49 taps a channel, ``filter2D`` is faster again.
+each input row loaded serves both; past 25 taps a channel that body is too long again, and
+kernels sum one kernel row at a time (`_by_row`). Those beat OpenCV's ``filter2D`` and the
+engine's DFT blocks up to 13x13 (see MAX_TAPS).
 """
 
 from __future__ import annotations
@@ -38,8 +41,14 @@ import numpy as np
 
 # Taps of one pixel summed in one unrolled loop (channels x kernel rows x kernel columns).
 FUSED_MAX_TAPS = 27
-# Kernels up to this many taps run here; larger ones through filter2D or the DFT.
-MAX_TAPS = 25
+# Taps of one channel summed in one unrolled loop; larger kernels sum one kernel row at a time.
+CHANNEL_MAX_TAPS = 25
+# Kernels up to this many taps, and rows up to this many, run here; larger ones through
+# filter2D or the DFT. 8 filters k x k x 3 on 2 cores, the row loop against the DFT blocks
+# (filter2D for 7x7), ms at 640x480 / 1280x720 / 1920x1080: 7x7 11/27/- vs 19/45/-,
+# 11x11 24/58/114 vs 32/70/150, 13x13 24/66/143 vs 26/70/155, 15x15 43/-/- vs 28/-/-.
+MAX_TAPS = 13 * 13
+ROW_MAX_TAPS = 13
 
 # correlate(x, first, weights, bias, out, filters, oy0, oy1): see `correlator`.
 Correlate = Callable[..., None]
@@ -50,9 +59,12 @@ def eligible(kh: int, kw: int, stride_x: int) -> bool:
     """Whether kernels of kh x kw taps, ``stride_x`` apart along rows, run here.
 
     A column stride makes the pixel loop's loads strided, which LLVM does not vectorize; such
-    layers keep OpenCV's path.
+    layers keep OpenCV's path. So do rows of more than ROW_MAX_TAPS taps in kernels too large
+    to unroll whole: the row loop unrolls a row's taps.
     """
-    return kh * kw <= MAX_TAPS and stride_x == 1
+    taps = kh * kw
+    small = taps <= CHANNEL_MAX_TAPS or (taps <= MAX_TAPS and kw <= ROW_MAX_TAPS)
+    return small and stride_x == 1
 
 
 def correlator(
@@ -77,7 +89,9 @@ def correlator(
     """
     if channels * kh * kw <= FUSED_MAX_TAPS:
         return compiled(_fused, channels, kh, kw, sy, dy, dx, relu)
-    return compiled(_by_channel, kh, kw, sy, dy, dx, relu)
+    if kh * kw <= CHANNEL_MAX_TAPS:
+        return compiled(_by_channel, kh, kw, sy, dy, dx, relu)
+    return compiled(_by_row, kh, kw, sy, dy, dx, relu)
 
 
 def f32(*shape: int) -> np.ndarray:
@@ -455,6 +469,77 @@ def _by_channel(kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Corr
                 oy += 2 if pair else 1
 
     return compile_loop(by_channel, [_CORRELATE_SAMPLE])
+
+
+@functools.cache
+def _by_row(kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Correlate:
+    """One kernel row at a time: each input row's kw taps added into the output rows it feeds.
+
+    Only a kernel row's taps unroll, so the pixel loop stays vectorized for kernels whose whole
+    body would not (`_by_channel` runs scalar past 25 taps). With a row stride and dilation of
+    1, two output rows at a time: input row oy + i feeds row oy through kernel row i and row
+    oy + 1 through kernel row i - 1, so each input value loaded serves both.
+    """
+    pairs = sy == 1 and dy == 1 and kh > 1
+
+    def by_row(x, first, weights, bias, out, filters, oy0, oy1):
+        width = out.shape[2]
+        n = weights.shape[1]
+        for f in range(weights.shape[0]):
+            b = bias[f]
+            oy = oy0
+            while pairs and oy + 1 < oy1:
+                top = out[filters[f], oy]
+                bottom = out[filters[f], oy + 1]
+                for ox in range(width):
+                    top[ox] = b
+                    bottom[ox] = b
+                for c in range(n):
+                    line = x[first + c, oy]
+                    for ox in range(width):
+                        s0 = top[ox]
+                        for j in range(kw):
+                            s0 += weights[f, c, 0, j] * line[ox + j * dx]
+                        top[ox] = s0
+                    for i in range(1, kh):
+                        line = x[first + c, oy + i]
+                        for ox in range(width):
+                            s0 = top[ox]
+                            s1 = bottom[ox]
+                            for j in range(kw):
+                                v = line[ox + j * dx]
+                                s0 += weights[f, c, i, j] * v
+                                s1 += weights[f, c, i - 1, j] * v
+                            top[ox] = s0
+                            bottom[ox] = s1
+                    line = x[first + c, oy + kh]
+                    for ox in range(width):
+                        s1 = bottom[ox]
+                        for j in range(kw):
+                            s1 += weights[f, c, kh - 1, j] * line[ox + j * dx]
+                        bottom[ox] = s1
+                if relu:
+                    for ox in range(width):
+                        top[ox] = 0 if top[ox] < 0 else top[ox]
+                        bottom[ox] = 0 if bottom[ox] < 0 else bottom[ox]
+                oy += 2
+            for y in range(oy, oy1):  # every row without pairs, else a last odd one
+                row = out[filters[f], y]
+                for ox in range(width):
+                    row[ox] = b
+                for c in range(n):
+                    for i in range(kh):
+                        line = x[first + c, y * sy + i * dy]
+                        for ox in range(width):
+                            s = row[ox]
+                            for j in range(kw):
+                                s += weights[f, c, i, j] * line[ox + j * dx]
+                            row[ox] = s
+                if relu:
+                    for ox in range(width):
+                        row[ox] = 0 if row[ox] < 0 else row[ox]
+
+    return compile_loop(by_row, [_CORRELATE_SAMPLE])
 
 
 def story_sums(relu: bool = False) -> Callable[..., None] | None:

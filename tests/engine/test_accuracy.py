@@ -57,7 +57,7 @@ def test_error_next_to_a_bright_region_stays_within_local_round_off(k, border):
     image = bright_square_image(300, 420, 10000.0)
     want = reference.run(d, image)[0][0]
     bound = local_bound(d, image)
-    # The live view's path (shared sums, DFT blocks) and the partial maps' path.
+    # The live view's path (compiled loops to 13x13, DFT blocks past it) and the partial maps' path.
     bank = Bank.from_dict(d)
     for got in (bank.run(image).outputs[0], bank.apply(image, partials=True)[0][0]):
         error = np.abs(got - want)
@@ -80,7 +80,7 @@ def test_only_blocks_with_a_wide_range_take_float64(monkeypatch):
     high_range = convolve._high_range
     monkeypatch.setattr(convolve, "_high_range", lambda r: seen.append(high_range(r)) or seen[-1])
     rng = np.random.default_rng(0)
-    filters = [{"kernels": rng.standard_normal((3, 11, 11)).tolist()} for _ in range(2)]
+    filters = [{"kernels": rng.standard_normal((3, 15, 15)).tolist()} for _ in range(2)]
     bank = Bank.from_dict(bank_dict([conv_layer(filters, padding="same")]))
     bank.apply(rng.integers(0, 256, (600, 700, 3), dtype=np.uint8))
     assert len(seen) > 1 and not any(seen)

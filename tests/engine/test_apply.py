@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import playground
 from playground import Bank, BankError
+from playground.engine import convolve, direct
 from tests.engine import reference
 
 
@@ -441,16 +442,21 @@ def test_an_unchanged_bank_reuses_every_map_and_a_weight_edit_recomputes_one_fil
     ("padding", "stride", "dilation", "shape"),
     [
         ("same", 1, 1, (11, 11)),
-        ("valid", 2, 1, (10, 12)),
+        ("valid", [2, 1], 1, (10, 12)),
         ([3, 7], [1, 3], 1, (11, 11)),
         ("same", 2, [2, 1], (10, 10)),
+        ("same", [2, 1], [1, 2], (13, 13)),
     ],
 )
-def test_large_kernels_through_the_dft_match_the_reference(
-    border, padding, stride, dilation, shape
+@pytest.mark.parametrize("path", ["compiled rows", "DFT blocks"])
+def test_large_kernels_match_the_reference(
+    border, padding, stride, dilation, shape, path, monkeypatch
 ):
-    # Kernels of 100+ weights that are not separable take the DFT path: every border, padding,
-    # stride and dilation must give what the float64 loop gives.
+    # Kernels of 100+ weights that are not separable take the compiled row loop up to 13x13,
+    # and the DFT past it or (a column stride) in its place: every border, padding, stride and
+    # dilation must give what the float64 loop gives.
+    if path == "DFT blocks":
+        monkeypatch.setattr(direct, "MAX_TAPS", direct.CHANNEL_MAX_TAPS)
     rng = np.random.default_rng(21)
     image = rng.integers(0, 256, (37, 45, 3), dtype=np.uint8)
     d = bank_dict(
@@ -477,8 +483,10 @@ def test_large_kernels_through_the_dft_match_the_reference(
             )
         ]
     )
-    assert_matches_reference(d, image)
     bank = Bank.from_dict(d)
+    compiled = path == "compiled rows" and bank.layers[0].stride[1] == 1
+    assert convolve.compile_conv(bank.layers[0]).packed(0) == compiled
+    assert_matches_reference(d, image)
     expected = reference.run(d, image)[0][0]
     run = bank.run(image, selected=(0, 1))  # the story filter takes the direct path
     np.testing.assert_allclose(run.outputs[0], expected, rtol=1e-4, atol=1e-4)

@@ -43,10 +43,14 @@ def assert_compiled_matches_reference(d, image=IMAGE):
 
 @pytest.mark.parametrize(
     "channels, kh, kw",
-    [(3, 3, 3), (1, 5, 5), (3, 1, 1), (2, 3, 4), (3, 5, 5), (8, 3, 3), (4, 1, 5), (3, 2, 2)],
+    [
+        *[(3, 3, 3), (1, 5, 5), (3, 1, 1), (2, 3, 4), (3, 5, 5), (8, 3, 3), (4, 1, 5), (3, 2, 2)],
+        # past 25 taps a channel: one kernel row at a time
+        *[(3, 7, 7), (3, 11, 11), (1, 13, 13), (3, 9, 3), (2, 3, 13), (4, 6, 5)],
+    ],
 )
 @pytest.mark.parametrize("border", ["zero", "reflect", "replicate", "wrap"])
-def test_small_kernels_sum_every_channel_and_tap(channels, kh, kw, border):
+def test_compiled_kernels_sum_every_channel_and_tap(channels, kh, kw, border):
     rng = np.random.default_rng(channels * 100 + kh * 10 + kw)
     first = conv_layer(random_filters(channels, 3, 3, 3, rng), padding="same")
     layer = conv_layer(
@@ -67,11 +71,30 @@ def test_small_kernels_sum_every_channel_and_tap(channels, kh, kw, border):
         {"padding": [4, 4, 5, 5]},  # wider than the kernel
     ],
 )
-@pytest.mark.parametrize("channels, k", [(3, 3), (3, 5)])
+@pytest.mark.parametrize("channels, k", [(3, 3), (3, 5), (3, 7)])
 def test_row_strides_dilation_padding_and_flip(settings, channels, k):
     rng = np.random.default_rng(k)
     layer = conv_layer(random_filters(4, channels, k, k, rng), **settings)
     assert_compiled_matches_reference(bank_dict([layer]))
+
+
+def test_large_separable_or_shared_kernels_keep_opencvs_fewer_multiply_adds():
+    rng = np.random.default_rng(8)
+    tent = np.array([1, 2, 3, 4, 5, 4, 3, 2, 1])
+    blur = np.outer(tent, tent)  # rank 1 in exact integers
+    kernels = [
+        rng.standard_normal((3, 9, 9)),  # every tap of every channel: the compiled loop
+        np.stack([blur, 2 * blur, -blur]),  # separable: two 1-D passes a channel
+        np.stack(3 * [rng.standard_normal((9, 9))]),  # one kernel for R, G, B: summed first
+    ]
+    filters = [{"kernels": k.tolist(), "bias": 0.5} for k in kernels]
+    d = bank_dict([conv_layer(filters, padding="same")])
+    plan = convolve.compile_conv(Bank.from_dict(d).layers[0])
+    assert [plan.packed(o) for o in range(3)] == [True, False, False]
+    want = reference.run(d, IMAGE)[0][-1]
+    for got, expected in zip(Bank.from_dict(d).apply(IMAGE)[-1], want, strict=True):
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=2e-5 * scale)
 
 
 def test_groups_read_their_own_channels():
@@ -98,7 +121,14 @@ def test_a_column_stride_keeps_the_opencv_path_and_the_same_numbers():
 
 @pytest.mark.parametrize(
     "channels, k, activation, stride",
-    [(3, 3, "none", 1), (3, 3, "relu", 1), (3, 5, "tanh", 1), (3, 3, "relu", 2), (1, 3, "abs", 1)],
+    [
+        (3, 3, "none", 1),
+        (3, 3, "relu", 1),
+        (3, 5, "tanh", 1),
+        (3, 3, "relu", 2),
+        (1, 3, "abs", 1),
+        (3, 9, "relu", 1),
+    ],
 )
 def test_the_story_filter_leaves_its_pack_and_every_map_stays_right(
     channels, k, activation, stride
@@ -178,6 +208,7 @@ def test_a_camera_frame_padded_as_it_converts_gives_the_reference_maps_and_edits
     np.testing.assert_allclose(run.partials, partials[0][1], rtol=1e-4, atol=2e-5)
 
 
-def test_large_kernels_are_not_compiled():
-    assert direct.eligible(5, 5, 1) and direct.eligible(1, 25, 1)
-    assert not direct.eligible(7, 7, 1) and not direct.eligible(3, 3, 2)
+def test_kernels_past_13x13_are_not_compiled():
+    assert direct.eligible(5, 5, 1) and direct.eligible(1, 25, 1) and direct.eligible(13, 13, 1)
+    assert not direct.eligible(15, 15, 1) and not direct.eligible(3, 15, 1)
+    assert not direct.eligible(3, 3, 2)

@@ -30,7 +30,7 @@ def kernels(count, channels, kh, kw, kind="random"):
             )
         elif kind == "shared":  # one correlation of the summed channels
             k = np.repeat(RNG.standard_normal((1, kh, kw)), channels, axis=0)
-        else:  # 9x9 and up go through the DFT blocks
+        else:  # up to 13x13 through the compiled loops, past it the DFT blocks
             k = RNG.standard_normal((channels, kh, kw))
         out.append({"kernels": k.tolist(), "bias": float(RNG.standard_normal())})
     return out
@@ -48,8 +48,10 @@ def kernels(count, channels, kh, kw, kind="random"):
         ),
         # separable 7x7 depthwise, then shared-kernel groups
         ((3, 1, 7, "rank1", {"padding": "same"}), (6, 1, 3, "shared", {"padding": 4})),
-        # 9x9 through the DFT, then padding wider than the kernel (a padded copy)
+        # 9x9 through the compiled row loop, then padding wider than the kernel (a padded copy)
         ((3, 1, 9, "random", {"padding": "same"}), (3, 1, 3, "random", {"padding": 5})),
+        # 15x15 through the DFT blocks
+        ((3, 1, 15, "random", {"padding": "same"}), (3, 3, 3, "random", {"padding": 1})),
     ],
 )
 def test_grouped_layers_match_the_float64_reference_on_every_engine_path(first, second):

@@ -27,7 +27,8 @@ def one_filter(k=3, channels=3):
     [
         ([0, 2, 1, 0], 3),  # inside the kernel: filter2D pads by itself, anchor moved
         ([4, 0, 0, 6], 3),  # wider than the kernel on one side: a padded copy
-        ([0, 1, 5, 2], 9),  # the DFT blocks
+        ([0, 1, 5, 2], 9),  # the compiled row loop
+        ([0, 1, 5, 2], 15),  # the DFT blocks
         ([90, 3, 0, 100], 3),  # wider than the image
     ],
 )

@@ -90,10 +90,10 @@ def test_a_gray_bank_in_bands_reads_luma_as_the_whole_run(tmp_path):
 
 def test_dft_filters_in_bands_differ_from_the_whole_run_by_round_off_only(tmp_path):
     rng = np.random.default_rng(8)
-    # 11x11 non-separable kernels go through the engine's DFT blocks.
+    # 15x15 non-separable kernels go through the engine's DFT blocks.
     bank = Bank(
         (
-            ConvLayer(tuple(Filter(rng.standard_normal((3, 11, 11))) for _ in range(2))),
+            ConvLayer(tuple(Filter(rng.standard_normal((3, 15, 15))) for _ in range(2))),
             ConvLayer((Filter(rng.standard_normal((2, 3, 3))),), padding="same"),
         )
     )
