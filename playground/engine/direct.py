@@ -347,12 +347,15 @@ def wait(timeout: float | None = None) -> bool:
     return not futures.wait(pending, timeout).not_done
 
 
-def compile_loop(loop: Loop, samples: Iterable[tuple]) -> Loop:
+def compile_loop(loop: Loop, samples: Iterable[tuple], interleave: int = 0) -> Loop:
     """``loop`` compiled (nogil) for the argument types of each of ``samples``, calls that do
     no work. Kept in Numba's cache on disk where one can be written: beside its file, or in the
     user's cache folder when that is read-only (an installed or frozen app); with neither,
-    Numba refuses to cache, and the loop compiles on each start. Runs on the compiler thread
-    (see `compiled`)."""
+    Numba refuses to cache, and the loop compiles on each start. ``interleave``: how many
+    vectors of pixels each vectorized loop makes at once (0: LLVM's choice). Runs on the
+    compiler thread (see `compiled`), the one thread that compiles, so the LLVM option it sets
+    for this loop reaches no other."""
+    import llvmlite.binding as llvm
     import numba
 
     jit = functools.partial(numba.njit, nogil=True, boundscheck=False, fastmath={"contract"})
@@ -360,10 +363,25 @@ def compile_loop(loop: Loop, samples: Iterable[tuple]) -> Loop:
         jitted = jit(cache=True)(loop)
     except RuntimeError:  # "cannot cache function ...: no locator available"
         jitted = jit()(loop)
-    for sample in samples:
-        jitted(*sample)
+    if interleave:
+        llvm.set_option("", f"-force-vector-interleave={interleave}")
+    try:
+        for sample in samples:
+            jitted(*sample)
+    finally:
+        if interleave:
+            llvm.set_option("", "-force-vector-interleave=0")
     # A dispatcher is called as the loop is: same arguments, same result.
     return cast(Loop, jitted)
+
+
+# Performance trap: LLVM's cost model makes one vector of pixels per iteration of the channel
+# and row loops, whose multiply-adds then wait on each other's latency; four independent ones
+# overlap. 8 filters k x k x 3 on 2 cores, each in its own process, medians of 7 pairs of
+# runs: 5x5 at 640x480 7.4 -> 6.0 ms, at 1280x720 20.8 -> 18.7 ms; 7x7 and 11x11 about 0.9x.
+# The fused loop keeps LLVM's choice: its 27 weights fill the registers, and four vectors
+# made it 1.1x slower.
+_INTERLEAVE = 4
 
 
 @functools.cache
@@ -468,7 +486,7 @@ def _by_channel(kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Corr
                             bottom[ox] = 0
                 oy += 2 if pair else 1
 
-    return compile_loop(by_channel, [_CORRELATE_SAMPLE])
+    return compile_loop(by_channel, [_CORRELATE_SAMPLE], _INTERLEAVE)
 
 
 @functools.cache
@@ -539,7 +557,7 @@ def _by_row(kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Correlat
                     for ox in range(width):
                         row[ox] = 0 if row[ox] < 0 else row[ox]
 
-    return compile_loop(by_row, [_CORRELATE_SAMPLE])
+    return compile_loop(by_row, [_CORRELATE_SAMPLE], _INTERLEAVE)
 
 
 def story_sums(relu: bool = False) -> Callable[..., None] | None:
