@@ -438,7 +438,8 @@ class MainWindow(QMainWindow):
         self._show_message(f"Restored your unsaved changes to {name}")
 
     def _on_result(self, result: Result) -> None:
-        self.source_pane.setMap(result.source)
+        if not self.source_pane.shows(result.source):
+            self.source_pane.setMap(result.source)
         height, width = result.frame.shape[:2]
         size = f"{width}×{height}"
         factor = result.preview_factor
@@ -465,7 +466,8 @@ class MainWindow(QMainWindow):
             for i, shown in enumerate(layer_maps[: self.pane_grid.paneCount(n)]):
                 pane = self.pane_grid.pane(n, i)
                 if shown.display is not None:
-                    pane.setMap(shown)
+                    if not pane.shows(shown):
+                        pane.setMap(shown)
                 else:  # off screen, not reduced
                     pane.followMap(shown.full)
         if self._probe_target is not None:

@@ -204,6 +204,27 @@ def test_colours_diverge_and_scale_with_the_kernel():
     assert model.flags(model.index(0, 0)) & Qt.ItemFlag.ItemIsEditable
 
 
+def test_an_edit_repaints_the_cells_whose_colour_or_value_changed():
+    """Colours scale with max |w|: an edit below it changes one cell, one above it all."""
+    model = KernelModel(np.array([[-2.0, 0.0, 2.0], [-0.5, 0.0, 0.5]]))
+    changed = []
+    model.dataChanged.connect(
+        lambda a, b, roles: changed.append((a.row(), a.column(), b.row(), b.column()))
+    )
+
+    def background(r, c):
+        return model.data(model.index(r, c), Qt.ItemDataRole.BackgroundRole).name()
+
+    before = background(0, 0)
+    assert model.setData(model.index(1, 1), 1.0, EDIT)
+    assert changed == [(1, 1, 1, 1)]
+    assert background(0, 0) == before
+    changed.clear()
+    assert model.setData(model.index(1, 1), 4.0, EDIT)  # the new max |w|: every colour pales
+    assert changed == [(0, 0, 1, 2)]
+    assert background(0, 0) != before
+
+
 def test_set_kernel_is_not_an_edit(qtbot):
     model = KernelModel(np.zeros((3, 3)))
     with (

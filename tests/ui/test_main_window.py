@@ -615,9 +615,15 @@ def test_a_pane_scrolled_off_screen_holds_no_older_frame_s_maps(qtbot, window):
         )
         if seed == 1:  # the first panes had frame 1's maps; now they go off screen
             assert grid.pane(0, 1)._full is not None
-            grid.verticalScrollBar().setValue(grid.verticalScrollBar().maximum())
+            bar = grid.verticalScrollBar()
+
+            def scrolled_away(bar=bar) -> bool:
+                # To the bottom, again while the grid's layout may still be growing it.
+                bar.setValue(bar.maximum())
+                return c.last_result.maps[0][1].display is None
+
             # The worker hears of it: the next result leaves filter 2's map unreduced.
-            qtbot.waitUntil(lambda: c.last_result.maps[0][1].display is None, timeout=WAIT_MS)
+            qtbot.waitUntil(scrolled_away, timeout=WAIT_MS)
     result = c.last_result
     # Filter 2's pane is off screen for frame 2 (filter 1's is the story's: always reduced).
     assert result.maps[0][1].display is None

@@ -353,6 +353,22 @@ def test_message_replaces_image_until_next_map(pane):
     assert pane.infoText().startswith("min ")
 
 
+def test_a_pane_knows_the_map_it_shows_and_no_other(pane):
+    """The window skips drawing a map again only when it is the very one on screen."""
+    full = _signed_map()
+    shown = _shown(full)
+    pane.setMap(shown)
+    assert pane.shows(shown)
+    assert pane.shows(ShownMap(shown.display, full, shown.value_range))  # carried over
+    assert not pane.shows(_shown(full.copy()))  # another map of the same values
+    assert not pane.shows(ShownMap(shown.display, full, shown.value_range, floor=1e-3))
+    pane.setMessage("no map")
+    assert not pane.shows(shown)
+    pane.setMap(shown)
+    pane.followMap(_positive_map())  # scrolled away: its picture is of an older map now
+    assert not pane.shows(shown)
+
+
 def test_rejects_maps_it_cannot_show(pane):
     with pytest.raises(ValueError):
         pane.setMap(_shown(np.zeros((4, 4, 2), np.uint8)))

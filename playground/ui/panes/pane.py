@@ -192,6 +192,9 @@ class FeatureMapPane(QWidget):
         self._selected = False
         self._display: np.ndarray | None = None
         self._full: np.ndarray | None = None
+        # What the last setMap was given, for `shows`.
+        self._shown_display: np.ndarray | None = None
+        self._shown_numbers: tuple[tuple[float, float], float] | None = None
         self._is_rgb = False
         self._stats = (0.0, 0.0)
         self._floor = 0.0
@@ -325,6 +328,8 @@ class FeatureMapPane(QWidget):
 
         if self._message:
             self.setMessage("")
+        self._shown_display = shown.display
+        self._shown_numbers = (shown.value_range, shown.floor)
         if self._crop is not None and full.shape[:2] != self._full_shape():
             self._crop = None  # a new map size shows whole (the view fits it below)
         self._is_rgb = display.ndim == 3
@@ -434,6 +439,17 @@ class FeatureMapPane(QWidget):
     def isSelected(self) -> bool:
         return self._selected
 
+    def shows(self, shown: ShownMap) -> bool:
+        """Whether the pane shows ``shown`` already: the same arrays, range and floor. A still's
+        maps that an edit elsewhere left unchanged come back so; drawing them again took half
+        the GUI's time per edit (8 filters, 1080p)."""
+        return (
+            not self._message
+            and shown.display is self._shown_display
+            and shown.full is self._full
+            and (shown.value_range, shown.floor) == self._shown_numbers
+        )
+
     def followMap(self, full: np.ndarray) -> None:
         """While the pane is off screen (the worker did not reduce its map): hold the newest
         full map instead of the one its picture came from. A picture's map is a view of its
@@ -442,6 +458,7 @@ class FeatureMapPane(QWidget):
         the pane is on screen again."""
         if self._full is not None and not self._is_rgb and full.ndim == 2:
             self._full = full
+            self._shown_display = None  # its picture is of an older map now
 
     def setMessage(self, text: str) -> None:
         """Show `text` instead of the image (e.g. why a layer has no output); "" shows the image.
