@@ -452,6 +452,21 @@ def activate(x: np.ndarray, activation: str, slope: float = 0.0) -> None:
             np.reciprocal(x, out=x)
 
 
+# Maps start on a cache line, 16 floats: a 512-bit vector of the compiled loops.
+_LINE_FLOATS = 16
+
+
+def _aligned_maps(shape: tuple[int, ...]) -> np.ndarray:
+    """An uninitialised float32 C-contiguous array of ``shape`` that starts on a 64-byte
+    boundary. Performance trap: numpy's large blocks start 16 bytes past one, so every vector
+    the compiled loops store spans two cache lines (8 filters 3x3x3, a layer at 1920x1080:
+    9.8 ms, 8.8 aligned)."""
+    size = math.prod(shape)
+    block = np.empty(size + _LINE_FLOATS, np.float32)
+    start = -(block.ctypes.data // block.itemsize) % _LINE_FLOATS
+    return block[start : start + size].reshape(shape)
+
+
 def _thread_buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
     """A float32 scratch array of ``shape`` owned by the calling thread, reused across frames.
 
@@ -551,7 +566,7 @@ def run_conv(
     top, bottom, left, right = pads[0]
     out_h = conv_output_length(h, plan.filters[0].height, sy, 1, top + bottom)
     out_w = conv_output_length(w, plan.filters[0].width, sx, 1, left + right)
-    out = np.empty((len(plan.filters), out_h, out_w), np.float32)
+    out = _aligned_maps((len(plan.filters), out_h, out_w))
     parallel = out_h * out_w >= _PARALLEL_MIN_PIXELS
     workers = (os.cpu_count() or 2) if parallel else 1
     cols = slice(0, (out_w - 1) * sx + 1, sx)
@@ -559,7 +574,7 @@ def run_conv(
     # The story filter's array also holds the sum of its partial maps and that sum plus the
     # bias (the story's last two panes), made band by band while the partials are in cache.
     maps: list[np.ndarray | None] = [
-        np.empty((len(fp.kernels) + 2 * (o == story), out_h, out_w), np.float32) if want else None
+        _aligned_maps((len(fp.kernels) + 2 * (o == story), out_h, out_w)) if want else None
         for o, (fp, want) in enumerate(zip(plan.filters, wanted))
     ]
     # With every filter's partial maps wanted, all take OpenCV's per-channel path. The story
