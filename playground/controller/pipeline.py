@@ -570,6 +570,7 @@ class Worker:
         self._frames_computed = 0
         self._computations = 0
         self._last_computed_index = -1
+        self.last_generation = -1  # of the newest result put in the slot
         self._thread = self._start_thread()
 
     def _start_thread(self) -> threading.Thread:
@@ -737,6 +738,7 @@ class Worker:
                 if frame.index != self._last_computed_index:
                     self._last_computed_index = frame.index
                     self._frames_computed += 1
+            self.last_generation = result.generation
             self._results.put(result)
             if self._on_result is not None:
                 self._on_result()
