@@ -182,6 +182,41 @@ def test_large_image_with_many_filters_runs_on_the_pool_and_matches():
     assert_matches_reference(d, image)
 
 
+def test_banks_run_from_several_threads_at_once_each_get_their_own_maps():
+    """A batch runs images on threads of its own, a script may too: each run takes bands from
+    the one engine pool beside the others, and none waits on another's or mixes its maps in."""
+    import threading
+
+    rng = np.random.default_rng(11)
+    cases = []
+    for k in (3, 5, 11):
+        image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+        filters = [
+            {"kernels": rng.standard_normal((3, k, k)).tolist(), "bias": float(b)}
+            for b in rng.standard_normal(4)
+        ]
+        d = bank_dict([conv_layer(filters, padding="same", activation="relu")])
+        cases.append((Bank.from_dict(d), image, reference.run(d, image)[0][0]))
+    results: dict[tuple[int, int], np.ndarray] = {}
+
+    def run(t: int) -> None:
+        for n in range(6):
+            bank, image, _ = cases[(t + n) % len(cases)]
+            results[t, n] = bank.apply(image)[0]
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(results) == 18
+    for (t, n), got in results.items():
+        want = cases[(t + n) % len(cases)][2]
+        scale = max(1.0, float(np.abs(want).max()))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=2e-5 * scale)
+
+
 def test_separable_kernels_and_shared_kernels_match():
     gaussian = playground.presets.kernel("gaussian", size=9, sigma=2.0)
     sobel = playground.presets.kernel("sobel-x")
