@@ -29,6 +29,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import queue
 import subprocess
 import sys
@@ -359,8 +360,6 @@ def _prepare_numba() -> None:
     the features in NUMBA_CPU_FEATURES when it is imported and keys its cache on them; a value
     the user set wins. The compiler child inherits it. Runs on the compiler thread (the
     child's main thread in the child)."""
-    import os
-
     if "NUMBA_CPU_FEATURES" in os.environ or "numba" in sys.modules:
         return
     import llvmlite.binding as llvm
