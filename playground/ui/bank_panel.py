@@ -70,6 +70,15 @@ def _filter_label(bank: Bank, layer: int, index: int) -> str:
     return f"'{name}'" if name else f"filter {index + 1}"
 
 
+def _show_value(spin: QSpinBox | QDoubleSpinBox, value: float) -> None:
+    """Show ``value`` in a spin box, leaving an unchanged one alone: setValue repaints the box
+    even then, and every weight edit refreshes the whole form (a dozen repaints an edit)."""
+    if isinstance(spin, QDoubleSpinBox):
+        value = round(value, spin.decimals())  # what the box would show
+    if spin.value() != value:
+        spin.setValue(value)  # type: ignore[arg-type]
+
+
 class _Spins(QWidget):
     """Spin boxes side by side for a setting of several integers, one per ``parts`` entry:
     (object name suffix, prefix shown in the box, what it counts for the tooltip)."""
@@ -109,9 +118,10 @@ class _Spins(QWidget):
 
     def setValue(self, values: tuple[int, ...]) -> None:
         for spin, v in zip(self.spins, values):
-            # A loaded bank may hold more than the usual range; show it as it is.
-            spin.setRange(min(self._range[0], v), max(self._range[1], v))
-            spin.setValue(v)
+            if spin.value() != v:
+                # A loaded bank may hold more than the usual range; show it as it is.
+                spin.setRange(min(self._range[0], v), max(self._range[1], v))
+                _show_value(spin, v)
 
 
 class _PairSpins(_Spins):
@@ -658,14 +668,16 @@ class BankPanel(QWidget):
                 self._dilation.setValue(la.dilation)
                 self._flip.setChecked(la.flip)
                 self._activation.setCurrentText(la.activation)
-                self._slope.setValue(la.slope)
+                _show_value(self._slope, la.slope)
                 self._slope.setEnabled(la.activation == "leaky-relu")
-                self._groups.setValue(la.groups)
+                _show_value(self._groups, la.groups)
                 self._bias.setEnabled(filt >= 0)
-                self._bias.setValue(la.filters[filt].bias if filt >= 0 else 0.0)
-                self._bias.setSpecialValueText("" if filt >= 0 else "select a filter")
-                if filt < 0:
-                    self._bias.setValue(self._bias.minimum())
+                special = "" if filt >= 0 else "select a filter"
+                if self._bias.specialValueText() != special:
+                    # It resets the box's size hint: the dock and the window lay out again.
+                    self._bias.setSpecialValueText(special)
+                bias = la.filters[filt].bias if filt >= 0 else self._bias.minimum()
+                _show_value(self._bias, bias)
             else:
                 self._pool_op.setCurrentText(la.op)
                 self._pool_size.setValue(la.size)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -452,6 +454,43 @@ def test_a_refused_setting_is_reverted(panel, rec, monkeypatch, controller):
     assert rec.edits == []
     assert stride.value() == 1
     assert controller.bank == line_stack()
+
+
+class Paints(QObject):
+    """Counts the paint events each of some widgets gets."""
+
+    def __init__(self, widgets) -> None:
+        super().__init__()
+        self.counts = dict.fromkeys(widgets, 0)
+        for widget in widgets:
+            widget.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Paint and watched in self.counts:
+            self.counts[watched] += 1
+        return False
+
+    def painted(self) -> list[str]:
+        """The object names of the widgets painted since the last call."""
+        QApplication.processEvents()  # delivers the pending update requests: their paints
+        names = [w.objectName() or w.parent().objectName() for w, n in self.counts.items() if n]
+        self.counts = dict.fromkeys(self.counts, 0)
+        return names
+
+
+def test_a_weight_edit_repaints_none_of_the_layer_settings(panel, controller):
+    """Every weight edit refreshes the form from the bank; a box whose value stays is left
+    alone (each repainted box took the GUI thread's time while the edit's maps computed)."""
+    boxes = [box for box in panel.findChildren(QAbstractSpinBox) if box.isVisible()]
+    assert len(boxes) >= 8  # stride, padding, dilation, slope, groups, bias
+    paints = Paints([*boxes, *(box.findChild(QLineEdit) for box in boxes)])
+    paints.painted()
+    assert controller.set_kernel(np.full((3, 3), 0.25))
+    assert paints.painted() == []
+    # A setting that does change still shows, and repaints its box.
+    assert controller.edit(lambda b: editing.set_layer_settings(b, 0, stride=(2, 1)), "stride")
+    assert child(panel, QSpinBox, "strideY").value() == 2
+    assert "strideY" in paints.painted()
 
 
 def test_screenshot_of_the_line_stack(panel, tmp_path):
