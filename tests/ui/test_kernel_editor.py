@@ -580,6 +580,30 @@ def test_strip_selects_a_channel(qtbot, editor):
     assert np.array_equal(editor.grid.kernelModel().kernel(), 2 * ODD)
 
 
+def test_the_strip_redraws_the_thumbnails_whose_kernel_or_shared_scale_changed(qtbot):
+    """An edit changes one channel's kernel: its thumbnail is drawn again, the others only
+    when the shared colour scale (max |w|) moves; the current one stays the bold one."""
+    strip = ChannelStrip()
+    qtbot.addWidget(strip)
+    kernels = np.stack([ODD, 2 * ODD, -ODD]).astype(np.float64)
+    strip.setKernels(kernels, ["R", "G", "B"])
+    strip.setCurrent(1)
+
+    def pictures():
+        return [strip.thumbnail(c).image.pixmap().cacheKey() for c in range(3)]
+
+    before = pictures()
+    kernels[0, 1, 1] = 0.5  # below max |w|
+    strip.setKernels(kernels, ["R", "G", "B"])
+    after = pictures()
+    assert after[0] != before[0] and after[1:] == before[1:]
+    kernels[2, 0, 0] = 20.0  # the new max |w|: every colour pales
+    strip.setKernels(kernels, ["R", "G", "B"])
+    assert all(a != b for a, b in zip(pictures(), after))
+    bold = [strip.thumbnail(c).label.font().bold() for c in range(3)]
+    assert bold == [False, True, False]
+
+
 def test_editor_reemits_cell_edits_of_the_current_channel(qtbot, editor):
     editor.strip.thumbnail(2).clicked.emit(2)
     model = editor.grid.kernelModel()

@@ -493,6 +493,21 @@ def story(qtbot) -> ChannelStory:
     return story
 
 
+def test_story_redraws_the_kernel_icons_whose_kernel_or_scale_changed(story):
+    kernels = np.stack([np.eye(3), 2 * np.eye(3), -np.eye(3)])
+    story.setStory("f", ["R", "G", "B"], 0.0, "relu", kernels)
+    before = [pane.titleIcon() for pane in story.panes()[:3]]
+    kernels[1, 0, 2] = 1.0  # below max |w|: only G's kernel changes
+    story.setStory("f", ["R", "G", "B"], 0.0, "relu", kernels)
+    after = [pane.titleIcon() for pane in story.panes()[:3]]
+    assert after[0] is before[0] and after[2] is before[2] and after[1] is not before[1]
+    kernels[0, 0, 0] = 4.0  # the new max |w|: every icon pales
+    story.setStory("f", ["R", "G", "B"], 0.0, "relu", kernels)
+    assert all(a is not b for a, b in zip((pane.titleIcon() for pane in story.panes()), after))
+    story.setStory("f", ["R", "G", "B"], 0.0, "relu")  # no kernels: no icons
+    assert all(pane.titleIcon() is None for pane in story.panes()[:3])
+
+
 def test_story_layout_and_shared_levels(story):
     story.setStory("gabor 0°", ["R", "G", "B"], -0.1, "relu")
     panes = story.panes()

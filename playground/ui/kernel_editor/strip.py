@@ -44,6 +44,9 @@ class _ChannelThumb(QWidget):
         super().__init__(parent)
         self.channel = channel
         self.selected = False
+        self._styled = False  # the label's font says ``selected`` yet
+        # What the picture shows: (kernel bytes, shape, shared scale); None before the first.
+        self._drawn: tuple[bytes, tuple[int, ...], float] | None = None
         self.setObjectName(f"channelThumb{channel}")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         layout = QVBoxLayout(self)
@@ -60,7 +63,18 @@ class _ChannelThumb(QWidget):
         layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.label)
 
+    def showKernel(self, kernel: np.ndarray, size: int, scale: float) -> None:
+        """Draw ``kernel`` on the shared ``scale``; one drawn so already is left alone (an edit
+        changes one channel's kernel, and the others' pictures only when the scale moves)."""
+        drawn = (kernel.tobytes(), kernel.shape, scale)
+        if drawn != self._drawn:
+            self._drawn = drawn
+            self.image.setPixmap(kernel_pixmap(kernel, size, scale))
+
     def setSelected(self, selected: bool) -> None:
+        if selected == self.selected and self._styled:
+            return  # a new font lays the strip, the dock and the window out again
+        self._styled = True
         self.selected = selected
         font = self.label.font()
         font.setBold(selected)
@@ -155,7 +169,7 @@ class ChannelStrip(QWidget):
             self._thumbs.append(thumb)
         scale = float(np.max(np.abs(k))) if k.size else 0.0
         for channel, (thumb, name) in enumerate(zip(self._thumbs, names)):
-            thumb.image.setPixmap(kernel_pixmap(k[channel], self.THUMB, scale))
+            thumb.showKernel(k[channel], self.THUMB, scale)
             thumb.label.setText(name)
             gain = float(k[channel].sum())
             thumb.setToolTip(f"{name}: max |w| {np.max(np.abs(k[channel])):.3g}, sum {gain:.3g}")

@@ -32,6 +32,8 @@ from playground.ui.style import short_number
 # ChannelStory shows every partial map up to this many channels, else the first _STORY_SHOWN ones.
 _STORY_MAX_CHANNELS = 6
 _STORY_SHOWN = 5
+# A partial pane's title icon before it was first drawn: equal to no kernel, nor to none.
+_NOT_DRAWN: tuple[object, ...] = ("not drawn",)
 
 
 _COLOUR_TIP = (
@@ -140,9 +142,13 @@ class ChannelStory(QWidget):
         for c, (pane, name) in enumerate(zip(self._partial_panes, channel_names)):
             # With its kernel drawn in front, the channel's name is title enough in a narrow pane.
             pane.setTitle(name if kernels is not None else f"{name} · partial")
-            pane.setTitleIcon(
-                None if kernels is None else kernel_pixmap(kernels[c], 32, scale or None)
-            )
+            # A weight edit changes one kernel: the others' icons stay unless the scale moved.
+            icon = None if kernels is None else (kernels[c].tobytes(), kernels[c].shape, scale)
+            if icon != self._icons[c]:
+                self._icons[c] = icon
+                pane.setTitleIcon(
+                    None if kernels is None else kernel_pixmap(kernels[c], 32, scale or None)
+                )
         self._sum_pane.setTitle("sum")
         self._bias_pane.setTitle(f"+ bias {short_number(bias)}")
         act = activation.strip() or "none"
@@ -254,6 +260,8 @@ class ChannelStory(QWidget):
             pane = self._story_pane("partial")
             pane.setColorMap("diverging")
             self._partial_panes.append(pane)
+        # What each partial pane's title icon shows: (kernel bytes, shape, scale), or None.
+        self._icons: list[tuple[object, ...] | None] = [_NOT_DRAWN] * shown
         for index, pane in enumerate(self._partial_panes):
             if index:
                 self._row.addWidget(self._operator("+"))
