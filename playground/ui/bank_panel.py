@@ -118,10 +118,10 @@ class _Spins(QWidget):
 
     def setValue(self, values: tuple[int, ...]) -> None:
         for spin, v in zip(self.spins, values):
-            if spin.value() != v:
+            if spin.value() != v:  # setValue repaints even an unchanged box (`_show_value`)
                 # A loaded bank may hold more than the usual range; show it as it is.
                 spin.setRange(min(self._range[0], v), max(self._range[1], v))
-                _show_value(spin, v)
+                spin.setValue(v)
 
 
 class _PairSpins(_Spins):
