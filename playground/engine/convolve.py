@@ -698,7 +698,8 @@ def _direct_band(
             continue
         relu = plan.activation == "relu"
         _, channels, kh, kw = pack.weights.shape
-        correlate = direct.correlator(channels, kh, kw, *_loop_steps(plan), relu)
+        count = len(pack.filters)
+        correlate = direct.correlator(channels, kh, kw, *_loop_steps(plan), relu, count)
         assert correlate is not None  # run_conv packs compiled loops only
         x = padded[source]
         # Some rows of every map at a time, so that their activation and the live view's
@@ -801,7 +802,8 @@ def _compiled(plan: ConvPlan, pack: _Pack, is_story: bool) -> bool:
         # Both asked for at once, so that both compile.
         loops = [direct.correlator(1, kh, kw, *_loop_steps(plan)), direct.story_sums(relu)]
         return all(loop is not None for loop in loops)
-    return direct.correlator(channels, kh, kw, *_loop_steps(plan), relu) is not None
+    count = len(pack.filters)
+    return direct.correlator(channels, kh, kw, *_loop_steps(plan), relu, count) is not None
 
 
 def _loop_steps(plan: ConvPlan) -> tuple[int, int, int]:

@@ -14,11 +14,12 @@ uncompiled path (OpenCV, numpy) until it is done. Waited for, the live view's fi
 fresh machine came after 10 s of them, and a pane pass compiled on the GUI thread froze the
 window.
 
-Performance trap: LLVM vectorizes the pixel loop only while the tap loops inside it unroll into
-a short straight line. Summing every channel's taps in one pixel loop is fastest up to 27
-taps (3x3x3); past that the unrolled body is too long and the loop runs scalar, 10x slower
-(7x7x3 here). Larger filters therefore sum channel by channel, two output rows at a time so
-each input row loaded serves both; past 25 taps a channel that body is too long again, and
+Filters of up to 75 taps (5x5x3, 3x3x8) sum every tap of a pixel in registers, eight filters
+at a time, in vector code written out for the kernel's shape (`_fused`, `_row_sums`): each input
+value loaded serves every filter. Larger filters would unroll too long a body to compile in
+seconds; they sum channel by channel, two output rows at a time so each input row loaded serves
+both, in loops LLVM vectorizes itself. LLVM vectorizes those only while the tap loops inside the
+pixel loop unroll into a short straight line: past 25 taps a channel that body is too long, and
 kernels sum one kernel row at a time (`_by_row`). Those beat OpenCV's ``filter2D`` and the
 engine's DFT blocks up to 13x13 (see MAX_TAPS).
 """
@@ -36,12 +37,15 @@ import sys
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent import futures
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
-# Taps of one pixel summed in one unrolled loop (channels x kernel rows x kernel columns).
-FUSED_MAX_TAPS = 27
+# Taps of a filter (channels x kernel rows x kernel columns) that `_fused` unrolls, for GROUP
+# filters at once. Its compile grows with that body (8 filters 5x5x3: 2.8 s, 7x7x3: 7.7 s,
+# 11x11x3: 46 s, in the compiler child), past what a first start should wait for.
+FUSED_MAX_TAPS = 75
+GROUP = 8
 # Taps of one channel summed in one unrolled loop; larger kernels sum one kernel row at a time.
 CHANNEL_MAX_TAPS = 25
 # Kernels up to this many taps, and rows up to this many, run here; larger ones through
@@ -69,10 +73,10 @@ def eligible(kh: int, kw: int, stride_x: int) -> bool:
 
 
 def correlator(
-    channels: int, kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool = False
+    channels: int, kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool = False, count: int = 1
 ) -> Correlate | None:
-    """The compiled loop for filters of ``channels`` kernels of kh x kw taps, or None while it
-    compiles (see `compiled`).
+    """The compiled loop for ``count`` filters of ``channels`` kernels of kh x kw taps, or None
+    while it compiles (see `compiled`).
 
     The kernel's size, the row stride ``sy`` and the dilation (``dy``, ``dx``) are compiled in:
     the tap loops unroll, and LLVM vectorizes the pixel loop only when it can tell the taps'
@@ -83,13 +87,14 @@ def correlator(
     oy * sy + i * dy and columns ox + j * dx (the layer's column stride is 1, see
     `eligible`); ``first``, the channel of x that kernel 0 reads; ``weights`` (F, channels,
     kh, kw) float32, already flipped for true convolution; ``bias`` (F,); ``out`` (C_out, H',
-    W') float32; ``filters`` (F,) int64, the map of ``out`` each filter writes; rows
+    W') float32; ``filters`` (F,) int64, the map of ``out`` each filter writes (F is
+    ``count``: the loop for up to FUSED_MAX_TAPS taps is compiled for its last group); rows
     [oy0, oy1) of those maps are written, through a ReLU with ``relu``. Every array is
     C-contiguous and writable (the loop is compiled for those types). It runs on the calling
     thread (an engine pool thread) with the interpreter lock released.
     """
     if channels * kh * kw <= FUSED_MAX_TAPS:
-        return compiled(_fused, channels, kh, kw, sy, dy, dx, relu)
+        return compiled(_fused, channels, kh, kw, sy, dy, dx, relu, count % GROUP)
     if kh * kw <= CHANNEL_MAX_TAPS:
         return compiled(_by_channel, kh, kw, sy, dy, dx, relu)
     return compiled(_by_row, kh, kw, sy, dy, dx, relu)
@@ -409,60 +414,206 @@ _INTERLEAVE = 4
 
 
 @functools.cache
-def _fused(channels: int, kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool) -> Correlate:
-    """Every channel's taps of a pixel summed in registers, two output rows at a time.
-
-    Two rows share the input rows they both read, and each channel's taps are summed apart
-    before the channels are: the two rows' and the channels' sums are independent chains of
-    multiply-adds the core overlaps. One chain of all 27 taps of a pixel waited on each
-    multiply-add's latency (720p, 8 filters 3x3x3, one thread: 10.1 -> 7.7 ms).
-
-    Pairs of rows only where they share input rows (row stride and row dilation 1, kernels of
-    two rows or more): with a row stride of 2 LLVM left the pair loop scalar (37 against 7 ms).
-    """
-    pairs = sy == 1 and dy == 1 and kh > 1
+def _fused(
+    channels: int, kh: int, kw: int, sy: int, dy: int, dx: int, relu: bool, tail: int
+) -> Correlate:
+    """Every tap of a pixel summed in registers for GROUP filters at once, the last ``tail``
+    filters of a pack that is not a multiple of GROUP as a group of their own: see
+    `_row_sums`."""
+    _row_sums()
+    # What _rows writes out, literal where it is called (a str from this closure is). _rows
+    # itself is a global, not in the closure: Numba would not find a loop in its cache again
+    # whose closure holds a compiled function.
+    shape = f"{channels} {kh} {kw} {sy} {dy} {dx} {int(relu)}"
+    whole, rest = f"{shape} {GROUP}", f"{shape} {tail}"
 
     def fused(x, first, weights, bias, out, filters, oy0, oy1):
-        width = out.shape[2]
-        oy = oy0
-        while pairs and oy + 1 < oy1:
-            for f in range(weights.shape[0]):
-                top = out[filters[f], oy]
-                bottom = out[filters[f], oy + 1]
-                b = bias[f]
-                for ox in range(width):
-                    s0 = b
-                    s1 = b
-                    for c in range(channels):
-                        t0 = np.float32(0)
-                        t1 = np.float32(0)
-                        for i in range(kh):
-                            for j in range(kw):
-                                w = weights[f, c, i, j]
-                                t0 += w * x[first + c, oy * sy + i * dy, ox + j * dx]
-                                t1 += w * x[first + c, (oy + 1) * sy + i * dy, ox + j * dx]
-                        s0 += t0
-                        s1 += t1
-                    # ReLU as they are written (NaN stays NaN, as with np.maximum).
-                    top[ox] = 0 if relu and s0 < 0 else s0
-                    bottom[ox] = 0 if relu and s1 < 0 else s1
-            oy += 2
-        for y in range(oy, oy1):  # every row without pairs, else a last odd one
-            for f in range(weights.shape[0]):
-                row = out[filters[f], y]
-                b = bias[f]
-                for ox in range(width):
-                    s = b
-                    for c in range(channels):
-                        t = np.float32(0)
-                        for i in range(kh):
-                            for j in range(kw):
-                                w = weights[f, c, i, j]
-                                t += w * x[first + c, y * sy + i * dy, ox + j * dx]
-                        s += t
-                    row[ox] = 0 if relu and s < 0 else s
+        count = weights.shape[0]
+        for f in range(0, count - tail, GROUP):
+            _rows(x, first, weights, bias, out, filters, f, oy0, oy1, whole)
+        if tail:
+            _rows(x, first, weights, bias, out, filters, count - tail, oy0, oy1, rest)
 
     return compile_loop(fused, [_CORRELATE_SAMPLE])
+
+
+def _rows_at_once(group: int) -> int:
+    """Output rows a pass of `_row_sums` makes for ``group`` filters: eight sums in flight
+    (each waits on its multiply-adds' latency), up to four rows (1 filter 3x3 at 1280x720, one
+    thread: 1, 2, 4 rows at once 0.77, 0.50, 0.41 ms)."""
+    return max(1, min(4, GROUP // group))
+
+
+def _lanes() -> int:
+    """Floats in one vector register of the CPU the loops compile for (Numba's target)."""
+    import llvmlite.binding as llvm
+
+    features = os.environ.get("NUMBA_CPU_FEATURES") or llvm.get_host_cpu_features().flatten()
+    flags = set(features.split(","))
+    if "+avx512f" in flags:
+        return 16
+    return 8 if "+avx" in flags else 4
+
+
+# The one row-sums intrinsic (`_row_sums`), made once Numba may be imported.
+_rows: Any = None
+
+
+def _row_sums() -> None:
+    """The code of one pass of `_fused`, written as LLVM vector instructions.
+
+    ``rows(x, first, weights, bias, out, filters, f, oy0, oy1, shape)`` writes output rows
+    [oy0, oy1) of filters f .. f + G - 1 (arguments as `correlator`'s; ``shape`` a literal str,
+    "C KH KW SY DY DX RELU G"), `_rows_at_once` rows a pass. Along each row, one vector of
+    pixels at a time: each input vector is loaded once and multiplied into the sums of every
+    filter and row it feeds, the weights broadcast from memory as the multiply-adds read them;
+    the row's last pixels through masked loads and stores. The vectors are as wide as the CPU's
+    (`_lanes`).
+
+    Performance trap: left to LLVM's loop vectorizer, a loop over several filters' sums ran
+    scalar (it wanted a run-time overlap check per pair of pointers, hundreds), and with those
+    allowed it hoisted every weight out of the loop as a vector, spilled them to unaligned stack
+    slots and reloaded each across two cache lines: 1.2x slower than one filter at a time.
+    Written out here, the weights stay scalar loads beside the multiply-adds (LLVM cannot hoist
+    them past the stores, which it cannot tell apart from them). 8 filters 3x3x3 at 1280x720,
+    one thread (AVX-512): 5.0 -> 3.1 ms; 5x5x3 16 -> 7.6 ms.
+    """
+    global _rows
+    if _rows is not None:
+        return
+    _prepare_numba()
+    from llvmlite import ir
+    from numba.core import cgutils, errors, types
+    from numba.extending import intrinsic
+
+    lanes = _lanes()
+    f32, i64, i32, i8 = ir.FloatType(), ir.IntType(64), ir.IntType(32), ir.IntType(8)
+    vector = ir.VectorType(f32, lanes)
+    mask_type = ir.VectorType(ir.IntType(1), lanes)
+
+    @intrinsic
+    def rows(typingctx, x, first, weights, bias, out, filters, f, oy0, oy1, shape):
+        if not isinstance(shape, types.StringLiteral):
+            raise errors.RequireLiteralValue(str(shape))
+        C, KH, KW, SY, DY, DX, RELU, G = (int(n) for n in shape.literal_value.split())
+        R = _rows_at_once(G)
+        signature = types.void(x, first, weights, bias, out, filters, f, oy0, oy1, shape)
+
+        def codegen(context, builder, sig, args):
+            xa, wa, ba, oa, fa = (
+                context.make_array(sig.args[i])(context, builder, args[i]) for i in (0, 2, 3, 4, 5)
+            )
+            first, f, oy0, oy1 = args[1], args[6], args[7], args[8]
+            module = builder.module
+            pointer = vector.as_pointer()
+            fma = cgutils.get_or_insert_function(
+                module, ir.FunctionType(vector, [vector] * 3), f"llvm.fma.v{lanes}f32"
+            )
+            masked_load = cgutils.get_or_insert_function(
+                module,
+                ir.FunctionType(vector, [pointer, i32, mask_type, vector]),
+                f"llvm.masked.load.v{lanes}f32.p0",
+            )
+            masked_store = cgutils.get_or_insert_function(
+                module,
+                ir.FunctionType(ir.VoidType(), [vector, pointer, i32, mask_type]),
+                f"llvm.masked.store.v{lanes}f32.p0",
+            )
+            x_strides = cgutils.unpack_tuple(builder, xa.strides)
+            out_strides = cgutils.unpack_tuple(builder, oa.strides)
+            width = cgutils.unpack_tuple(builder, oa.shape)[2]
+            mul, add = builder.mul, builder.add
+            zero = ir.Constant(vector, None)
+            undefined = ir.Constant(vector, ir.Undefined)
+            spread = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+
+            def at(base, offset):  # base + offset bytes
+                moved = builder.gep(builder.bitcast(base, i8.as_pointer()), [offset])
+                return builder.bitcast(moved, f32.as_pointer())
+
+            def element(base, index):
+                return builder.load(builder.gep(base, [index]))
+
+            def splat(value):
+                one = builder.insert_element(undefined, value, i32(0))
+                return builder.shuffle_vector(one, undefined, spread)
+
+            def rows_from(oy, rows):
+                """Output rows [oy, oy + rows) of the group."""
+                # The input rows they read, by offset from row oy * SY: each is loaded once
+                # for every output row and kernel row it serves.
+                offsets = sorted({r * SY + i * DY for r in range(rows) for i in range(KH)})
+                line = {}
+                for c in range(C):
+                    plane = mul(add(first, i64(c)), x_strides[0])
+                    for o in offsets:
+                        y = add(mul(oy, i64(SY)), i64(o))
+                        line[c, o] = at(xa.data, add(plane, mul(y, x_strides[1])))
+                target = {}
+                for g in range(G):
+                    o = element(fa.data, add(f, i64(g)))
+                    for r in range(rows):
+                        row = mul(add(oy, i64(r)), out_strides[1])
+                        target[g, r] = at(oa.data, add(mul(o, out_strides[0]), row))
+
+                def pixels(ox, mask):
+                    """A vector of pixels from column ox; with ``mask``, those it holds."""
+                    sums = {}
+                    for g in range(G):
+                        b = splat(element(ba.data, add(f, i64(g))))
+                        sums.update(((g, r), b) for r in range(rows))
+                    for c in range(C):
+                        for o in offsets:
+                            for j in range(KW):
+                                p = builder.gep(line[c, o], [add(ox, i64(j * DX))])
+                                p = builder.bitcast(p, pointer)
+                                if mask is None:
+                                    v = builder.load(p, align=4)
+                                else:
+                                    v = builder.call(masked_load, [p, i32(4), mask, zero])
+                                for g in range(G):
+                                    filter_start = mul(add(f, i64(g)), i64(C * KH * KW))
+                                    for r in range(rows):
+                                        i, apart = divmod(o - r * SY, DY)
+                                        if apart or not 0 <= i < KH:
+                                            continue
+                                        tap = add(filter_start, i64((c * KH + i) * KW + j))
+                                        w = splat(element(wa.data, tap))
+                                        sums[g, r] = builder.call(fma, [w, v, sums[g, r]])
+                    for (g, r), s in sums.items():
+                        if RELU:  # NaN stays NaN, as with np.maximum
+                            s = builder.select(builder.fcmp_ordered("<", s, zero), zero, s)
+                        p = builder.bitcast(builder.gep(target[g, r], [ox]), pointer)
+                        if mask is None:
+                            builder.store(s, p, align=4)
+                        else:
+                            builder.call(masked_store, [s, p, i32(4), mask])
+
+                whole = builder.udiv(width, i64(lanes))
+                with cgutils.for_range(builder, whole) as loop:
+                    pixels(mul(loop.index, i64(lanes)), None)
+                done = mul(whole, i64(lanes))
+                rest = builder.sub(width, done)
+                with builder.if_then(builder.icmp_signed(">", rest, i64(0))):
+                    lane = ir.Constant(ir.VectorType(i64, lanes), list(range(lanes)))
+                    count = ir.Constant(ir.VectorType(i64, lanes), ir.Undefined)
+                    count = builder.insert_element(count, rest, i32(0))
+                    count = builder.shuffle_vector(count, count, spread)
+                    pixels(done, builder.icmp_signed("<", lane, count))
+
+            height = builder.sub(oy1, oy0)
+            passes = builder.sdiv(height, i64(R))
+            with cgutils.for_range(builder, passes) as loop:
+                rows_from(add(oy0, mul(loop.index, i64(R))), R)
+            if R > 1:  # the last rows, one at a time
+                start = add(oy0, mul(passes, i64(R)))
+                with cgutils.for_range(builder, builder.sub(oy1, start)) as loop:
+                    rows_from(add(start, loop.index), 1)
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    _rows = rows
 
 
 @functools.cache

@@ -215,7 +215,7 @@ def test_the_live_views_loops_are_compiled_once_for_the_types_they_are_called_wi
 
 CHILD_COMPILES = """
 from playground.engine import direct
-loop = direct.compiled(direct._fused, 2, 3, 3, 1, 1, 1, True)  # waits
+loop = direct.compiled(direct._fused, 2, 3, 3, 1, 1, 1, True, 0)  # waits
 stats = loop.stats
 print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()), direct._child is not None)
 """
