@@ -3,6 +3,11 @@ dilation, groups and the story filter, against the float64 reference."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -58,6 +63,67 @@ def test_compiled_kernels_sum_every_channel_and_tap(channels, kh, kw, border):
     )
     layers = [layer] if channels == 3 else [first, layer]
     assert_compiled_matches_reference(bank_dict(layers))
+
+
+@pytest.mark.parametrize("count", [1, 2, 8, 13, 16])
+@pytest.mark.parametrize("channels, k", [(3, 3), (3, 5), (8, 3)])
+def test_filters_sum_in_groups_of_eight_and_a_last_group_of_the_rest(count, channels, k):
+    # A group of fewer filters makes more rows a pass; IMAGE's odd height leaves rows over, and
+    # its width ends in a part of a vector.
+    rng = np.random.default_rng(count * 10 + k)
+    first = conv_layer(random_filters(channels, 3, 3, 3, rng), padding="same")
+    layer = conv_layer(
+        random_filters(count, channels, k, k, rng), padding="same", activation="relu"
+    )
+    layers = [layer] if channels == 3 else [first, layer]
+    assert_compiled_matches_reference(bank_dict(layers))
+
+
+NARROWER_VECTORS = """
+import llvmlite.binding as llvm, numpy as np
+features = [f if "avx512" not in f else "-" + f[1:] for f in llvm.get_host_cpu_features().flatten().split(",")]
+import os
+os.environ["NUMBA_CPU_FEATURES"] = ",".join(features)
+from playground.engine import direct
+direct.compile_in_background(False)
+rng = np.random.default_rng(2)
+x = rng.standard_normal((3, 11, 45)).astype(np.float32)
+w = rng.standard_normal((11, 3, 3, 3)).astype(np.float32)
+b = rng.standard_normal(11).astype(np.float32)
+out = np.zeros((11, 9, 43), np.float32)
+direct.correlator(3, 3, 3, 1, 1, 1, True, 11)(x, 0, w, b, out, np.arange(11), 0, 9)
+want = np.zeros(out.shape)
+for f in range(11):
+    for y in range(9):
+        for ox in range(43):
+            want[f, y, ox] = b[f] + sum(
+                float(w[f, c, i, j]) * float(x[c, y + i, ox + j])
+                for c in range(3) for i in range(3) for j in range(3)
+            )
+print(direct._lanes(), float(np.abs(out - np.maximum(want, 0)).max()))
+"""
+
+
+def test_on_a_cpu_without_avx512_the_filters_sum_in_narrower_vectors_alike(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", NARROWER_VECTORS],
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lanes, error = done.stdout.split()
+    assert lanes == ("8" if "+avx" in llvm_features() else "4")
+    assert float(error) < 1e-5
+
+
+def llvm_features() -> set[str]:
+    import llvmlite.binding as llvm
+
+    return set(llvm.get_host_cpu_features().flatten().split(","))
 
 
 @pytest.mark.parametrize(
