@@ -5,8 +5,8 @@ For kernels of up to 25 taps, ``cv2.filter2D`` per (filter, channel) spends more
 maps than multiplying: each call writes a whole partial map that the next pass reads back to
 sum it. The loops here, compiled by Numba (LLVM) for the kernel's exact size, stride and
 dilation, sum every tap of a pixel in a register and write each feature map once. On 2 cores,
-8 filters 3x3x3 at 1280x720 took 6 ms against 15 ms for the ``filter2D`` passes, and 2 ms
-once eight filters shared each input value loaded (`_fused`).
+8 filters 3x3x3 at 1280x720 took 6 ms against 15 ms for the ``filter2D`` passes, and 2.4 ms
+with the frame's conversion once eight filters shared each input value loaded (`_fused`).
 
 A kernel loop is compiled once per shape and kept in Numba's on-disk cache, so a later start
 loads it in milliseconds. The first compile on a machine takes 0.3 to 3 s a loop, in a child
