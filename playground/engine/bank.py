@@ -812,7 +812,7 @@ class Bank:
             budget.estimate(self, x.shape[1], x.shape[2], story=story_layer)
         else:
             earlier = None
-            x, paddings, _ = self._first_input(
+            x, paddings = self._first_input(
                 image, lambda h, w: budget.estimate(self, h, w, story=story_layer)
             )
         inputs, outputs, partials = x, [], None
@@ -1002,8 +1002,8 @@ class Bank:
         than `playground.engine.budget` allows.
         """
         # Refused before any map is made: a small bank can ask for gigabytes or hours.
-        x, paddings, conversion = self._first_input(
-            image, lambda h, w: budget.estimate(self, h, w, partials=partials), later=True
+        x, paddings = self._first_input(
+            image, lambda h, w: budget.estimate(self, h, w, partials=partials)
         )
         outputs: list[np.ndarray] = []
         all_partials: list[list[np.ndarray | None] | None] = []
@@ -1012,10 +1012,8 @@ class Bank:
                 x, maps = convolve.run_pool(layer, x), None
             else:
                 assert plan is not None  # every conv layer has one (see _compiled)
-                # Only the first layer's input is the image's, made beside its bands.
-                pads = paddings if n == 0 else None
-                made = conversion if n == 0 else None
-                x, maps = convolve.run_conv(plan, x, partials, paddings=pads, conversion=made)
+                pads = paddings if n == 0 else None  # only the first layer's input is the image's
+                x, maps = convolve.run_conv(plan, x, partials, paddings=pads)
             outputs.append(x)
             all_partials.append(maps)
         return (outputs, all_partials) if partials else outputs
@@ -1025,13 +1023,11 @@ class Bank:
         return image_planes(image, self.input)
 
     def _first_input(
-        self, image: np.ndarray, check: Callable[[int, int], object], later: bool = False
-    ) -> tuple[np.ndarray, convolve.Paddings, convolve.FrameConversion | None]:
+        self, image: np.ndarray, check: Callable[[int, int], object]
+    ) -> tuple[np.ndarray, convolve.Paddings]:
         """`input_planes`, and those planes padded for the first layer (`convolve.run_conv`'s
         ``paddings``) when one pass makes both: a camera frame (C-contiguous uint8 RGB) before
-        a conv layer with zero padding (see `convolve.FrameConversion`); else none. With
-        ``later``, that pass is left to the first layer's run (`convolve.run_conv`'s
-        ``conversion``, returned); else it is made here, and None returned.
+        a conv layer with zero padding (see `convolve.padded_frame_planes`); else none.
 
         ``check(height, width)`` refuses a run on an image of that size (`budget.estimate`)
         before anything is allocated or compiled for it: a hostile bank's padding alone can
@@ -1044,15 +1040,12 @@ class Bank:
             plan = self._compiled[0]
             pad = None if plan is None else convolve.input_padding(plan, height, width)
             if plan is not None and pad is not None:
-                conversion = convolve.FrameConversion(img, 1.0 / 255.0, pad)
-                if not later:
-                    conversion.run()
-                padded = {(plan.border, pad): conversion.padded}
-                return conversion.planes, padded, conversion if later else None
-            return self.input_planes(img), {}, None
+                planes, padded = convolve.padded_frame_planes(img, 1.0 / 255.0, pad)
+                return planes, {(plan.border, pad): padded}
+            return self.input_planes(img), {}
         x = self.input_planes(image)
         check(x.shape[1], x.shape[2])
-        return x, {}, None
+        return x, {}
 
     # --- editing: each returns a new bank ------------------------------------------------------
 

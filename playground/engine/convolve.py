@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -162,103 +161,30 @@ def frame_planes(
     )
 
 
-class FrameConversion:
-    """A C-contiguous uint8 RGB frame (H, W, 3), times ``scale``, into ``planes`` (3, H, W)
-    float32, the inside of ``padded``: the same planes with ``pad`` (top, bottom, left, right)
-    rows and columns of zeros around them. One conversion pass writes both, where padding the
-    planes after re-read and re-wrote them all (1920x1080: 4.3 ms, more than the conversion).
-
-    Made at once (`run`), or by the first layer's run in pieces ahead of its bands, on the
-    caller's thread and the pool's (`ahead_of`): there the pool's thread wakes while the caller
-    converts, where converting first and then waking it for the bands left it idle meanwhile
-    (8 filters 3x3x3 at 640x480, `Bank.apply`: the conversion is 0.17 of its 1.2 ms).
-    """
-
-    def __init__(self, image: np.ndarray, scale: float, pad: tuple[int, int, int, int]) -> None:
-        top, bottom, left, right = pad
-        height, width = image.shape[:2]
-        self.image, self.scale, self.pad = image, scale, pad
-        self.padded = np.empty((3, height + top + bottom, width + left + right), np.float32)
-        self.planes = self.padded[:, top : top + height, left : left + width]
-        self.done = False
-
-    def run(self) -> None:
-        """The whole conversion, if not done yet. Runs on the caller's thread and the pool's
-        (`frame_planes`)."""
-        if self.done:
-            return
-        top, _, left, _ = self.pad
-        # The conversion first: it touches the new pages on every core. Zeroing the border
-        # columns first faulted in each page on the caller's thread alone.
-        frame_planes(self.image, self.scale, self.padded, top, left)
-        self._zero_border(0, self.image.shape[0])
-        self.done = True
-
-    def _rows(self, y0: int, y1: int) -> None:
-        """Frame rows [y0, y1) and their border. Runs on an engine pool thread or the
-        caller's."""
-        top, _, left, _ = self.pad
-        direct.rgb_planes(self.image[y0:y1], self.scale, self.padded, top + y0, left)
-        self._zero_border(y0, y1)
-
-    def _zero_border(self, y0: int, y1: int) -> None:
-        """The zeros beside frame rows [y0, y1), and above and below the frame with its
-        first and last row."""
-        top, _, left, _ = self.pad
-        height, width = self.image.shape[:2]
-        padded = self.padded
-        if y0 == 0:
-            padded[:, :top] = 0
-        if y1 == height:
-            padded[:, top + height :] = 0
-        padded[:, top + y0 : top + y1, :left] = 0
-        padded[:, top + y0 : top + y1, left + width :] = 0
-
-    def ahead_of(self, tasks: list[Callable[[], None]], pieces: int) -> list[Callable[[], None]]:
-        """For one `_map`: the conversion in ``pieces`` bands of rows, then ``tasks``, each of
-        which waits until every piece is done (then `done` is true).
-
-        No task waits for ever: `_map`'s threads take items in order, so a thread that takes
-        a task finds every piece taken by a thread that is converting it. If a piece fails,
-        the tasks are skipped and `_map` raises the piece's error.
-        """
-        height = self.image.shape[0]
-        step = -(-height // pieces)
-        spans = [(y, min(height, y + step)) for y in range(0, height, step)]
-        left = [len(spans)]
-        failed: list[bool] = []
-        lock = threading.Lock()
-        converted = threading.Event()
-
-        def piece(y0: int, y1: int) -> None:
-            try:
-                self._rows(y0, y1)
-            except BaseException:
-                failed.append(True)
-                raise
-            finally:
-                with lock:
-                    left[0] -= 1
-                    if not left[0]:
-                        self.done = not failed
-                        converted.set()
-
-        def after(task: Callable[[], None]) -> None:
-            # Yielding, not sleeping: a piece takes tens of microseconds, and a thread put to
-            # sleep on the event woke up after a scheduler's hop (640x480 3x3 in the bench,
-            # after the peers' turn: 1.2 -> 1.5 ms).
-            while not converted.is_set():
-                time.sleep(0)
-            if not failed:
-                task()
-
-        items: list[Callable[[], None]] = [partial(piece, *span) for span in spans]
-        return items + [partial(after, t) for t in tasks]
+def padded_frame_planes(
+    image: np.ndarray, scale: float, pad: tuple[int, int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A C-contiguous uint8 RGB frame (H, W, 3), times ``scale``, as (planes, padded): float32
+    planes (3, H, W) that are the inside of ``padded``, the same planes with ``pad`` (top,
+    bottom, left, right) rows and columns of zeros around them. One conversion pass writes both,
+    where padding the planes after re-read and re-wrote them all (1920x1080: 4.3 ms, more than
+    the conversion). Runs on the caller's thread and the pool's (`frame_planes`)."""
+    top, bottom, left, right = pad
+    height, width = image.shape[:2]
+    padded = np.empty((3, height + top + bottom, width + left + right), np.float32)
+    # The conversion first: it touches the new pages on every core. Zeroing the border
+    # columns first faulted in each page on the caller's thread alone.
+    frame_planes(image, scale, padded, top, left)
+    padded[:, :top] = 0
+    padded[:, top + height :] = 0
+    padded[:, top : top + height, :left] = 0
+    padded[:, top : top + height, left + width :] = 0
+    return padded[:, top : top + height, left : left + width], padded
 
 
 def input_padding(plan: ConvPlan, h: int, w: int) -> tuple[int, int, int, int] | None:
     """The padding that every compiled pack of ``plan`` reads an h x w input with, when they
-    share one that is not nothing and the border is zero; else None (`FrameConversion` can
+    share one that is not nothing and the border is zero; else None (`padded_frame_planes` can
     make such input in one pass; any other is padded by `run_conv`)."""
     if plan.border != "zero" or not plan.packs:
         return None
@@ -600,7 +526,6 @@ def run_conv(
     rows_done: RowsDone | None = None,
     align: int = 1,
     paddings: Paddings | None = None,
-    conversion: FrameConversion | None = None,
 ) -> tuple[np.ndarray, list[np.ndarray | None] | None]:
     """Run a compiled conv layer on planar input ``x`` (C_in, H, W) float32.
 
@@ -626,9 +551,6 @@ def run_conv(
     ``paddings``: copies of ``x`` padded by an earlier run on it, by (border, padding); used,
     and added to. A weight edit on a still reruns a filter on the same input: padding 1920x1080
     planes again took 3.5 ms of its 20.
-
-    ``conversion``: the camera frame that ``x`` (its ``planes``) and its padded planes in
-    ``paddings`` are still to be made from; made here, ahead of the bands on the same threads.
 
     Returns
     -------
@@ -685,8 +607,6 @@ def run_conv(
 
     def pad_planes(pad: tuple[int, int, int, int]) -> None:
         if pad not in padded:
-            if conversion is not None:
-                conversion.run()  # padded from x, so x first
             top, bottom, left, right = pad
             planes = np.empty((len(x), h + top + bottom, w + left + right), np.float32)
             # Each plane straight into its place: stacking them after was a second copy.
@@ -711,8 +631,6 @@ def run_conv(
             pack_planes.append((pack, pad, is_story))
         else:
             if not x.flags.c_contiguous:
-                if conversion is not None:
-                    conversion.run()
                 padded[None] = x = np.ascontiguousarray(x)
             pack_planes.append((pack, None, is_story))
     geometry = []
@@ -754,10 +672,6 @@ def run_conv(
             )
     for key, filters in _dft_groups(plan, geometry, by_dft).items():
         tasks.extend(_dft_tasks(plan, padded, key, filters, out, out_h, out_w))
-    if conversion is not None and parallel:
-        tasks = conversion.ahead_of(tasks, 2 * workers)
-    elif conversion is not None:
-        conversion.run()
     _map(lambda task: task(), tasks, parallel)
     return out, (maps if partials or story is not None else None)
 

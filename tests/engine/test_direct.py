@@ -224,53 +224,6 @@ def test_the_story_filter_leaves_its_pack_and_every_map_stays_right(
     np.testing.assert_allclose(story[channels + 1], partials.sum(axis=0) + bias, atol=2e-5)
 
 
-def test_a_frame_converted_beside_the_bands_feeds_the_dft_and_opencv_filters_too():
-    # The compiled filters share the frame's padding; the 15x15 filter (DFT blocks) pads its
-    # own planes from the converted ones, the separable 9x9 (OpenCV) reads them in its bands.
-    rng = np.random.default_rng(14)
-    frame = rng.integers(0, 256, (97, 131, 3), dtype=np.uint8)
-    tent = np.array([1, 2, 3, 4, 5, 4, 3, 2, 1])
-    filters = [
-        *random_filters(3, 3, 3, 3, rng),
-        {"kernels": rng.standard_normal((3, 15, 15)).round(3).tolist(), "bias": 0.25},
-        {"kernels": np.stack(3 * [np.outer(tent, tent)]).tolist(), "bias": -1.0},
-    ]
-    d = bank_dict([conv_layer(filters, padding="same")])
-    plan = convolve.compile_conv(Bank.from_dict(d).layers[0])
-    assert [plan.packed(o) for o in range(5)] == [True, True, True, False, False]
-    want = reference.run(d, frame)[0][-1]
-    for got, expected in zip(Bank.from_dict(d).apply(frame)[-1], want, strict=True):
-        scale = max(1.0, float(np.abs(expected).max()))
-        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=2e-5 * scale)
-
-
-def test_a_conversion_piece_that_fails_raises_its_error_and_runs_no_band(monkeypatch):
-    frame = RNG.integers(0, 256, (97, 131, 3), dtype=np.uint8)  # converted in pieces
-    bank = Bank.from_dict(bank_dict([conv_layer(random_filters(3, 3, 3, 3, RNG), padding="same")]))
-    bank.apply(frame)  # compiled
-    convert, band = direct.rgb_planes, convolve._direct_band
-    calls = []
-
-    def failing(image, *args):
-        calls.append("piece")
-        if len(calls) == 1:
-            raise MemoryError("no room for the planes")
-        convert(image, *args)
-
-    def counted(*args):
-        calls.append("band")
-        band(*args)
-
-    monkeypatch.setattr(direct, "rgb_planes", failing)
-    monkeypatch.setattr(convolve, "_direct_band", counted)
-    with pytest.raises(MemoryError, match="no room"):
-        bank.apply(frame)
-    assert "band" not in calls and calls.count("piece") > 1
-    monkeypatch.setattr(direct, "rgb_planes", convert)
-    want = reference.run(bank.to_dict(), frame)[0][-1]
-    np.testing.assert_allclose(bank.apply(frame)[-1], want, rtol=1e-4, atol=2e-5)
-
-
 @pytest.mark.parametrize("size", [(31, 47), (131, 67)])  # one band; bands on the pool
 def test_a_camera_frame_converts_to_planes_in_one_pass(size):
     frame = RNG.integers(0, 256, (*size, 3), dtype=np.uint8)
